@@ -1,0 +1,1 @@
+//! All cryptography of Trent (the only user of aws-lc-rs): key material, ciphertext blobs, sealing.

@@ -1,0 +1,1 @@
+//! The KMS service: operations, key state machine, authorization. HTTP-free.

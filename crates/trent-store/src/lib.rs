@@ -1,0 +1,1 @@
+//! Persistent state: keys, material versions, aliases, tags, policies, identities.
