@@ -1,0 +1,2 @@
+//! Placeholder; filled in with the evaluation benchmarks.
+fn main() {}

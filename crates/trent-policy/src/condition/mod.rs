@@ -1,0 +1,414 @@
+//! The Condition element: operators, compiled values and their evaluation (spec §3.4, §3.5).
+
+mod values;
+
+use std::cmp::Ordering;
+
+pub(crate) use values::Decimal;
+use values::{Cidr, DecimalBuf, decode_base64, parse_date, parse_request_ip};
+
+use crate::arn::ArnPattern;
+use crate::context::{ConditionContext, ContextValue, fold_key};
+use crate::error::{Location, OverlyPermissiveTarget, PolicyError};
+use crate::template::Template;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    fn holds(self, o: Ordering) -> bool {
+        match self {
+            Cmp::Eq => o == Ordering::Equal,
+            Cmp::Lt => o == Ordering::Less,
+            Cmp::Le => o != Ordering::Greater,
+            Cmp::Gt => o == Ordering::Greater,
+            Cmp::Ge => o != Ordering::Less,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    StringEquals,
+    StringEqualsIgnoreCase,
+    StringLike,
+    Numeric(Cmp),
+    Date(Cmp),
+    Bool,
+    BinaryEquals,
+    IpAddress,
+    Arn,
+    Null,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SetOp {
+    None,
+    ForAllValues,
+    ForAnyValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Operator {
+    base: Base,
+    negated: bool,
+    if_exists: bool,
+    set: SetOp,
+}
+
+/// Operator names are case-sensitive, as in IAM's grammar.
+fn base_operator(name: &str) -> Option<(Base, bool)> {
+    use Base::*;
+    Some(match name {
+        "StringEquals" => (StringEquals, false),
+        "StringNotEquals" => (StringEquals, true),
+        "StringEqualsIgnoreCase" => (StringEqualsIgnoreCase, false),
+        "StringNotEqualsIgnoreCase" => (StringEqualsIgnoreCase, true),
+        "StringLike" => (StringLike, false),
+        "StringNotLike" => (StringLike, true),
+        "NumericEquals" => (Numeric(Cmp::Eq), false),
+        "NumericNotEquals" => (Numeric(Cmp::Eq), true),
+        "NumericLessThan" => (Numeric(Cmp::Lt), false),
+        "NumericLessThanEquals" => (Numeric(Cmp::Le), false),
+        "NumericGreaterThan" => (Numeric(Cmp::Gt), false),
+        "NumericGreaterThanEquals" => (Numeric(Cmp::Ge), false),
+        "DateEquals" => (Date(Cmp::Eq), false),
+        "DateNotEquals" => (Date(Cmp::Eq), true),
+        "DateLessThan" => (Date(Cmp::Lt), false),
+        "DateLessThanEquals" => (Date(Cmp::Le), false),
+        "DateGreaterThan" => (Date(Cmp::Gt), false),
+        "DateGreaterThanEquals" => (Date(Cmp::Ge), false),
+        "Bool" => (Bool, false),
+        "BinaryEquals" => (BinaryEquals, false),
+        "IpAddress" => (IpAddress, false),
+        "NotIpAddress" => (IpAddress, true),
+        "ArnEquals" | "ArnLike" => (Arn, false),
+        "ArnNotEquals" | "ArnNotLike" => (Arn, true),
+        "Null" => (Null, false),
+        _ => return None,
+    })
+}
+
+fn parse_operator(name: &str) -> Option<Operator> {
+    let (set, rest) = if let Some(r) = name.strip_prefix("ForAllValues:") {
+        (SetOp::ForAllValues, r)
+    } else if let Some(r) = name.strip_prefix("ForAnyValue:") {
+        (SetOp::ForAnyValue, r)
+    } else {
+        (SetOp::None, name)
+    };
+    let (if_exists, rest) = match rest.strip_suffix("IfExists") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let (base, negated) = base_operator(rest)?;
+    // Null is itself the presence test: no IfExists and no set form.
+    if base == Base::Null && (if_exists || set != SetOp::None) {
+        return None;
+    }
+    Some(Operator {
+        base,
+        negated,
+        if_exists,
+        set,
+    })
+}
+
+/// Policy values, compiled per operator family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Values {
+    /// String operators and Bool (which allows variables).
+    Text(Vec<Template>),
+    Numbers(Vec<DecimalBuf>),
+    Dates(Vec<i128>),
+    Binary(Vec<Vec<u8>>),
+    Networks(Vec<Cidr>),
+    Arns(Vec<ArnPattern>),
+    /// `true` = the key must be absent.
+    Null(Vec<bool>),
+}
+
+/// One `operator: { key: values }` test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Clause {
+    /// As written, e.g. `ForAnyValue:StringLike`.
+    pub(crate) operator: String,
+    /// As written, e.g. `kms:EncryptionContext:AppName`.
+    pub(crate) key: String,
+    key_folded: String,
+    op: Operator,
+    values: Values,
+    raw: Vec<String>,
+}
+
+impl Clause {
+    pub(crate) fn compile(
+        operator: &str,
+        key: &str,
+        raw: Vec<String>,
+        variables: bool,
+        location: &Location,
+    ) -> Result<Self, PolicyError> {
+        let op = parse_operator(operator).ok_or_else(|| PolicyError::UnknownConditionOperator {
+            location: location.clone(),
+            operator: operator.to_owned(),
+        })?;
+        let bad = |value: &str, reason: &'static str| PolicyError::InvalidConditionValue {
+            location: location.clone(),
+            operator: operator.to_owned(),
+            key: key.to_owned(),
+            value: value.to_owned(),
+            reason,
+        };
+        let each = |f: &dyn Fn(&str) -> Option<()>, reason| {
+            raw.iter()
+                .try_for_each(|v| f(v).ok_or_else(|| bad(v, reason)))
+        };
+        let values = match op.base {
+            Base::StringEquals => Values::Text(
+                raw.iter()
+                    .map(|v| Template::parse(v, variables, false, false))
+                    .collect(),
+            ),
+            Base::StringEqualsIgnoreCase => Values::Text(
+                raw.iter()
+                    .map(|v| Template::parse(v, variables, false, true))
+                    .collect(),
+            ),
+            Base::StringLike => Values::Text(
+                raw.iter()
+                    .map(|v| Template::parse(v, variables, true, false))
+                    .collect(),
+            ),
+            Base::Bool => {
+                let ts: Vec<Template> = raw
+                    .iter()
+                    .map(|v| Template::parse(v, variables, false, true))
+                    .collect();
+                for (t, v) in ts.iter().zip(&raw) {
+                    if let Some(lit) = t.as_literal()
+                        && lit != "true"
+                        && lit != "false"
+                    {
+                        return Err(bad(v, "expected true or false"));
+                    }
+                }
+                Values::Text(ts)
+            }
+            Base::Numeric(_) => {
+                each(&|v| Decimal::parse(v).map(drop), "not a number")?;
+                Values::Numbers(raw.iter().filter_map(|v| DecimalBuf::parse(v)).collect())
+            }
+            Base::Date(_) => {
+                each(
+                    &|v| parse_date(v).map(drop),
+                    "not an ISO-8601 date or epoch seconds",
+                )?;
+                Values::Dates(raw.iter().filter_map(|v| parse_date(v)).collect())
+            }
+            Base::BinaryEquals => {
+                each(&|v| decode_base64(v).map(drop), "not base64")?;
+                Values::Binary(raw.iter().filter_map(|v| decode_base64(v)).collect())
+            }
+            Base::IpAddress => {
+                each(
+                    &|v| Cidr::parse(v).map(drop),
+                    "not an IP address or CIDR block",
+                )?;
+                Values::Networks(raw.iter().filter_map(|v| Cidr::parse(v)).collect())
+            }
+            Base::Arn => Values::Arns(
+                raw.iter()
+                    .map(|v| ArnPattern::parse(v, variables))
+                    .collect(),
+            ),
+            Base::Null => {
+                let mut out = Vec::with_capacity(raw.len());
+                for v in &raw {
+                    match v.to_ascii_lowercase().as_str() {
+                        "true" => out.push(true),
+                        "false" => out.push(false),
+                        _ => return Err(bad(v, "expected true or false")),
+                    }
+                }
+                Values::Null(out)
+            }
+        };
+        Ok(Clause {
+            operator: operator.to_owned(),
+            key: key.to_owned(),
+            key_folded: fold_key(key),
+            op,
+            values,
+            raw,
+        })
+    }
+
+    /// KMS rejects ForAllValues on its single-valued, per-key families (spec §3.1).
+    pub(crate) fn overly_permissive(&self) -> Option<OverlyPermissiveTarget> {
+        if self.op.set != SetOp::ForAllValues {
+            return None;
+        }
+        if self.key_folded.starts_with("kms:encryptioncontext:") {
+            Some(OverlyPermissiveTarget::EncryptionContext)
+        } else if self.key_folded.starts_with("aws:requesttag/") {
+            Some(OverlyPermissiveTarget::RequestTag)
+        } else {
+            None
+        }
+    }
+
+    /// Does one request value match at least one policy value? Unparsable request values and
+    /// policy values with an unresolved variable match nothing.
+    fn any_match(&self, ctx: &ConditionContext, v: &str) -> bool {
+        match (&self.values, self.op.base) {
+            (Values::Text(ts), Base::StringEqualsIgnoreCase | Base::Bool) => {
+                ts.iter().any(|t| t.matches(ctx, v, true))
+            }
+            (Values::Text(ts), _) => ts.iter().any(|t| t.matches(ctx, v, false)),
+            (Values::Numbers(ns), Base::Numeric(cmp)) => {
+                Decimal::parse(v).is_some_and(|x| ns.iter().any(|n| cmp.holds(x.cmp(&n.get()))))
+            }
+            (Values::Dates(ds), Base::Date(cmp)) => {
+                parse_date(v).is_some_and(|x| ds.iter().any(|d| cmp.holds(x.cmp(d))))
+            }
+            (Values::Binary(bs), _) => decode_base64(v).is_some_and(|x| bs.contains(&x)),
+            (Values::Networks(ns), _) => {
+                parse_request_ip(v).is_some_and(|ip| ns.iter().any(|n| n.contains(ip)))
+            }
+            (Values::Arns(ps), _) => ps.iter().any(|p| p.matches(ctx, v)),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn evaluate(&self, ctx: &ConditionContext) -> bool {
+        let present = ctx.lookup_folded(&self.key_folded);
+        if let Values::Null(wants) = &self.values {
+            return wants
+                .iter()
+                .any(|&want_absent| want_absent != present.is_some());
+        }
+        let Some(value) = present else {
+            return self.absent_result();
+        };
+        let negated = self.op.negated;
+        let values = value.values();
+        match self.op.set {
+            // Without a set operator a multi-valued key behaves as ForAnyValue for positive
+            // operators; a negated operator is the complement of its positive form, so it
+            // requires that no request value matches.
+            SetOp::None => negated != values.iter().any(|v| self.any_match(ctx, v)),
+            SetOp::ForAnyValue => values.iter().any(|v| negated != self.any_match(ctx, v)),
+            SetOp::ForAllValues => values.iter().all(|v| negated != self.any_match(ctx, v)),
+        }
+    }
+
+    fn absent_result(&self) -> bool {
+        if self.op.if_exists {
+            return true;
+        }
+        match self.op.set {
+            SetOp::ForAllValues => true,
+            SetOp::ForAnyValue => false,
+            SetOp::None => self.op.negated,
+        }
+    }
+
+    /// A short explanation of why [`Clause::evaluate`] returned false.
+    pub(crate) fn failure_detail(&self, ctx: &ConditionContext) -> String {
+        let present = ctx.lookup_folded(&self.key_folded);
+        if let Values::Null(_) = &self.values {
+            return match present {
+                Some(_) => "the key is present in the request".to_owned(),
+                None => "the key is absent from the request".to_owned(),
+            };
+        }
+        let Some(value) = present else {
+            return match self.op.set {
+                SetOp::ForAnyValue => {
+                    "the key is absent from the request, so no value can match".to_owned()
+                }
+                _ => "the key is absent from the request".to_owned(),
+            };
+        };
+        let shown = |v: &ContextValue| match v {
+            ContextValue::Single(s) => format!("{s:?}"),
+            ContextValue::Multi(m) => format!("{m:?}"),
+        };
+        let mut detail = match (self.op.set, self.op.negated) {
+            (SetOp::None, false) => format!(
+                "request value {} matches none of {:?}",
+                shown(value),
+                self.raw
+            ),
+            (SetOp::None, true) => {
+                let hit = value.values().iter().find(|v| self.any_match(ctx, v));
+                format!(
+                    "request value {:?} matches one of {:?}",
+                    hit.map_or("", String::as_str),
+                    self.raw
+                )
+            }
+            (SetOp::ForAnyValue, _) => format!(
+                "no request value in {} satisfies the test against {:?}",
+                shown(value),
+                self.raw
+            ),
+            (SetOp::ForAllValues, negated) => {
+                let bad = value
+                    .values()
+                    .iter()
+                    .find(|v| negated == self.any_match(ctx, v));
+                format!(
+                    "request value {:?} fails the test against {:?}",
+                    bad.map_or("", String::as_str),
+                    self.raw
+                )
+            }
+        };
+        if !self.variables_resolvable(ctx) {
+            detail.push_str(" (a policy variable has no value in the request)");
+        }
+        detail
+    }
+
+    fn variables_resolvable(&self, ctx: &ConditionContext) -> bool {
+        match &self.values {
+            Values::Text(ts) => ts.iter().all(|t| t.resolvable(ctx)),
+            Values::Arns(ps) => ps.iter().all(|p| p.resolvable(ctx)),
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_names() {
+        let op = parse_operator("ForAllValues:StringNotLikeIfExists").unwrap();
+        assert_eq!(op.set, SetOp::ForAllValues);
+        assert!(op.negated && op.if_exists);
+        assert_eq!(op.base, Base::StringLike);
+        assert!(parse_operator("ArnEquals").is_some());
+        for bad in [
+            "stringequals",
+            "NullIfExists",
+            "ForAnyValue:Null",
+            "StringEqualsIfExistsIfExists",
+            "ForAllValues:ForAnyValue:StringEquals",
+            "NumericNotLessThan",
+            "BinaryNotEquals",
+            "",
+        ] {
+            assert!(parse_operator(bad).is_none(), "{bad}");
+        }
+    }
+}
