@@ -1,0 +1,231 @@
+//! Phase one: read the `Authorization` header and the request date, and run every check that
+//! needs neither the secret nor the clock.
+//!
+//! The order of checks follows what AWS does, so a request with several faults gets the error
+//! AWS would give: key=value syntax, missing parameters and date, date format, `host` signed,
+//! algorithm, credential shape, credential scope. (AWS checks the clock before the algorithm;
+//! we cannot, because the clock is only given to [`crate::verify`], which runs after the
+//! caller's key lookup.)
+
+use crate::timestamp;
+use crate::{HttpRequestParts, SigV4Error};
+
+pub(crate) const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+pub(crate) const TERMINATOR: &str = "aws4_request";
+
+/// Everything read from the `Authorization` header and its companions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedAuth {
+    pub access_key_id: String,
+    /// `YYYYMMDD` from the credential scope.
+    pub date: String,
+    pub region: String,
+    pub service: String,
+    /// Lowercased, in the order the client listed them (that order is part of what it signed).
+    pub signed_headers: Vec<String>,
+    /// Hex, as sent.
+    pub signature: String,
+    /// The request timestamp in ISO 8601 basic form (`YYYYMMDDTHHMMSSZ`), from `X-Amz-Date`,
+    /// else from `Date` (converted if it was IMF-fixdate).
+    pub amz_date: String,
+    /// `X-Amz-Security-Token`, passed through for the caller to validate (session credentials).
+    pub security_token: Option<String>,
+}
+
+impl ParsedAuth {
+    /// Checks region and service of the credential scope against what this endpoint serves
+    /// (`None` accepts anything). Produces AWS's messages, joined as AWS joins them.
+    pub fn check_scope(
+        &self,
+        region: Option<&str>,
+        service: Option<&str>,
+    ) -> Result<(), SigV4Error> {
+        let mut problems = Vec::new();
+        if let Some(region) = region
+            && self.region != region
+        {
+            problems.push(format!(
+                "Credential should be scoped to a valid region, not '{}'.",
+                self.region
+            ));
+        }
+        if let Some(service) = service
+            && self.service != service
+        {
+            problems.push(format!(
+                "Credential should be scoped to correct service: '{service}'."
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SigV4Error::InvalidCredentialScope(problems.join(" ")))
+        }
+    }
+}
+
+/// Values of every header called `name` (ASCII case-insensitive), in the order received.
+pub(crate) fn header_values<'a>(
+    headers: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .iter()
+        .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+pub(crate) fn first_header<'a>(headers: &'a [(String, String)], name: &'a str) -> Option<&'a str> {
+    header_values(headers, name).next()
+}
+
+/// The raw request-date header value, preferring `X-Amz-Date` as AWS does.
+fn raw_request_date(headers: &[(String, String)]) -> Option<&str> {
+    first_header(headers, "x-amz-date").or_else(|| first_header(headers, "date"))
+}
+
+/// Reads and structurally validates the SigV4 `Authorization` header of `req`.
+pub fn parse_authorization<'a>(req: &HttpRequestParts<'a>) -> Result<ParsedAuth, SigV4Error> {
+    let raw =
+        first_header(req.headers, "authorization").ok_or(SigV4Error::MissingAuthentication)?;
+    let auth = raw.trim();
+    // Anything that is not an AWS4 scheme (Basic, Bearer, SigV2 "AWS ...") is, to AWS, simply
+    // an unauthenticated request.
+    if !auth.starts_with("AWS4-") {
+        return Err(SigV4Error::MissingAuthentication);
+    }
+    let (algorithm, rest) = match auth.split_once(|c: char| c.is_ascii_whitespace()) {
+        Some((alg, rest)) => (alg, rest),
+        None => (auth, ""),
+    };
+
+    let mut credential = None;
+    let mut signed_headers = None;
+    let mut signature = None;
+    for part in rest.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(SigV4Error::IncompleteSignature(format!(
+                "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{raw}'."
+            )));
+        };
+        // First occurrence wins; a client has no reason to repeat a parameter.
+        let slot = match key.trim() {
+            "Credential" => &mut credential,
+            "SignedHeaders" => &mut signed_headers,
+            "Signature" => &mut signature,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(value.trim());
+        }
+    }
+    let present = |v: Option<&'a str>| v.filter(|s| !s.is_empty());
+    let (credential, signed_headers, signature) = (
+        present(credential),
+        present(signed_headers),
+        present(signature),
+    );
+    let raw_date = raw_request_date(req.headers);
+
+    let mut missing = String::new();
+    for (name, value) in [
+        ("Credential", credential),
+        ("Signature", signature),
+        ("SignedHeaders", signed_headers),
+    ] {
+        if value.is_none() {
+            missing.push_str(&format!(
+                "Authorization header requires '{name}' parameter. "
+            ));
+        }
+    }
+    if raw_date.is_none() {
+        missing.push_str(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ",
+        );
+    }
+    let (Some(credential), Some(signed_headers), Some(signature), Some(raw_date)) =
+        (credential, signed_headers, signature, raw_date)
+    else {
+        return Err(SigV4Error::IncompleteSignature(format!(
+            "{missing}Authorization={raw}"
+        )));
+    };
+
+    let amz_date = timestamp::normalize_request_date(raw_date.trim())
+        .ok_or_else(|| SigV4Error::MalformedDate(raw_date.to_owned()))?;
+
+    let signed_headers: Vec<String> = signed_headers
+        .split(';')
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    check_host_signed(&signed_headers)?;
+
+    if algorithm != ALGORITHM {
+        return Err(SigV4Error::UnsupportedAlgorithm(algorithm.to_owned()));
+    }
+
+    // AWS ignores trailing slashes here ("AKID/date/region/service/aws4_request/" is accepted).
+    let parts: Vec<&str> = credential.trim_end_matches('/').split('/').collect();
+    let [access_key_id, date, region, service, terminator] = parts[..] else {
+        return Err(SigV4Error::IncompleteSignature(format!(
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
+        )));
+    };
+
+    let parsed = ParsedAuth {
+        access_key_id: access_key_id.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers,
+        signature: signature.to_owned(),
+        amz_date,
+        security_token: first_header(req.headers, "x-amz-security-token")
+            .map(|t| t.trim().to_owned()),
+    };
+    check_terminator_and_date(&parsed, terminator)?;
+    Ok(parsed)
+}
+
+pub(crate) fn check_host_signed(signed_headers: &[String]) -> Result<(), SigV4Error> {
+    if signed_headers
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case("host"))
+    {
+        Ok(())
+    } else {
+        Err(SigV4Error::HostNotSigned)
+    }
+}
+
+/// The scope's terminator must be `aws4_request` and its date the request's date. When both are
+/// wrong AWS reports them in one message, so we do too.
+fn check_terminator_and_date(auth: &ParsedAuth, terminator: &str) -> Result<(), SigV4Error> {
+    let terminator_problem = (terminator != TERMINATOR).then(|| {
+        format!("Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{terminator}'.")
+    });
+    match (terminator_problem, check_scope_date(auth)) {
+        (None, date) => date,
+        (Some(t), Ok(())) => Err(SigV4Error::InvalidCredentialScope(t)),
+        (Some(t), Err(date)) => Err(SigV4Error::InvalidCredentialScope(format!("{t} {date}"))),
+    }
+}
+
+pub(crate) fn check_scope_date(auth: &ParsedAuth) -> Result<(), SigV4Error> {
+    let request_date = auth.amz_date.get(..8).unwrap_or(&auth.amz_date);
+    if auth.date == request_date {
+        Ok(())
+    } else {
+        Err(SigV4Error::ScopeDateMismatch {
+            scope_date: auth.date.clone(),
+            request_date: request_date.to_owned(),
+            amz_date: auth.amz_date.clone(),
+        })
+    }
+}
