@@ -603,22 +603,20 @@ fn variables_in_condition_values() {
         &[("aws:PrincipalTag/mfa", "true")]
     ));
     // Without Version 2012-10-17, ${...} is text.
-    for old in ["2008-10-17"] {
-        assert!(applies_with_version(
-            old,
-            "StringEquals",
-            r#""${aws:username}""#,
-            One("${aws:username}"),
-            &user
-        ));
-        assert!(!applies_with_version(
-            old,
-            "StringEquals",
-            r#""${aws:username}""#,
-            One("alice"),
-            &user
-        ));
-    }
+    assert!(applies_with_version(
+        "2008-10-17",
+        "StringEquals",
+        r#""${aws:username}""#,
+        One("${aws:username}"),
+        &user
+    ));
+    assert!(!applies_with_version(
+        "2008-10-17",
+        "StringEquals",
+        r#""${aws:username}""#,
+        One("alice"),
+        &user
+    ));
 }
 
 #[test]

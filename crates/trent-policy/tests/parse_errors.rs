@@ -10,7 +10,10 @@ use trent_policy::{
 const INVALID_PRINCIPALS: &str = "Policy contains a statement with one or more invalid principals.";
 
 fn key_err(text: &str) -> PolicyError {
-    Policy::parse(text, PolicyKind::KeyPolicy).expect_err(text)
+    match Policy::parse(text, PolicyKind::KeyPolicy) {
+        Ok(_) => panic!("accepted: {text}"),
+        Err(e) => e,
+    }
 }
 
 fn stmt(body: &str) -> String {
