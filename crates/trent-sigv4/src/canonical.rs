@@ -35,8 +35,14 @@ fn uri_encode_into(out: &mut String, bytes: &[u8]) {
 
 /// Form-style percent decoding of one query component, as clients do before re-encoding it:
 /// `+` is a space, `%XX` is a byte, and a malformed escape stays literal (it will then be
-/// re-encoded as `%25..`, which is what the signer did too).
-fn query_decode(s: &str) -> Vec<u8> {
+/// re-encoded as `%25..`, which is what the signer did too). The bytes are then read as UTF-8
+/// with invalid sequences replaced by U+FFFD, because that is what the SDK signers (Rust's
+/// `form_urlencoded`, Python's `parse_qsl`) do: `%80` is signed as `%EF%BF%BD`.
+fn query_decode(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decode(s)).into_owned()
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -99,9 +105,9 @@ pub fn canonical_query(raw_query: &str) -> String {
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             let mut key = String::new();
-            uri_encode_into(&mut key, &query_decode(k));
+            uri_encode_into(&mut key, query_decode(k).as_bytes());
             let mut value = String::new();
-            uri_encode_into(&mut value, &query_decode(v));
+            uri_encode_into(&mut value, query_decode(v).as_bytes());
             (key, value)
         })
         .collect();
@@ -238,6 +244,11 @@ mod tests {
         assert_eq!(canonical_query("a=x+y%2Bz"), "a=x%20y%2Bz");
         assert_eq!(canonical_query("a=%zz%4"), "a=%25zz%254");
         assert_eq!(canonical_query("k=a/b:c"), "k=a%2Fb%3Ac");
+        // invalid UTF-8 is replaced, as the SDK signers do
+        assert_eq!(
+            canonical_query("%80=%E1%88%B4%FF"),
+            "%EF%BF%BD=%E1%88%B4%EF%BF%BD"
+        );
     }
 
     #[test]
