@@ -229,3 +229,61 @@ pub(crate) fn check_scope_date(auth: &ParsedAuth) -> Result<(), SigV4Error> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parts(headers: &[(String, String)]) -> HttpRequestParts<'_> {
+        HttpRequestParts {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers,
+            body: b"",
+        }
+    }
+
+    fn with_auth(auth: &str) -> Vec<(String, String)> {
+        vec![
+            ("authorization".into(), auth.into()),
+            ("x-amz-date".into(), "20150830T123600Z".into()),
+        ]
+    }
+
+    #[test]
+    fn spacing_variants_clients_send_are_accepted() {
+        for auth in [
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcd",
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kms/aws4_request,SignedHeaders=host;x-amz-date,Signature=abcd",
+            "  AWS4-HMAC-SHA256   Credential = AKID/20150830/us-east-1/kms/aws4_request ,  SignedHeaders=host;x-amz-date,,Signature=abcd  ",
+            "AWS4-HMAC-SHA256 Signature=abcd, SignedHeaders=Host;X-Amz-Date, Credential=AKID/20150830/us-east-1/kms/aws4_request",
+        ] {
+            let parsed = parse_authorization(&parts(&with_auth(auth))).unwrap();
+            assert_eq!(parsed.access_key_id, "AKID", "{auth}");
+            assert_eq!(parsed.signed_headers, ["host", "x-amz-date"], "{auth}");
+            assert_eq!(parsed.signature, "abcd", "{auth}");
+        }
+    }
+
+    #[test]
+    fn first_authorization_header_and_first_parameter_win() {
+        let mut headers = with_auth(
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=aa, Signature=bb",
+        );
+        headers.push(("Authorization".into(), "Bearer x".into()));
+        let parsed = parse_authorization(&parts(&headers)).unwrap();
+        assert_eq!(parsed.signature, "aa");
+    }
+
+    proptest! {
+        /// Hostile headers never panic the parser (it runs before any authentication).
+        #[test]
+        fn parser_never_panics(auth in "\\PC{0,120}", date in "\\PC{0,24}", prefix in prop::bool::ANY) {
+            let auth = if prefix { format!("AWS4-HMAC-SHA256 {auth}") } else { auth };
+            let headers = vec![("authorization".to_owned(), auth), ("x-amz-date".to_owned(), date)];
+            let _ = parse_authorization(&parts(&headers));
+        }
+    }
+}

@@ -157,7 +157,19 @@ fn query() -> impl Strategy<Value = String> {
 /// It starts and ends with a visible character or spaces (a leading tab would be stripped by the
 /// server but signed by the client: no real client sends one).
 fn header_value() -> impl Strategy<Value = String> {
-    (" {0,2}", "[!-~]([ -~\t]{0,24}[!-~])?", " {0,2}").prop_map(|(a, b, c)| format!("{a}{b}{c}"))
+    let inner = prop_oneof![3 => "[!-~]{1,5}", 1 => " {1,3}", 1 => "\t"];
+    (
+        " {0,2}",
+        "[!-~]",
+        prop::option::of((prop::collection::vec(inner, 0..6), "[!-~]")),
+        " {0,2}",
+    )
+        .prop_map(|(lead, first, rest, trail)| {
+            let rest = rest
+                .map(|(mid, last)| mid.concat() + &last)
+                .unwrap_or_default();
+            format!("{lead}{first}{rest}{trail}")
+        })
 }
 
 fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
