@@ -61,6 +61,28 @@ impl OverlyPermissiveTarget {
     }
 }
 
+/// What a condition value failed to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedValue {
+    Number,
+    Date,
+    IpAddress,
+    Base64,
+    Boolean,
+}
+
+impl fmt::Display for ExpectedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Number => "expected an integer or decimal number",
+            Self::Date => "expected an ISO-8601 date or epoch seconds",
+            Self::IpAddress => "expected an IP address or CIDR block",
+            Self::Base64 => "expected base64",
+            Self::Boolean => "expected true or false",
+        })
+    }
+}
+
 /// Why a policy document was rejected.
 ///
 /// Except for [`PolicyError::TooLarge`] (which KMS reports as `LimitExceededException`), every
@@ -157,7 +179,7 @@ pub enum PolicyError {
         operator: String,
         key: String,
         value: String,
-        reason: &'static str,
+        reason: ExpectedValue,
     },
 
     /// Display is KMS's exact text.

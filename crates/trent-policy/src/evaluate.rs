@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::condition::Clause;
 use crate::context::RequestContext;
 use crate::glob::match_pieces;
 use crate::model::{ActionSpec, Effect, Policy, PrincipalSpec, ResourceRule, Statement};
@@ -143,45 +144,93 @@ fn principal_class(st: &Statement, req: &RequestContext) -> Option<PrincipalMatc
     }
 }
 
-/// Evaluate one statement; `Err` is the first mismatch.
-fn check(st: &Statement, req: &RequestContext) -> (Option<PrincipalMatch>, Option<Mismatch>) {
+/// The first element that failed, borrowed: building the explanation strings is left to
+/// [`Statement::evaluate`] so that [`Policy::summarize`] allocates nothing.
+enum Failure<'a> {
+    Principal,
+    Action,
+    Resource,
+    Condition(&'a Clause),
+}
+
+fn check<'a>(
+    st: &'a Statement,
+    req: &RequestContext,
+) -> (Option<PrincipalMatch>, Option<Failure<'a>>) {
     let Some(class) = principal_class(st, req) else {
-        return (None, Some(Mismatch::Principal));
+        return (None, Some(Failure::Principal));
     };
-    let mismatch = (|| {
+    let failure = (|| {
         match &st.action {
             Some(spec) if action_matches(spec, &req.action) => {}
-            _ => return Some(Mismatch::Action),
+            _ => return Some(Failure::Action),
         }
         match &st.resource {
             ResourceRule::NotApplicable => {}
-            ResourceRule::Missing => return Some(Mismatch::Resource),
+            ResourceRule::Missing => return Some(Failure::Resource),
             ResourceRule::Spec(spec) => {
                 let hit = spec
                     .patterns
                     .iter()
                     .any(|p| p.matches(&req.context, &req.resource));
                 if hit == spec.negated {
-                    return Some(Mismatch::Resource);
+                    return Some(Failure::Resource);
                 }
             }
         }
         st.conditions
             .iter()
             .find(|c| !c.evaluate(&req.context))
-            .map(|c| Mismatch::Condition {
-                operator: c.operator.clone(),
-                key: c.key.clone(),
-                detail: c.failure_detail(&req.context),
-            })
+            .map(Failure::Condition)
     })();
-    (Some(class), mismatch)
+    (Some(class), failure)
+}
+
+/// Which statements decided the request, without the per-statement explanation. Use it on hot
+/// paths; call [`Policy::evaluate`] when the explanation is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct PolicySummary {
+    /// Index of the first applying Deny.
+    pub explicit_deny: Option<usize>,
+    /// Index of the first applying Allow with a Direct principal match.
+    pub allow_direct: Option<usize>,
+    /// Index of the first applying Allow with an AccountLevel principal match.
+    pub allow_account_level: Option<usize>,
+}
+
+impl PolicySummary {
+    /// The first applying Allow of the given class (same contract as
+    /// [`PolicyEvaluation::allow_with`]).
+    pub fn allow_with(&self, m: PrincipalMatch) -> Option<usize> {
+        match m {
+            PrincipalMatch::Direct => self.allow_direct,
+            PrincipalMatch::AccountLevel => self.allow_account_level,
+        }
+    }
+
+    /// The first applying Allow of either class.
+    pub fn any_allow(&self) -> Option<usize> {
+        match (self.allow_direct, self.allow_account_level) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 impl Statement {
     /// Evaluate this statement alone.
     pub fn evaluate(&self, req: &RequestContext) -> StatementOutcome {
-        let (principal_match, mismatch) = check(self, req);
+        let (principal_match, failure) = check(self, req);
+        let mismatch = failure.map(|f| match f {
+            Failure::Principal => Mismatch::Principal,
+            Failure::Action => Mismatch::Action,
+            Failure::Resource => Mismatch::Resource,
+            Failure::Condition(c) => Mismatch::Condition {
+                operator: c.operator.clone(),
+                key: c.key.clone(),
+                detail: c.failure_detail(&req.context),
+            },
+        });
         StatementOutcome {
             index: self.index,
             sid: self.sid.clone(),
@@ -199,5 +248,30 @@ impl Policy {
         PolicyEvaluation {
             statements: self.statements.iter().map(|s| s.evaluate(req)).collect(),
         }
+    }
+
+    /// The deciding statements only; allocation-free. Agrees with [`Policy::evaluate`]:
+    /// `summarize(r).explicit_deny == evaluate(r).explicit_deny().map(|s| s.index)`, and so on.
+    pub fn summarize(&self, req: &RequestContext) -> PolicySummary {
+        let mut out = PolicySummary::default();
+        for st in &self.statements {
+            let wanted = match st.effect {
+                Effect::Deny => out.explicit_deny.is_none(),
+                Effect::Allow => out.allow_direct.is_none() || out.allow_account_level.is_none(),
+            };
+            if !wanted {
+                continue;
+            }
+            let (Some(class), None) = check(st, req) else {
+                continue;
+            };
+            let slot = match (st.effect, class) {
+                (Effect::Deny, _) => &mut out.explicit_deny,
+                (Effect::Allow, PrincipalMatch::Direct) => &mut out.allow_direct,
+                (Effect::Allow, PrincipalMatch::AccountLevel) => &mut out.allow_account_level,
+            };
+            slot.get_or_insert(st.index);
+        }
+        out
     }
 }

@@ -17,10 +17,6 @@
 //! # Ok::<(), trent_policy::PolicyError>(())
 //! ```
 
-// Parse errors are the cold path and carry owned context (statement, operator, key, value) so a
-// caller can build a precise message; their size does not matter.
-#![allow(clippy::result_large_err)]
-
 mod arn;
 mod condition;
 mod context;
@@ -34,8 +30,8 @@ mod template;
 mod validate;
 
 pub use context::{ConditionContext, ContextValue, RequestContext};
-pub use error::{Location, OverlyPermissiveTarget, PolicyError};
-pub use evaluate::{Mismatch, PolicyEvaluation, StatementOutcome};
+pub use error::{ExpectedValue, Location, OverlyPermissiveTarget, PolicyError};
+pub use evaluate::{Mismatch, PolicyEvaluation, PolicySummary, StatementOutcome};
 pub use glob::glob_match;
 pub use model::{Effect, Policy, PolicyKind, Statement};
 pub use principal::{Principal, PrincipalKind, PrincipalMatch};

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use common::*;
 use proptest::prelude::*;
 use trent_policy::{
-    ConditionContext, Effect, Policy, PolicyKind, Principal, RequestContext, glob_match,
+    ConditionContext, Effect, Policy, PolicyKind, Principal, PrincipalMatch, RequestContext,
+    glob_match,
 };
 
 const PRINCIPALS: &[&str] = &[
@@ -150,6 +151,20 @@ proptest! {
         let deny = eval.explicit_deny();
         prop_assert!(deny.is_some());
         prop_assert_eq!(deny.and_then(|d| d.sid.clone()), eval.statements.iter().find(|s| s.applies && s.effect == Effect::Deny).and_then(|s| s.sid.clone()));
+    }
+
+    /// The allocation-free summary agrees with the full evaluation.
+    #[test]
+    fn summary_agrees_with_evaluation(stmts in proptest::collection::vec(stmt(), 0..8), r in req()) {
+        let numbered: Vec<(usize, Stmt)> = stmts.into_iter().enumerate().collect();
+        let p = policy_of(&numbered);
+        let full = p.evaluate(&r);
+        let summary = p.summarize(&r);
+        prop_assert_eq!(summary.explicit_deny, full.explicit_deny().map(|s| s.index));
+        for m in [PrincipalMatch::Direct, PrincipalMatch::AccountLevel] {
+            prop_assert_eq!(summary.allow_with(m), full.allow_with(m).map(|s| s.index));
+        }
+        prop_assert_eq!(summary.any_allow(), full.any_allow().map(|s| s.index));
     }
 
     /// Reordering statements never changes which statements apply.

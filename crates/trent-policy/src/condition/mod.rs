@@ -9,7 +9,7 @@ use values::{Cidr, DecimalBuf, decode_base64, parse_date, parse_request_ip};
 
 use crate::arn::ArnPattern;
 use crate::context::{ConditionContext, ContextValue, fold_key};
-use crate::error::{Location, OverlyPermissiveTarget, PolicyError};
+use crate::error::{ExpectedValue, Location, OverlyPermissiveTarget, PolicyError};
 use crate::template::Template;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +159,7 @@ impl Clause {
             location: location.clone(),
             operator: operator.to_owned(),
         })?;
-        let bad = |value: &str, reason: &'static str| PolicyError::InvalidConditionValue {
+        let bad = |value: &str, reason: ExpectedValue| PolicyError::InvalidConditionValue {
             location: location.clone(),
             operator: operator.to_owned(),
             key: key.to_owned(),
@@ -196,31 +196,25 @@ impl Clause {
                         && lit != "true"
                         && lit != "false"
                     {
-                        return Err(bad(v, "expected true or false"));
+                        return Err(bad(v, ExpectedValue::Boolean));
                     }
                 }
                 Values::Text(ts)
             }
             Base::Numeric(_) => {
-                each(&|v| Decimal::parse(v).map(drop), "not a number")?;
+                each(&|v| Decimal::parse(v).map(drop), ExpectedValue::Number)?;
                 Values::Numbers(raw.iter().filter_map(|v| DecimalBuf::parse(v)).collect())
             }
             Base::Date(_) => {
-                each(
-                    &|v| parse_date(v).map(drop),
-                    "not an ISO-8601 date or epoch seconds",
-                )?;
+                each(&|v| parse_date(v).map(drop), ExpectedValue::Date)?;
                 Values::Dates(raw.iter().filter_map(|v| parse_date(v)).collect())
             }
             Base::BinaryEquals => {
-                each(&|v| decode_base64(v).map(drop), "not base64")?;
+                each(&|v| decode_base64(v).map(drop), ExpectedValue::Base64)?;
                 Values::Binary(raw.iter().filter_map(|v| decode_base64(v)).collect())
             }
             Base::IpAddress => {
-                each(
-                    &|v| Cidr::parse(v).map(drop),
-                    "not an IP address or CIDR block",
-                )?;
+                each(&|v| Cidr::parse(v).map(drop), ExpectedValue::IpAddress)?;
                 Values::Networks(raw.iter().filter_map(|v| Cidr::parse(v)).collect())
             }
             Base::Arn => Values::Arns(
@@ -234,7 +228,7 @@ impl Clause {
                     match v.to_ascii_lowercase().as_str() {
                         "true" => out.push(true),
                         "false" => out.push(false),
-                        _ => return Err(bad(v, "expected true or false")),
+                        _ => return Err(bad(v, ExpectedValue::Boolean)),
                     }
                 }
                 Values::Null(out)
