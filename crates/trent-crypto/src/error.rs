@@ -63,4 +63,46 @@ pub enum CryptoError {
         "root key file {path} has permissions {mode:o}; it must not be accessible by group or others (chmod 600)"
     )]
     RootKeyFilePermissions { path: PathBuf, mode: u32 },
+
+    /// A recognised AWS name that Trent does not implement (SM2, Ed25519ph,
+    /// ML-DSA external μ). The text says what, for the service's message.
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+
+    /// A name that is not any AWS key spec, algorithm or message type.
+    #[error("unknown {kind} name {name:?}")]
+    UnknownName { kind: &'static str, name: String },
+
+    /// The algorithm exists, but not for this key spec (e.g. ECDSA_SHA_384
+    /// with an ECC_NIST_P256 key, or GenerateMac with an RSA key).
+    #[error("algorithm {algorithm} is not compatible with key spec {key_spec}")]
+    IncompatibleAlgorithm {
+        key_spec: &'static str,
+        algorithm: &'static str,
+    },
+
+    /// A DIGEST (or EXTERNAL_MU) message whose length is not the hash length
+    /// of the algorithm. The text is the one KMS returns.
+    #[error("Digest is invalid length for algorithm {algorithm}.")]
+    InvalidDigestLength { algorithm: &'static str },
+
+    /// The message type is not allowed with the algorithm (e.g. DIGEST with
+    /// ED25519_SHA_512, RAW with ED25519_PH_SHA_512).
+    #[error("message type {message_type} is not supported with algorithm {algorithm}")]
+    UnsupportedMessageType {
+        algorithm: &'static str,
+        message_type: &'static str,
+    },
+
+    /// RSA-OAEP plaintext over the limit for the key size and algorithm.
+    #[error("plaintext is longer than the {max} bytes allowed for this key and algorithm")]
+    PlaintextTooLarge { max: usize },
+
+    /// A public key that does not parse, or is of another type or curve.
+    #[error("invalid public key")]
+    InvalidPublicKey,
+
+    /// Symmetric and HMAC keys have no public key.
+    #[error("key spec {key_spec} has no public key")]
+    NoPublicKey { key_spec: &'static str },
 }
