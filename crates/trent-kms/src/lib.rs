@@ -1,1 +1,24 @@
-//! The KMS service: operations, key state machine, authorization. HTTP-free.
+//! The KMS service: operations, key state machine, authorization. HTTP-free:
+//! [`Kms::call`] takes an authenticated [`Caller`], an [`Operation`] and the JSON request body,
+//! and returns the JSON response or a [`KmsError`] that the HTTP layer renders.
+
+pub mod arn;
+mod authz;
+pub mod clock;
+pub mod error;
+pub mod identity;
+mod keyref;
+pub mod keyspec;
+mod keystate;
+mod materials;
+pub mod operation;
+mod ops;
+mod service;
+pub mod validate;
+pub mod wire;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ErrorCode, KmsError, KmsResult};
+pub use identity::{Caller, Directory, Principal, PrincipalKind};
+pub use operation::Operation;
+pub use service::Kms;

@@ -1,0 +1,154 @@
+//! Who is calling: principals, their access keys, and the caller of one request.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+
+/// The kind of an IAM principal, with what the request context needs about it (spec §1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// The account's root user.
+    Root,
+    User {
+        name: String,
+        path: String,
+    },
+    /// A session of a role; `role_arn` keeps the role's path, the session ARN does not.
+    AssumedRole {
+        role_arn: String,
+        role_name: String,
+        session_name: String,
+    },
+}
+
+/// An authenticated principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub account: String,
+    /// The ARN printed in error messages (`arn:aws:sts::A:assumed-role/R/S` for sessions).
+    pub arn: String,
+    pub kind: PrincipalKind,
+    /// IAM unique ID (`AIDA…` users, `AROA…:session` for sessions, the account ID for root).
+    pub unique_id: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl Principal {
+    pub fn root(account: &str) -> Principal {
+        Principal {
+            account: account.to_string(),
+            arn: format!("arn:aws:iam::{account}:root"),
+            kind: PrincipalKind::Root,
+            unique_id: account.to_string(),
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// `aws:PrincipalArn`: the role ARN for sessions, the principal's ARN otherwise.
+    pub fn principal_arn(&self) -> &str {
+        match &self.kind {
+            PrincipalKind::AssumedRole { role_arn, .. } => role_arn,
+            _ => &self.arn,
+        }
+    }
+}
+
+/// The caller of one request: a principal plus what the request itself says.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The region from the SigV4 credential scope: keys are regional.
+    pub region: String,
+    pub access_key_id: String,
+    pub source_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl Caller {
+    pub fn account(&self) -> &str {
+        &self.principal.account
+    }
+
+    pub fn arn(&self) -> &str {
+        &self.principal.arn
+    }
+}
+
+/// A secret access key. Never printed.
+#[derive(Clone)]
+pub struct SecretKey(pub String);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    pub secret: SecretKey,
+    pub principal: Principal,
+}
+
+/// A named identity policy (inline or managed) as its JSON document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPolicy {
+    pub name: String,
+    pub document: String,
+}
+
+/// The identities Trent knows, indexed by access key ID, with the identity policies attached to
+/// users and roles (keyed by user ARN or role ARN).
+#[derive(Debug, Default, Clone)]
+pub struct Directory {
+    access_keys: HashMap<String, AccessKey>,
+    identity_policies: HashMap<String, Vec<NamedPolicy>>,
+    trust_policies: HashMap<String, String>,
+}
+
+impl Directory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_access_key(&mut self, access_key_id: &str, secret: &str, principal: Principal) {
+        self.access_keys.insert(
+            access_key_id.to_string(),
+            AccessKey {
+                secret: SecretKey(secret.to_string()),
+                principal,
+            },
+        );
+    }
+
+    pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKey> {
+        self.access_keys.get(access_key_id)
+    }
+
+    /// Attaches an identity policy to a user ARN or role ARN.
+    pub fn add_identity_policy(&mut self, owner_arn: &str, name: &str, document: &str) {
+        self.identity_policies
+            .entry(owner_arn.to_string())
+            .or_default()
+            .push(NamedPolicy {
+                name: name.to_string(),
+                document: document.to_string(),
+            });
+    }
+
+    /// The identity policies that apply to a principal: its own (user) or its role's (session).
+    pub fn identity_policies(&self, principal: &Principal) -> &[NamedPolicy] {
+        self.identity_policies
+            .get(principal.principal_arn())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    pub fn set_trust_policy(&mut self, role_arn: &str, document: &str) {
+        self.trust_policies
+            .insert(role_arn.to_string(), document.to_string());
+    }
+
+    pub fn trust_policy(&self, role_arn: &str) -> Option<&str> {
+        self.trust_policies.get(role_arn).map(String::as_str)
+    }
+}

@@ -1,0 +1,256 @@
+//! CreateAlias, UpdateAlias, DeleteAlias, ListAliases.
+
+use serde::{Deserialize, Serialize};
+use trent_store::{Alias, StoreError};
+
+use crate::arn::{alias_arn, key_arn};
+use crate::authz::Check;
+use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::identity::Caller;
+use crate::keyref::Accept;
+use crate::keystate;
+use crate::ops::{Empty, Page};
+use crate::service::Kms;
+use crate::validate::Validator;
+use crate::wire::epoch_seconds;
+
+fn alias_pattern(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '_' | '-'))
+}
+
+/// Model validation plus KMS's alias-name rules.
+fn check_alias_name(name: &Option<String>) -> KmsResult<String> {
+    Validator::new()
+        .required("aliasName", name)
+        .length("aliasName", name.as_deref(), 1, 256)
+        .pattern(
+            "aliasName",
+            name.as_deref(),
+            "^[a-zA-Z0-9:/_-]+$",
+            alias_pattern,
+        )
+        .finish()?;
+    let name = name.clone().unwrap_or_default();
+    if !name.starts_with("alias/") {
+        return Err(KmsError::validation(
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
+        ));
+    }
+    if name.starts_with("alias/aws/") {
+        // AWS-managed aliases can never be created, changed or deleted by customers.
+        return Err(KmsError::new(
+            ErrorCode::NotAuthorized,
+            "Cannot create, update or delete an alias with the reserved prefix 'alias/aws/'.",
+        ));
+    }
+    Ok(name)
+}
+
+fn target_key_id(id: &Option<String>) -> KmsResult<String> {
+    Validator::new()
+        .required("targetKeyId", id)
+        .length("targetKeyId", id.as_deref(), 1, 2048)
+        .finish()?;
+    Ok(id.clone().unwrap_or_default())
+}
+
+fn alias_not_found(caller: &Caller, name: &str) -> KmsError {
+    KmsError::not_found(format!(
+        "Alias {} is not found.",
+        alias_arn(&caller.region, caller.account(), name)
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasRequest {
+    alias_name: Option<String>,
+    target_key_id: Option<String>,
+}
+
+pub fn create_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Empty> {
+    let name = check_alias_name(&r.alias_name)?;
+    let target = target_key_id(&r.target_key_id)?;
+    let resolved = kms.resolve(caller, &target, Accept::KeyOnly)?;
+    let arn = alias_arn(&caller.region, caller.account(), &name);
+    kms.authorize(
+        caller,
+        &[
+            Check::alias("kms:CreateAlias", arn.clone()),
+            Check::key("kms:CreateAlias", &resolved.key),
+        ],
+    )?;
+    keystate::require_not_pending_deletion(&resolved.key)?;
+    let now = kms.now_ms();
+    let created = kms.store.create_alias(&Alias {
+        region: caller.region.clone(),
+        account: caller.account().to_string(),
+        alias_name: name,
+        target_key_id: resolved.key.key_id.clone(),
+        created_ms: now,
+        updated_ms: now,
+    });
+    match created {
+        Err(StoreError::AlreadyExists) => Err(KmsError::new(
+            ErrorCode::AlreadyExists,
+            format!("An alias with the name {arn} already exists"),
+        )),
+        Err(StoreError::NotFound) => Err(KmsError::not_found(format!(
+            "Key '{}' does not exist",
+            resolved.arn()
+        ))),
+        other => Ok(other?),
+    }?;
+    Ok(Empty {})
+}
+
+pub fn update_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Empty> {
+    let name = check_alias_name(&r.alias_name)?;
+    let target = target_key_id(&r.target_key_id)?;
+    let new_key = kms.resolve(caller, &target, Accept::KeyOnly)?;
+    let alias = kms
+        .store
+        .get_alias(&caller.region, caller.account(), &name)?
+        .ok_or_else(|| alias_not_found(caller, &name))?;
+    let current = kms
+        .load_key(&caller.region, &alias.target_key_id)?
+        .ok_or_else(|| alias_not_found(caller, &name))?;
+    let arn = alias_arn(&caller.region, caller.account(), &name);
+    kms.authorize(
+        caller,
+        &[
+            Check::alias("kms:UpdateAlias", arn.clone()),
+            Check::key("kms:UpdateAlias", &current),
+            Check::key("kms:UpdateAlias", &new_key.key),
+        ],
+    )?;
+    keystate::require_not_pending_deletion(&new_key.key)?;
+    if current.key_spec != new_key.key.key_spec || current.key_usage != new_key.key.key_usage {
+        return Err(KmsError::validation(format!(
+            "Alias {arn} cannot be changed from a key with KeySpec {} and KeyUsage {} to a key with KeySpec {} and KeyUsage {}.",
+            current.key_spec, current.key_usage, new_key.key.key_spec, new_key.key.key_usage
+        )));
+    }
+    match kms.store.update_alias(
+        &caller.region,
+        caller.account(),
+        &name,
+        &new_key.key.key_id,
+        kms.now_ms(),
+    ) {
+        Err(StoreError::NotFound) => Err(alias_not_found(caller, &name)),
+        other => Ok(other?),
+    }?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeleteAliasRequest {
+    alias_name: Option<String>,
+}
+
+pub fn delete_alias(kms: &Kms, caller: &Caller, r: DeleteAliasRequest) -> KmsResult<Empty> {
+    let name = check_alias_name(&r.alias_name)?;
+    let alias = kms
+        .store
+        .get_alias(&caller.region, caller.account(), &name)?
+        .ok_or_else(|| alias_not_found(caller, &name))?;
+    let key = kms
+        .load_key(&caller.region, &alias.target_key_id)?
+        .ok_or_else(|| alias_not_found(caller, &name))?;
+    kms.authorize(
+        caller,
+        &[
+            Check::alias(
+                "kms:DeleteAlias",
+                alias_arn(&caller.region, caller.account(), &name),
+            ),
+            Check::key("kms:DeleteAlias", &key),
+        ],
+    )?;
+    match kms
+        .store
+        .delete_alias(&caller.region, caller.account(), &name)
+    {
+        Err(StoreError::NotFound) => Err(alias_not_found(caller, &name)),
+        other => Ok(other?),
+    }?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesRequest {
+    key_id: Option<String>,
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AliasListEntry {
+    alias_name: String,
+    alias_arn: String,
+    target_key_id: String,
+    creation_date: f64,
+    last_updated_date: f64,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListAliasesResponse {
+    aliases: Vec<AliasListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+pub fn list_aliases(
+    kms: &Kms,
+    caller: &Caller,
+    r: ListAliasesRequest,
+) -> KmsResult<ListAliasesResponse> {
+    Validator::new()
+        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        .finish()?;
+    let page = Page::parse(r.limit, r.marker.as_deref(), 50, 100)?;
+    kms.authorize(caller, &[Check::account("kms:ListAliases")])?;
+    let key_filter = match r.key_id.as_deref() {
+        Some(id) => {
+            let resolved = kms.resolve(caller, id, Accept::KeyOnly)?;
+            if resolved.key.account != caller.account() {
+                // Aliases are listed in the caller's account only.
+                return Err(KmsError::not_found(format!(
+                    "Key '{}' does not exist",
+                    key_arn(&caller.region, caller.account(), &resolved.key.key_id)
+                )));
+            }
+            Some(resolved.key.key_id)
+        }
+        None => None,
+    };
+    let rows = kms.store.list_aliases(
+        &caller.region,
+        caller.account(),
+        key_filter.as_deref(),
+        page.after.as_deref(),
+        page.limit + 1,
+    )?;
+    let (rows, next_marker) = page.finish(rows, |a| a.alias_name.clone());
+    Ok(ListAliasesResponse {
+        truncated: next_marker.is_some(),
+        next_marker,
+        aliases: rows
+            .into_iter()
+            .map(|a| AliasListEntry {
+                alias_arn: alias_arn(&a.region, &a.account, &a.alias_name),
+                alias_name: a.alias_name,
+                target_key_id: a.target_key_id,
+                creation_date: epoch_seconds(a.created_ms),
+                last_updated_date: epoch_seconds(a.updated_ms),
+            })
+            .collect(),
+    })
+}

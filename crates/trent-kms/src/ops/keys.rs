@@ -1,0 +1,538 @@
+//! Key lifecycle: CreateKey, DescribeKey, ListKeys, Enable/Disable, deletion, description,
+//! key policies.
+
+use serde::{Deserialize, Serialize};
+use trent_store::{KeyRecord, KeyState};
+
+use crate::arn::{account_root_arn, key_arn, partition};
+use crate::authz::Check;
+use crate::clock::DAY_MS;
+use crate::error::{KmsError, KmsResult};
+use crate::identity::Caller;
+use crate::keyref::Accept;
+use crate::keyspec::{KEY_SPECS, KEY_USAGES, ORIGINS, allowed_usages};
+use crate::keystate;
+use crate::materials::new_symmetric_material;
+use crate::ops::tags::{TagEntry, validate_tags};
+use crate::ops::{Empty, Page};
+use crate::service::Kms;
+use crate::validate::Validator;
+use crate::wire::{KeyMetadata, epoch_seconds};
+
+/// The default key policy of §8.1, byte for byte as AWS returns it.
+pub fn default_key_policy(region: &str, account: &str) -> String {
+    format!(
+        "{{\n  \"Version\" : \"2012-10-17\",\n  \"Id\" : \"key-default-1\",\n  \"Statement\" : [ {{\n    \"Sid\" : \"Enable IAM User Permissions\",\n    \"Effect\" : \"Allow\",\n    \"Principal\" : {{\n      \"AWS\" : \"{}\"\n    }},\n    \"Action\" : \"kms:*\",\n    \"Resource\" : \"*\"\n  }} ]\n}}",
+        account_root_arn(partition(region), account)
+    )
+}
+
+/// Key policies are limited to 32 KB although the model allows more (spec §3.1).
+const MAX_KEY_POLICY_BYTES: usize = 32 * 1024;
+
+fn validate_policy_member(v: &mut Validator, policy: Option<&str>) {
+    v.length("policy", policy, 1, 131072).pattern(
+        "policy",
+        policy,
+        "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+        |s| {
+            s.chars()
+                .all(|c| matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{ff}'))
+        },
+    );
+}
+
+/// Checks a key policy document before it is stored. The policy language itself is checked by
+/// `trent-policy` once the authorizer uses it; this enforces size and JSON well-formedness.
+fn check_key_policy(policy: &str) -> KmsResult<()> {
+    if policy.len() > MAX_KEY_POLICY_BYTES {
+        return Err(KmsError::new(
+            crate::ErrorCode::LimitExceeded,
+            format!("Key policy exceeds the maximum size of {MAX_KEY_POLICY_BYTES} bytes."),
+        ));
+    }
+    serde_json::from_str::<serde_json::Value>(policy)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .map(|_| ())
+        .ok_or_else(|| {
+            KmsError::new(
+                crate::ErrorCode::MalformedPolicyDocument,
+                "The new key policy is not syntactically or semantically correct.",
+            )
+        })
+}
+
+fn new_key_id(multi_region: bool) -> KmsResult<String> {
+    let bytes = trent_crypto::random_bytes(16)?;
+    if multi_region {
+        return Ok(format!(
+            "mrk-{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+    }
+    let mut raw = [0u8; 16];
+    raw.copy_from_slice(&bytes);
+    Ok(uuid::Builder::from_random_bytes(raw)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
+}
+
+impl Kms {
+    pub(crate) fn metadata(&self, key: &KeyRecord) -> KmsResult<KeyMetadata> {
+        let material = self
+            .store
+            .material(&key.region, &key.key_id, key.current_material)?;
+        Ok(KeyMetadata::of(key, material.map(|m| m.material_id)))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateKeyRequest {
+    policy: Option<String>,
+    description: Option<String>,
+    key_usage: Option<String>,
+    customer_master_key_spec: Option<String>,
+    key_spec: Option<String>,
+    origin: Option<String>,
+    custom_key_store_id: Option<String>,
+    bypass_policy_lockout_safety_check: Option<bool>,
+    tags: Option<Vec<TagEntry>>,
+    multi_region: Option<bool>,
+    xks_key_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadataResponse {
+    key_metadata: KeyMetadata,
+}
+
+pub fn create_key(
+    kms: &Kms,
+    caller: &Caller,
+    r: CreateKeyRequest,
+) -> KmsResult<KeyMetadataResponse> {
+    let mut v = Validator::new();
+    validate_policy_member(&mut v, r.policy.as_deref());
+    v.length("description", r.description.as_deref(), 0, 8192)
+        .one_of("keyUsage", r.key_usage.as_deref(), KEY_USAGES)
+        .one_of(
+            "customerMasterKeySpec",
+            r.customer_master_key_spec.as_deref(),
+            KEY_SPECS,
+        )
+        .one_of("keySpec", r.key_spec.as_deref(), KEY_SPECS)
+        .one_of("origin", r.origin.as_deref(), ORIGINS)
+        .length("customKeyStoreId", r.custom_key_store_id.as_deref(), 1, 64)
+        .length("xksKeyId", r.xks_key_id.as_deref(), 1, 128);
+    validate_tags(&mut v, r.tags.as_deref(), "tags");
+    v.finish()?;
+
+    if r.key_spec.is_some() && r.customer_master_key_spec.is_some() {
+        return Err(KmsError::validation(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+        ));
+    }
+    let spec = r
+        .key_spec
+        .or(r.customer_master_key_spec)
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_string());
+    let usage = match r.key_usage {
+        Some(u) => u,
+        None if spec == "SYMMETRIC_DEFAULT" => "ENCRYPT_DECRYPT".to_string(),
+        None => {
+            return Err(KmsError::validation(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+            ));
+        }
+    };
+    if !allowed_usages(&spec).contains(&usage.as_str()) {
+        return Err(KmsError::validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}"
+        )));
+    }
+    let tags = crate::ops::tags::check_tag_rules(r.tags.as_deref().unwrap_or_default())?;
+    let origin = r.origin.unwrap_or_else(|| "AWS_KMS".to_string());
+
+    let mut checks = vec![Check::account("kms:CreateKey")];
+    if !tags.is_empty() {
+        checks.push(Check::account("kms:TagResource"));
+    }
+    kms.authorize(caller, &checks)?;
+
+    if origin != "AWS_KMS" {
+        return Err(KmsError::unsupported(format!(
+            "Origin {origin} is not supported by this version of Trent."
+        )));
+    }
+    if r.custom_key_store_id.is_some() || r.xks_key_id.is_some() {
+        return Err(KmsError::unsupported(
+            "Custom key stores are not supported by this version of Trent.",
+        ));
+    }
+    if spec != "SYMMETRIC_DEFAULT" {
+        return Err(KmsError::unsupported(format!(
+            "KeySpec {spec} is not supported by this version of Trent."
+        )));
+    }
+    let region = caller.region.clone();
+    let account = caller.account().to_string();
+    let policy = match r.policy {
+        Some(p) => {
+            check_key_policy(&p)?;
+            let _ = r.bypass_policy_lockout_safety_check;
+            p
+        }
+        None => default_key_policy(&region, &account),
+    };
+
+    let multi_region = r.multi_region.unwrap_or(false);
+    let key_id = new_key_id(multi_region)?;
+    let now = kms.now_ms();
+    let material = new_symmetric_material(&kms.root_key, &key_id, 1, now)?;
+    let key = KeyRecord {
+        region,
+        key_id,
+        account,
+        created_ms: now,
+        description: r.description.unwrap_or_default(),
+        key_spec: spec,
+        key_usage: usage,
+        origin,
+        key_state: KeyState::Enabled,
+        deletion_ms: None,
+        pending_window_days: None,
+        policy,
+        multi_region,
+        current_material: 1,
+    };
+    kms.store.create_key(&key, &material, &tags)?;
+    Ok(KeyMetadataResponse {
+        key_metadata: KeyMetadata::of(&key, Some(material.material_id)),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKeyRequest {
+    key_id: Option<String>,
+    grant_tokens: Option<Vec<String>>,
+}
+
+pub fn describe_key(
+    kms: &Kms,
+    caller: &Caller,
+    r: DescribeKeyRequest,
+) -> KmsResult<KeyMetadataResponse> {
+    let mut v = Validator::new();
+    v.required("keyId", &r.key_id)
+        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    crate::ops::validate_grant_tokens(&mut v, r.grant_tokens.as_deref());
+    v.finish()?;
+    let key_id = r.key_id.unwrap_or_default();
+    let resolved = kms.resolve(caller, &key_id, Accept::KeyOrAlias)?;
+    kms.authorize(caller, &[Check::key("kms:DescribeKey", &resolved.key)])?;
+    Ok(KeyMetadataResponse {
+        key_metadata: kms.metadata(&resolved.key)?,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysRequest {
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyListEntry {
+    key_id: String,
+    key_arn: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysResponse {
+    keys: Vec<KeyListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+pub fn list_keys(kms: &Kms, caller: &Caller, r: ListKeysRequest) -> KmsResult<ListKeysResponse> {
+    let page = Page::parse(r.limit, r.marker.as_deref(), 100, 1000)?;
+    kms.authorize(caller, &[Check::account("kms:ListKeys")])?;
+    let now = kms.now_ms();
+    let rows = kms.store.list_keys(
+        &caller.region,
+        caller.account(),
+        page.after.as_deref(),
+        page.limit + 1,
+    )?;
+    // Keys whose waiting period has passed are gone even if the sweeper has not run yet.
+    let rows: Vec<KeyRecord> = rows
+        .into_iter()
+        .filter(|k| {
+            !(k.key_state == KeyState::PendingDeletion && k.deletion_ms.is_some_and(|d| d <= now))
+        })
+        .collect();
+    let (rows, next_marker) = page.finish(rows, |k| k.key_id.clone());
+    Ok(ListKeysResponse {
+        truncated: next_marker.is_some(),
+        next_marker,
+        keys: rows
+            .into_iter()
+            .map(|k| KeyListEntry {
+                key_arn: key_arn(&k.region, &k.account, &k.key_id),
+                key_id: k.key_id,
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdRequest {
+    key_id: Option<String>,
+}
+
+fn required_key_id(key_id: &Option<String>) -> KmsResult<String> {
+    Validator::new()
+        .required("keyId", key_id)
+        .length("keyId", key_id.as_deref(), 1, 2048)
+        .finish()?;
+    Ok(key_id.clone().unwrap_or_default())
+}
+
+/// Resolves, authorizes, then applies `change` to the key in one transaction (so a concurrent
+/// request cannot slip between the state check and the write).
+fn modify(
+    kms: &Kms,
+    caller: &Caller,
+    key_id: &str,
+    action: &'static str,
+    change: impl FnOnce(&mut KeyRecord) -> KmsResult<()>,
+) -> KmsResult<KeyRecord> {
+    let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
+    kms.authorize(caller, &[Check::key(action, &resolved.key)])?;
+    let key = &resolved.key;
+    kms.store.modify_key(&key.region, &key.key_id, |k| {
+        change(k)?;
+        Ok::<_, KmsError>(k.clone())
+    })
+}
+
+pub fn enable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empty> {
+    let key_id = required_key_id(&r.key_id)?;
+    modify(kms, caller, &key_id, "kms:EnableKey", |k| {
+        keystate::require_toggleable(k)?;
+        k.key_state = KeyState::Enabled;
+        Ok(())
+    })?;
+    Ok(Empty {})
+}
+
+pub fn disable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empty> {
+    let key_id = required_key_id(&r.key_id)?;
+    modify(kms, caller, &key_id, "kms:DisableKey", |k| {
+        keystate::require_toggleable(k)?;
+        k.key_state = KeyState::Disabled;
+        Ok(())
+    })?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionRequest {
+    key_id: Option<String>,
+    pending_window_in_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionResponse {
+    key_id: String,
+    deletion_date: f64,
+    key_state: &'static str,
+    pending_window_in_days: i64,
+}
+
+pub fn schedule_key_deletion(
+    kms: &Kms,
+    caller: &Caller,
+    r: ScheduleKeyDeletionRequest,
+) -> KmsResult<ScheduleKeyDeletionResponse> {
+    Validator::new()
+        .required("keyId", &r.key_id)
+        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        // The model allows 1-365; KMS itself accepts 7-30.
+        .range("pendingWindowInDays", r.pending_window_in_days, 7, 30)
+        .finish()?;
+    let days = r.pending_window_in_days.unwrap_or(30);
+    let deletion_ms = kms.now_ms() + days * DAY_MS;
+    let key = modify(
+        kms,
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        "kms:ScheduleKeyDeletion",
+        |k| {
+            keystate::require_not_pending_deletion(k)?;
+            k.key_state = KeyState::PendingDeletion;
+            k.deletion_ms = Some(deletion_ms);
+            k.pending_window_days = Some(days);
+            Ok(())
+        },
+    )?;
+    Ok(ScheduleKeyDeletionResponse {
+        key_id: key_arn(&key.region, &key.account, &key.key_id),
+        deletion_date: epoch_seconds(deletion_ms),
+        key_state: KeyState::PendingDeletion.as_str(),
+        pending_window_in_days: days,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyArnResponse {
+    key_id: String,
+}
+
+pub fn cancel_key_deletion(
+    kms: &Kms,
+    caller: &Caller,
+    r: KeyIdRequest,
+) -> KmsResult<KeyArnResponse> {
+    let key_id = required_key_id(&r.key_id)?;
+    let key = modify(kms, caller, &key_id, "kms:CancelKeyDeletion", |k| {
+        keystate::require_pending_deletion(k)?;
+        // A cancelled key comes back disabled, not enabled (spec §6.2).
+        k.key_state = KeyState::Disabled;
+        k.deletion_ms = None;
+        k.pending_window_days = None;
+        Ok(())
+    })?;
+    Ok(KeyArnResponse {
+        key_id: key_arn(&key.region, &key.account, &key.key_id),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateKeyDescriptionRequest {
+    key_id: Option<String>,
+    description: Option<String>,
+}
+
+pub fn update_key_description(
+    kms: &Kms,
+    caller: &Caller,
+    r: UpdateKeyDescriptionRequest,
+) -> KmsResult<Empty> {
+    Validator::new()
+        .required("keyId", &r.key_id)
+        .required("description", &r.description)
+        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        .length("description", r.description.as_deref(), 0, 8192)
+        .finish()?;
+    let description = r.description.unwrap_or_default();
+    modify(
+        kms,
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        "kms:UpdateKeyDescription",
+        |k| {
+            keystate::require_not_pending_deletion(k)?;
+            k.description = description;
+            Ok(())
+        },
+    )?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyRequest {
+    key_id: Option<String>,
+    policy_name: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyPolicyResponse {
+    policy: String,
+    policy_name: &'static str,
+}
+
+fn validate_policy_name(v: &mut Validator, name: Option<&str>) {
+    v.length("policyName", name, 1, 128)
+        .pattern("policyName", name, "[\\w]+", |s| {
+            s.chars().all(|c| c.is_alphanumeric() || c == '_')
+        });
+}
+
+pub fn get_key_policy(
+    kms: &Kms,
+    caller: &Caller,
+    r: GetKeyPolicyRequest,
+) -> KmsResult<GetKeyPolicyResponse> {
+    let mut v = Validator::new();
+    v.required("keyId", &r.key_id)
+        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    validate_policy_name(&mut v, r.policy_name.as_deref());
+    v.finish()?;
+    let resolved = kms.resolve(
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        Accept::KeyOnly,
+    )?;
+    kms.authorize(caller, &[Check::key("kms:GetKeyPolicy", &resolved.key)])?;
+    if r.policy_name.as_deref().is_some_and(|n| n != "default") {
+        return Err(KmsError::not_found("No such policy exists"));
+    }
+    Ok(GetKeyPolicyResponse {
+        policy: resolved.key.policy,
+        policy_name: "default",
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyPoliciesRequest {
+    key_id: Option<String>,
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyPoliciesResponse {
+    policy_names: Vec<&'static str>,
+    truncated: bool,
+}
+
+pub fn list_key_policies(
+    kms: &Kms,
+    caller: &Caller,
+    r: ListKeyPoliciesRequest,
+) -> KmsResult<ListKeyPoliciesResponse> {
+    Validator::new()
+        .required("keyId", &r.key_id)
+        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        .finish()?;
+    Page::parse(r.limit, r.marker.as_deref(), 100, 1000)?;
+    let resolved = kms.resolve(
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        Accept::KeyOnly,
+    )?;
+    kms.authorize(caller, &[Check::key("kms:ListKeyPolicies", &resolved.key)])?;
+    Ok(ListKeyPoliciesResponse {
+        policy_names: vec!["default"],
+        truncated: false,
+    })
+}

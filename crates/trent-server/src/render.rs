@@ -1,0 +1,98 @@
+//! The single wire renderer: every response, success or error, leaves through here with an
+//! `x-amzn-RequestId` header and the JSON 1.1 content type.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::{Map, Value};
+use trent_kms::KmsError;
+
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// An error as it goes on the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    /// The member name for the message (`message`, or `Message` for AccessDenied).
+    pub message_member: &'static str,
+    pub message: Option<String>,
+}
+
+impl WireError {
+    pub fn new(status: StatusCode, code: &'static str, message: Option<String>) -> Self {
+        WireError {
+            status,
+            code,
+            message_member: "message",
+            message,
+        }
+    }
+
+    pub fn unknown_operation() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "UnknownOperationException", None)
+    }
+
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            Some(format!(
+                "Request body exceeds the maximum size of {} bytes.",
+                crate::MAX_BODY_BYTES
+            )),
+        )
+    }
+}
+
+impl From<KmsError> for WireError {
+    fn from(e: KmsError) -> Self {
+        WireError {
+            status: StatusCode::from_u16(e.code.http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: e.code.as_str(),
+            message_member: e.code.message_member(),
+            message: e.message,
+        }
+    }
+}
+
+impl From<trent_sigv4::SigV4Error> for WireError {
+    fn from(e: trent_sigv4::SigV4Error) -> Self {
+        // AWS answers every authentication failure of a JSON 1.1 service with 400.
+        WireError::new(StatusCode::BAD_REQUEST, e.aws_code(), Some(e.aws_message()))
+    }
+}
+
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn response(request_id: &str, status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-amzn-requestid", v);
+    }
+    r
+}
+
+pub fn json_ok(request_id: &str, body: Vec<u8>) -> Response {
+    response(request_id, StatusCode::OK, body)
+}
+
+pub fn error(request_id: &str, e: &WireError) -> Response {
+    let mut body = Map::new();
+    body.insert("__type".into(), Value::String(e.code.to_string()));
+    if let Some(m) = &e.message {
+        body.insert(e.message_member.into(), Value::String(m.clone()));
+    }
+    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    let mut r = response(request_id, e.status, bytes);
+    if let Ok(v) = HeaderValue::from_str(e.code) {
+        r.headers_mut().insert("x-amzn-errortype", v);
+    }
+    r
+}

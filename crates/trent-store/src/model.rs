@@ -1,0 +1,113 @@
+//! Rows as the rest of Trent sees them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::StoreError;
+
+/// The lifecycle state of a KMS key, named as in the KMS API's `KeyState` enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Creating,
+    Enabled,
+    Disabled,
+    PendingDeletion,
+    PendingImport,
+    PendingReplicaDeletion,
+    Unavailable,
+    Updating,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Creating => "Creating",
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingImport => "PendingImport",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
+            KeyState::Unavailable => "Unavailable",
+            KeyState::Updating => "Updating",
+        }
+    }
+}
+
+impl fmt::Display for KeyState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for KeyState {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "Creating" => KeyState::Creating,
+            "Enabled" => KeyState::Enabled,
+            "Disabled" => KeyState::Disabled,
+            "PendingDeletion" => KeyState::PendingDeletion,
+            "PendingImport" => KeyState::PendingImport,
+            "PendingReplicaDeletion" => KeyState::PendingReplicaDeletion,
+            "Unavailable" => KeyState::Unavailable,
+            "Updating" => KeyState::Updating,
+            other => return Err(StoreError::Corrupt(format!("unknown key state {other:?}"))),
+        })
+    }
+}
+
+/// One KMS key. Keys are regional: the primary key is (region, key_id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRecord {
+    pub region: String,
+    pub key_id: String,
+    pub account: String,
+    pub created_ms: i64,
+    pub description: String,
+    pub key_spec: String,
+    pub key_usage: String,
+    pub origin: String,
+    pub key_state: KeyState,
+    pub deletion_ms: Option<i64>,
+    pub pending_window_days: Option<i64>,
+    pub policy: String,
+    pub multi_region: bool,
+    /// The material version new ciphertexts are made with.
+    pub current_material: u32,
+}
+
+/// One version of a key's material, sealed under the root key. Never plaintext.
+#[derive(Clone, PartialEq)]
+pub struct KeyMaterial {
+    pub version: u32,
+    /// The public identifier of this material version (`KeyMaterialId` in the API).
+    pub material_id: String,
+    pub sealed: Vec<u8>,
+    pub created_ms: i64,
+}
+
+impl fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyMaterial")
+            .field("version", &self.version)
+            .field("material_id", &self.material_id)
+            .field("sealed", &format_args!("<{} bytes>", self.sealed.len()))
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alias {
+    pub region: String,
+    pub account: String,
+    pub alias_name: String,
+    pub target_key_id: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}

@@ -1,0 +1,289 @@
+//! `trent.toml`: accounts, users, roles and their access keys. Precedence of settings:
+//! defaults < config file < environment (`TRENT_*`) < command-line flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use trent_kms::{Directory, Principal, PrincipalKind};
+
+/// The well-known development credentials (as LocalStack users already have them).
+pub const DEV_ACCESS_KEY_ID: &str = "test";
+pub const DEV_SECRET_ACCESS_KEY: &str = "test";
+pub const DEV_ACCOUNT: &str = "000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    /// Accept `test`/`test` as the root of account 000000000000. Defaults to true when the
+    /// config declares no accounts, false otherwise.
+    pub dev_credentials: Option<bool>,
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKeyConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    pub name: String,
+    pub document: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub id: String,
+    /// Access keys of the account's root user.
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeyConfig>,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    #[serde(default)]
+    pub roles: Vec<RoleConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub access_keys: Vec<AccessKeyConfig>,
+    #[serde(default)]
+    pub policies: Vec<PolicyConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleConfig {
+    pub name: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub trust_policy: Option<String>,
+    #[serde(default)]
+    pub policies: Vec<PolicyConfig>,
+    /// Long-lived sessions of this role with fixed credentials, for development and tests
+    /// (normally sessions come from STS AssumeRole).
+    #[serde(default)]
+    pub sessions: Vec<SessionConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    pub name: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+fn root_path() -> String {
+    "/".to_string()
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
+    }
+
+    pub fn dev_credentials_enabled(&self) -> bool {
+        self.dev_credentials.unwrap_or(self.accounts.is_empty())
+    }
+
+    /// Builds the identity directory, refusing duplicate access keys and malformed accounts.
+    pub fn directory(&self) -> Result<Directory, ConfigError> {
+        let mut dir = Directory::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut add = |dir: &mut Directory, key: &AccessKeyConfig, p: Principal| {
+            if !seen.insert(key.access_key_id.clone()) {
+                return Err(ConfigError::Invalid(format!(
+                    "access key {} is declared twice",
+                    key.access_key_id
+                )));
+            }
+            dir.add_access_key(&key.access_key_id, &key.secret_access_key, p);
+            Ok(())
+        };
+        if self.dev_credentials_enabled() {
+            add(
+                &mut dir,
+                &AccessKeyConfig {
+                    access_key_id: DEV_ACCESS_KEY_ID.into(),
+                    secret_access_key: DEV_SECRET_ACCESS_KEY.into(),
+                },
+                Principal::root(DEV_ACCOUNT),
+            )?;
+        }
+        for account in &self.accounts {
+            let id = &account.id;
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::Invalid(format!(
+                    "account id {id:?} must be 12 digits"
+                )));
+            }
+            for key in &account.access_keys {
+                add(&mut dir, key, Principal::root(id))?;
+            }
+            for user in &account.users {
+                let principal = Principal {
+                    account: id.clone(),
+                    arn: format!("arn:aws:iam::{id}:user{}{}", user.path, user.name),
+                    kind: PrincipalKind::User {
+                        name: user.name.clone(),
+                        path: user.path.clone(),
+                    },
+                    unique_id: stable_unique_id("AIDA", id, &user.name),
+                    tags: user.tags.clone(),
+                };
+                for policy in &user.policies {
+                    dir.add_identity_policy(&principal.arn, &policy.name, &policy.document);
+                }
+                for key in &user.access_keys {
+                    add(&mut dir, key, principal.clone())?;
+                }
+            }
+            for role in &account.roles {
+                let role_arn = format!("arn:aws:iam::{id}:role{}{}", role.path, role.name);
+                let role_id = stable_unique_id("AROA", id, &role.name);
+                for policy in &role.policies {
+                    dir.add_identity_policy(&role_arn, &policy.name, &policy.document);
+                }
+                if let Some(trust) = &role.trust_policy {
+                    dir.set_trust_policy(&role_arn, trust);
+                }
+                for session in &role.sessions {
+                    let principal = Principal {
+                        account: id.clone(),
+                        arn: format!(
+                            "arn:aws:sts::{id}:assumed-role/{}/{}",
+                            role.name, session.name
+                        ),
+                        kind: PrincipalKind::AssumedRole {
+                            role_arn: role_arn.clone(),
+                            role_name: role.name.clone(),
+                            session_name: session.name.clone(),
+                        },
+                        unique_id: format!("{role_id}:{}", session.name),
+                        tags: role.tags.clone(),
+                    };
+                    add(
+                        &mut dir,
+                        &AccessKeyConfig {
+                            access_key_id: session.access_key_id.clone(),
+                            secret_access_key: session.secret_access_key.clone(),
+                        },
+                        principal,
+                    )?;
+                }
+            }
+        }
+        Ok(dir)
+    }
+}
+
+/// A unique ID in IAM's shape (prefix + 17 upper-case alphanumerics) that stays the same across
+/// restarts for a config-declared identity. Not a secret; FNV-1a is enough to spread it.
+fn stable_unique_id(prefix: &str, account: &str, name: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for b in account.bytes().chain([0]).chain(name.bytes()) {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000000001000000000000000000013B);
+    }
+    let mut id = String::from(prefix);
+    for _ in 0..17 {
+        id.push(char::from(ALPHABET[(h % 32) as usize]));
+        h /= 32;
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dev_credentials_default_and_identities() {
+        let c: Config = toml::from_str("").unwrap();
+        assert!(c.dev_credentials_enabled());
+        let c: Config = toml::from_str(
+            r#"
+            [[accounts]]
+            id = "111122223333"
+            access_keys = [{ access_key_id = "AKIAROOT", secret_access_key = "s" }]
+            [[accounts.users]]
+            name = "alice"
+            path = "/eng/"
+            access_keys = [{ access_key_id = "AKIAALICE", secret_access_key = "s" }]
+            [[accounts.roles]]
+            name = "R"
+            sessions = [{ name = "s", access_key_id = "ASIAR", secret_access_key = "s" }]
+            "#,
+        )
+        .unwrap();
+        assert!(!c.dev_credentials_enabled());
+        let d = c.directory().unwrap();
+        assert!(d.access_key("test").is_none());
+        assert_eq!(
+            d.access_key("AKIAALICE").unwrap().principal.arn,
+            "arn:aws:iam::111122223333:user/eng/alice"
+        );
+        let s = &d.access_key("ASIAR").unwrap().principal;
+        assert_eq!(s.arn, "arn:aws:sts::111122223333:assumed-role/R/s");
+        assert_eq!(s.principal_arn(), "arn:aws:iam::111122223333:role/R");
+        assert!(s.unique_id.starts_with("AROA") && s.unique_id.ends_with(":s"));
+    }
+
+    #[test]
+    fn rejects_duplicates_and_bad_accounts() {
+        let c: Config = toml::from_str(
+            r#"
+            dev_credentials = true
+            [[accounts]]
+            id = "111122223333"
+            access_keys = [{ access_key_id = "test", secret_access_key = "x" }]
+            "#,
+        )
+        .unwrap();
+        assert!(c.directory().is_err());
+        let c: Config = toml::from_str("[[accounts]]\nid = \"12\"").unwrap();
+        assert!(c.directory().is_err());
+        assert!(toml::from_str::<Config>("listen_on = 1").is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! `trent serve`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use trent_crypto::RootKey;
+use trent_kms::{Kms, SystemClock};
+use trent_server::AppState;
+use trent_store::Store;
+
+use crate::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TRENT_LISTEN")]
+    pub listen: Option<String>,
+    /// Directory for the database and the root key.
+    #[arg(long, env = "TRENT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file (accounts, users, roles, access keys).
+    #[arg(long, env = "TRENT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
+pub const DEFAULT_DATA_DIR: &str = "./trent-data";
+
+pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    let listen = args
+        .listen
+        .or(config.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen: SocketAddr = listen
+        .parse()
+        .map_err(|e| format!("invalid listen address {listen:?}: {e}"))?;
+    if config.dev_credentials_enabled() && !listen.ip().is_loopback() {
+        return Err(format!(
+            "refusing to listen on {listen}: the development credentials test/test are enabled; \
+             bind a loopback address or set dev_credentials = false in the config"
+        )
+        .into());
+    }
+    let data_dir = args
+        .data_dir
+        .or(config.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
+
+    let root_key = match std::env::var("TRENT_ROOT_KEY") {
+        Ok(encoded) => RootKey::from_encoded(&encoded)
+            .map_err(|e| format!("TRENT_ROOT_KEY is not a valid root key: {e}"))?,
+        Err(_) => RootKey::load_or_create(&data_dir.join("root.key"))
+            .map_err(|e| format!("root key: {e}"))?,
+    };
+    let store = Store::open(&data_dir.join("trent.db"))?;
+    let directory = config.directory()?;
+    let kms = Kms::new(store, root_key, Arc::new(SystemClock));
+    let state = Arc::new(AppState {
+        kms: Arc::new(kms),
+        directory: Arc::new(directory),
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let bound = listener.local_addr()?;
+        tracing::info!(
+            "listening on http://{bound}, data dir {}",
+            data_dir.display()
+        );
+        trent_server::serve(listener, state, shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Resolves on SIGINT or SIGTERM. In-flight requests finish; every acknowledged write was
+/// already committed (SQLite, synchronous=FULL) before its response was sent.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
