@@ -1,6 +1,30 @@
 //! The IAM policy language: parse, validate, evaluate, explain. Pure: no I/O, no KMS or HTTP
 //! knowledge.
 //!
+//! [`Policy::parse`] validates a document under the rules of a [`PolicyKind`] and compiles it
+//! (actions lowercased, wildcards, CIDRs, dates, numbers and base64 parsed once).
+//! [`Policy::evaluate`] answers one [`RequestContext`] with a [`PolicyEvaluation`]: per
+//! statement, whether it applied, how its principal matched ([`PrincipalMatch`]) and otherwise
+//! the first [`Mismatch`]. [`Policy::summarize`] gives the deciding statements only, without
+//! allocating. Combining key policy, identity policies and grants is the caller's job.
+//!
+//! Choices made where AWS documents nothing (spec marks **(I)** / **(?)**):
+//! - Multi-valued key without a set operator: a positive operator behaves as `ForAnyValue`; a
+//!   negated operator is its complement (no request value may match any policy value).
+//! - An empty multi-valued key counts as absent (for `Null`, `...IfExists` and set operators).
+//! - Request values an operator cannot parse (a non-number for `Numeric*`, ...) match nothing,
+//!   so positive operators fail and negated ones succeed.
+//! - `NotPrincipal`: a Deny spares a caller only if every link of its identity chain (account,
+//!   role, session or user) is listed; an Allow reaches a caller only if no link is listed.
+//!   Both statements match with class [`PrincipalMatch::Direct`], like `"*"`.
+//! - `Federated` and `CanonicalUser` principals are accepted but match no modelled caller.
+//! - Resource and `Arn*` patterns must have as many colon-separated parts (at most six) as the
+//!   ARN; only a bare `*` matches anything, including the `*` of resource-less actions.
+//! - Trust policies may not contain Resource/NotResource; their statements ignore the resource.
+//! - Operator and element names are case-sensitive; condition-key and variable names are not.
+//! - `Bool` accepts policy variables; Numeric, Date, Binary, IP and Null do not.
+//! - `OverlyPermissiveCondition` text for tags fills AWS's documented template with "tag".
+//!
 //! ```
 //! use trent_policy::{Policy, PolicyKind, Principal, PrincipalMatch, RequestContext};
 //!

@@ -406,3 +406,11 @@ fn inert_key_policy_statements_never_apply() {
     assert_eq!(r.statements[0].mismatch, Some(Mismatch::Action));
     assert_eq!(r.statements[1].mismatch, Some(Mismatch::Resource));
 }
+
+#[test]
+fn compiled_policies_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Policy>();
+    assert_send_sync::<trent_policy::PolicyEvaluation>();
+    assert_send_sync::<trent_policy::PolicyError>();
+}
