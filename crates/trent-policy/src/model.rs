@@ -171,9 +171,9 @@ impl Policy {
                         });
                     }
                 },
-                "Id" => match value {
-                    Json::String(v) => id = Some(v.clone()),
-                    _ => return Err(invalid_type(&doc, "Id", "a string")),
+                "Id" => match value.as_scalar() {
+                    Some(v) => id = Some(v),
+                    None => return Err(invalid_type(&doc, "Id", "a string")),
                 },
                 "Statement" => statement = Some(value),
                 other => {
@@ -326,7 +326,7 @@ fn parse_statement(
     };
     // Look the Sid up first so that every error, even one before the Sid in the text, names it.
     let sid = members.iter().find_map(|(k, v)| match (k.as_str(), v) {
-        ("Sid", Json::String(s)) => Some(s.clone()),
+        ("Sid", v) => v.as_scalar(),
         _ => None,
     });
     let loc = Location::statement(index, sid.as_deref());
@@ -341,13 +341,13 @@ fn parse_statement(
     for (name, value) in members {
         match name.as_str() {
             "Sid" => {
-                let Json::String(s) = value else {
+                let Some(s) = value.as_scalar() else {
                     return Err(invalid_type(&loc, "Sid", "a string"));
                 };
-                if kind == PolicyKind::IdentityPolicy && !validate::iam_sid(s) {
+                if kind == PolicyKind::IdentityPolicy && !validate::iam_sid(&s) {
                     return Err(PolicyError::InvalidSid {
                         location: loc,
-                        sid: s.clone(),
+                        sid: s,
                     });
                 }
             }

@@ -477,4 +477,14 @@ fn scalars_are_accepted_where_strings_are_expected() {
     );
     let p = key(&text);
     assert_eq!(p.principal_arns(), ["111122223333"]);
+    let numeric_sid =
+        r#"{"Id":7,"Statement":[{"Sid":1,"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+    let p = Policy::parse(numeric_sid, PolicyKind::IdentityPolicy).unwrap();
+    assert_eq!((p.id(), p.statements()[0].sid()), (Some("7"), Some("1")));
+    let object_sid =
+        r#"{"Statement":[{"Sid":{},"Effect":"Allow","Action":"kms:*","Resource":"*"}]}"#;
+    assert!(matches!(
+        Policy::parse(object_sid, PolicyKind::IdentityPolicy),
+        Err(PolicyError::InvalidType { .. })
+    ));
 }
