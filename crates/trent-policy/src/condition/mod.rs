@@ -134,6 +134,28 @@ enum Values {
     Null(Vec<bool>),
 }
 
+fn parse_bool(v: &str) -> Option<bool> {
+    if v.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Parse every policy value with `parse`, failing on the first that does not parse.
+fn parse_each<T>(
+    raw: &[String],
+    parse: fn(&str) -> Option<T>,
+    expected: ExpectedValue,
+    bad: &dyn Fn(&str, ExpectedValue) -> PolicyError,
+) -> Result<Vec<T>, PolicyError> {
+    raw.iter()
+        .map(|v| parse(v).ok_or_else(|| bad(v, expected)))
+        .collect()
+}
+
 /// One `operator: { key: values }` test.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Clause {
@@ -166,31 +188,17 @@ impl Clause {
             value: value.to_owned(),
             reason,
         };
-        let each = |f: &dyn Fn(&str) -> Option<()>, reason| {
+        let templates = |wildcards: bool, lowercase: bool| -> Vec<Template> {
             raw.iter()
-                .try_for_each(|v| f(v).ok_or_else(|| bad(v, reason)))
+                .map(|v| Template::parse(v, variables, wildcards, lowercase))
+                .collect()
         };
         let values = match op.base {
-            Base::StringEquals => Values::Text(
-                raw.iter()
-                    .map(|v| Template::parse(v, variables, false, false))
-                    .collect(),
-            ),
-            Base::StringEqualsIgnoreCase => Values::Text(
-                raw.iter()
-                    .map(|v| Template::parse(v, variables, false, true))
-                    .collect(),
-            ),
-            Base::StringLike => Values::Text(
-                raw.iter()
-                    .map(|v| Template::parse(v, variables, true, false))
-                    .collect(),
-            ),
+            Base::StringEquals => Values::Text(templates(false, false)),
+            Base::StringEqualsIgnoreCase => Values::Text(templates(false, true)),
+            Base::StringLike => Values::Text(templates(true, false)),
             Base::Bool => {
-                let ts: Vec<Template> = raw
-                    .iter()
-                    .map(|v| Template::parse(v, variables, false, true))
-                    .collect();
+                let ts = templates(false, true);
                 for (t, v) in ts.iter().zip(&raw) {
                     if let Some(lit) = t.as_literal()
                         && lit != "true"
@@ -201,38 +209,33 @@ impl Clause {
                 }
                 Values::Text(ts)
             }
-            Base::Numeric(_) => {
-                each(&|v| Decimal::parse(v).map(drop), ExpectedValue::Number)?;
-                Values::Numbers(raw.iter().filter_map(|v| DecimalBuf::parse(v)).collect())
-            }
+            Base::Numeric(_) => Values::Numbers(parse_each(
+                &raw,
+                DecimalBuf::parse,
+                ExpectedValue::Number,
+                &bad,
+            )?),
             Base::Date(_) => {
-                each(&|v| parse_date(v).map(drop), ExpectedValue::Date)?;
-                Values::Dates(raw.iter().filter_map(|v| parse_date(v)).collect())
+                Values::Dates(parse_each(&raw, parse_date, ExpectedValue::Date, &bad)?)
             }
-            Base::BinaryEquals => {
-                each(&|v| decode_base64(v).map(drop), ExpectedValue::Base64)?;
-                Values::Binary(raw.iter().filter_map(|v| decode_base64(v)).collect())
-            }
-            Base::IpAddress => {
-                each(&|v| Cidr::parse(v).map(drop), ExpectedValue::IpAddress)?;
-                Values::Networks(raw.iter().filter_map(|v| Cidr::parse(v)).collect())
-            }
+            Base::BinaryEquals => Values::Binary(parse_each(
+                &raw,
+                decode_base64,
+                ExpectedValue::Base64,
+                &bad,
+            )?),
+            Base::IpAddress => Values::Networks(parse_each(
+                &raw,
+                Cidr::parse,
+                ExpectedValue::IpAddress,
+                &bad,
+            )?),
             Base::Arn => Values::Arns(
                 raw.iter()
                     .map(|v| ArnPattern::parse(v, variables))
                     .collect(),
             ),
-            Base::Null => {
-                let mut out = Vec::with_capacity(raw.len());
-                for v in &raw {
-                    match v.to_ascii_lowercase().as_str() {
-                        "true" => out.push(true),
-                        "false" => out.push(false),
-                        _ => return Err(bad(v, ExpectedValue::Boolean)),
-                    }
-                }
-                Values::Null(out)
-            }
+            Base::Null => Values::Null(parse_each(&raw, parse_bool, ExpectedValue::Boolean, &bad)?),
         };
         Ok(Clause {
             operator: operator.to_owned(),
