@@ -414,3 +414,59 @@ fn compiled_policies_can_be_shared_across_threads() {
     assert_send_sync::<trent_policy::PolicyEvaluation>();
     assert_send_sync::<trent_policy::PolicyError>();
 }
+
+#[test]
+fn federated_users_and_roots() {
+    let kp = key(r#"{"Statement":[
+        {"Sid":"Fed","Effect":"Allow","Principal":{"AWS":"arn:aws:sts::111122223333:federated-user/carol"},"Action":"kms:Decrypt","Resource":"*"},
+        {"Sid":"Acct","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"kms:Encrypt","Resource":"*"}]}"#);
+    let carol = Principal::federated_user("arn:aws:sts::111122223333:federated-user/carol");
+    assert_eq!(carol.account, "111122223333");
+    let r = kp.evaluate(&request(
+        carol.clone(),
+        "kms:Decrypt",
+        KEY_ARN,
+        ConditionContext::new(),
+    ));
+    assert_eq!(
+        r.allow_with(PrincipalMatch::Direct).map(|s| s.index),
+        Some(0)
+    );
+    let r = kp.evaluate(&request(
+        carol,
+        "kms:Encrypt",
+        KEY_ARN,
+        ConditionContext::new(),
+    ));
+    assert_eq!(
+        r.allow_with(PrincipalMatch::AccountLevel).map(|s| s.index),
+        Some(1)
+    );
+    // The root user is just another principal of its account here (spec §2.3 note 3).
+    let r = kp.evaluate(&request(
+        Principal::root(B),
+        "kms:Decrypt",
+        KEY_ARN,
+        ConditionContext::new(),
+    ));
+    assert!(r.any_allow().is_none());
+    let r = kp.evaluate(&request(
+        Principal::root(B),
+        "kms:Encrypt",
+        KEY_ARN,
+        ConditionContext::new(),
+    ));
+    assert_eq!(
+        r.allow_with(PrincipalMatch::AccountLevel).map(|s| s.index),
+        Some(1)
+    );
+}
+
+#[test]
+fn context_from_iterator() {
+    let ctx: ConditionContext = [("aws:SourceIp", "203.0.113.1"), ("AWS:username", "alice")]
+        .into_iter()
+        .collect();
+    assert_eq!(ctx.len(), 2);
+    assert_eq!(ctx.get("aws:USERNAME"), Some(&"alice".into()));
+}
