@@ -117,7 +117,7 @@ pub enum PolicyError {
         element: &'static str,
     },
 
-    #[error("{location}: {element} is not allowed in a {kind}")]
+    #[error("{location}: {kind} statements cannot contain {element}")]
     ForbiddenElement {
         location: Location,
         element: &'static str,

@@ -488,3 +488,28 @@ fn scalars_are_accepted_where_strings_are_expected() {
         Err(PolicyError::InvalidType { .. })
     ));
 }
+
+#[test]
+fn error_messages_read_well() {
+    let text =
+        stmt(r#"{"Sid":"S","Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}"#);
+    let err = Policy::parse(&text, PolicyKind::IdentityPolicy).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"statement 0 (Sid "S"): identity policy statements cannot contain Principal"#
+    );
+    let err = key_err(&stmt(
+        r#"{"Effect":"allow","Principal":"*","Action":"kms:*","Resource":"*"}"#,
+    ));
+    assert_eq!(
+        err.to_string(),
+        r#"statement 0: invalid Effect "allow" (must be exactly "Allow" or "Deny")"#
+    );
+    let err = key_err(&stmt(
+        r#"{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*","Condition":{"NumericLessThan":{"kms:ScheduleKeyDeletionPendingWindowInDays":"soon"}}}"#,
+    ));
+    assert_eq!(
+        err.to_string(),
+        r#"statement 0: invalid value "soon" for NumericLessThan on kms:ScheduleKeyDeletionPendingWindowInDays: expected an integer or decimal number"#
+    );
+}
