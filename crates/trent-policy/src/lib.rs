@@ -9,8 +9,9 @@
 //! allocating. Combining key policy, identity policies and grants is the caller's job.
 //!
 //! Choices made where AWS documents nothing (spec marks **(I)** / **(?)**):
-//! - Multi-valued key without a set operator: a positive operator behaves as `ForAnyValue`; a
-//!   negated operator is its complement (no request value may match any policy value).
+//! - Multi-valued key without a set operator: evaluated as `ForAnyValue`, for negated
+//!   operators too (some request value must match none of the policy values); an absent key
+//!   still makes a negated operator true (spec §3.4.3).
 //! - An empty multi-valued key counts as absent (for `Null`, `...IfExists` and set operators).
 //! - Request values an operator cannot parse (a non-number for `Numeric*`, ...) match nothing,
 //!   so positive operators fail and negated ones succeed.

@@ -296,12 +296,13 @@ impl Clause {
         };
         let negated = self.op.negated;
         let values = value.values();
+        // Per request value, a positive operator asks "matches some policy value", a negated
+        // one "matches none". Without a set operator a multi-valued key behaves as ForAnyValue
+        // (spec §3.4.6); for a single value all three forms agree.
         match self.op.set {
-            // Without a set operator a multi-valued key behaves as ForAnyValue for positive
-            // operators; a negated operator is the complement of its positive form, so it
-            // requires that no request value matches.
-            SetOp::None => negated != values.iter().any(|v| self.any_match(ctx, v)),
-            SetOp::ForAnyValue => values.iter().any(|v| negated != self.any_match(ctx, v)),
+            SetOp::None | SetOp::ForAnyValue => {
+                values.iter().any(|v| negated != self.any_match(ctx, v))
+            }
             SetOp::ForAllValues => values.iter().all(|v| negated != self.any_match(ctx, v)),
         }
     }
@@ -344,14 +345,11 @@ impl Clause {
                 shown(value),
                 self.raw
             ),
-            (SetOp::None, true) => {
-                let hit = value.values().iter().find(|v| self.any_match(ctx, v));
-                format!(
-                    "request value {:?} matches one of {:?}",
-                    hit.map_or("", String::as_str),
-                    self.raw
-                )
-            }
+            (SetOp::None, true) => format!(
+                "every request value in {} matches one of {:?}",
+                shown(value),
+                self.raw
+            ),
             (SetOp::ForAnyValue, _) => format!(
                 "no request value in {} satisfies the test against {:?}",
                 shown(value),
