@@ -3,6 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use trent_policy::{Policy, PolicyError, PolicyKind};
+
+use crate::authz::Decision;
 
 /// The kind of an IAM principal, with what the request context needs about it (spec §1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +58,8 @@ impl Principal {
     }
 }
 
-/// The caller of one request: a principal plus what the request itself says.
+/// The caller of one request: a principal plus what the request itself says, and the
+/// authorization decisions made for it (for the audit log and explanations).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
@@ -62,6 +68,50 @@ pub struct Caller {
     pub access_key_id: String,
     pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    pub trace: AuthzTrace,
+}
+
+/// The decisions made while serving one request.
+#[derive(Debug, Default)]
+pub struct AuthzTrace {
+    inner: Mutex<TraceInner>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct TraceInner {
+    decisions: Vec<Decision>,
+    overridden: bool,
+}
+
+impl Clone for AuthzTrace {
+    fn clone(&self) -> Self {
+        AuthzTrace {
+            inner: Mutex::new(self.lock().clone()),
+        }
+    }
+}
+
+impl AuthzTrace {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TraceInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record(&self, decision: Decision) {
+        self.lock().decisions.push(decision);
+    }
+
+    /// A denial was not enforced (audit mode).
+    pub fn mark_overridden(&self) {
+        self.lock().overridden = true;
+    }
+
+    pub fn overridden(&self) -> bool {
+        self.lock().overridden
+    }
+
+    pub fn decisions(&self) -> Vec<Decision> {
+        self.lock().decisions.clone()
+    }
 }
 
 impl Caller {
@@ -90,11 +140,12 @@ pub struct AccessKey {
     pub principal: Principal,
 }
 
-/// A named identity policy (inline or managed) as its JSON document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A named identity policy (inline or managed): its document and its parsed form.
+#[derive(Debug, Clone)]
 pub struct NamedPolicy {
     pub name: String,
     pub document: String,
+    pub policy: Arc<Policy>,
 }
 
 /// The identities Trent knows, indexed by access key ID, with the identity policies attached to
@@ -104,6 +155,8 @@ pub struct Directory {
     access_keys: HashMap<String, AccessKey>,
     identity_policies: HashMap<String, Vec<NamedPolicy>>,
     trust_policies: HashMap<String, String>,
+    principals: std::collections::HashSet<String>,
+    accounts: std::collections::HashSet<String>,
 }
 
 impl Directory {
@@ -126,14 +179,40 @@ impl Directory {
     }
 
     /// Attaches an identity policy to a user ARN or role ARN.
-    pub fn add_identity_policy(&mut self, owner_arn: &str, name: &str, document: &str) {
+    pub fn add_identity_policy(
+        &mut self,
+        owner_arn: &str,
+        name: &str,
+        document: &str,
+    ) -> Result<(), PolicyError> {
+        let policy = Policy::parse(document, PolicyKind::IdentityPolicy)?;
         self.identity_policies
             .entry(owner_arn.to_string())
             .or_default()
             .push(NamedPolicy {
                 name: name.to_string(),
                 document: document.to_string(),
+                policy: Arc::new(policy),
             });
+        Ok(())
+    }
+
+    /// Records that a user or role exists (key policies may only name existing principals).
+    pub fn add_principal(&mut self, arn: &str) {
+        self.principals.insert(arn.to_string());
+    }
+
+    /// Records that an account exists in this Trent.
+    pub fn add_account(&mut self, account: &str) {
+        self.accounts.insert(account.to_string());
+    }
+
+    pub fn has_account(&self, account: &str) -> bool {
+        self.accounts.contains(account)
+    }
+
+    pub fn has_principal(&self, arn: &str) -> bool {
+        self.principals.contains(arn)
     }
 
     /// The identity policies that apply to a principal: its own (user) or its role's (session).

@@ -3,7 +3,7 @@
 //! and returns the JSON response or a [`KmsError`] that the HTTP layer renders.
 
 pub mod arn;
-mod authz;
+pub mod authz;
 pub mod clock;
 pub mod error;
 pub mod identity;
@@ -17,8 +17,9 @@ mod service;
 pub mod validate;
 pub mod wire;
 
+pub use authz::AuthzMode;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, KmsError, KmsResult};
-pub use identity::{Caller, Directory, Principal, PrincipalKind};
+pub use identity::{AuthzTrace, Caller, Directory, Principal, PrincipalKind};
 pub use operation::Operation;
 pub use service::Kms;

@@ -8,9 +8,11 @@ use serde_json::Value;
 use trent_crypto::RootKey;
 use trent_store::Store;
 
+use crate::authz::{AuthzMode, PolicyCache};
 use crate::clock::Clock;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::Caller;
+use crate::identity::Directory;
 use crate::materials::MaterialCache;
 use crate::operation::Operation;
 use crate::ops;
@@ -20,6 +22,9 @@ pub struct Kms {
     pub(crate) root_key: RootKey,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) materials: MaterialCache,
+    pub(crate) directory: Arc<Directory>,
+    pub(crate) policies: PolicyCache,
+    pub(crate) authz_mode: AuthzMode,
 }
 
 /// Decodes the request body (an empty body is `{}`), runs the handler, encodes the response.
@@ -48,12 +53,21 @@ fn serialization_message(e: &serde_json::Error) -> String {
 }
 
 impl Kms {
-    pub fn new(store: Store, root_key: RootKey, clock: Arc<dyn Clock>) -> Kms {
+    pub fn new(
+        store: Store,
+        root_key: RootKey,
+        clock: Arc<dyn Clock>,
+        directory: Arc<Directory>,
+        authz_mode: AuthzMode,
+    ) -> Kms {
         Kms {
             store,
             root_key,
             clock,
             materials: MaterialCache::default(),
+            directory,
+            policies: PolicyCache::default(),
+            authz_mode,
         }
     }
 
@@ -78,6 +92,7 @@ impl Kms {
                 handle(body, |r| ops::keys::update_key_description(self, caller, r))
             }
             GetKeyPolicy => handle(body, |r| ops::keys::get_key_policy(self, caller, r)),
+            PutKeyPolicy => handle(body, |r| ops::keys::put_key_policy(self, caller, r)),
             ListKeyPolicies => handle(body, |r| ops::keys::list_key_policies(self, caller, r)),
             CreateAlias => handle(body, |r| ops::aliases::create_alias(self, caller, r)),
             UpdateAlias => handle(body, |r| ops::aliases::update_alias(self, caller, r)),

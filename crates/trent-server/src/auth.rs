@@ -49,5 +49,6 @@ pub fn authenticate(
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        trace: Default::default(),
     })
 }

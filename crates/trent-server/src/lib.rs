@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Method, Request, Uri};
+use axum::http::{HeaderValue, Method, Request};
 use axum::response::Response;
 use axum::routing::get;
 use trent_kms::{Directory, Kms, Operation};
@@ -49,29 +49,30 @@ async fn api(
         Ok(b) => b,
         Err(_) => return render::error(&request_id, &WireError::body_too_large()),
     };
-    match handle(
-        &state,
-        peer,
-        &parts.method,
-        &parts.uri,
-        &parts.headers,
-        body,
-    )
-    .await
-    {
+    let mut overridden = false;
+    let result = handle(&state, peer, &parts, body, &mut overridden).await;
+    let mut response = match result {
         Ok(json) => render::json_ok(&request_id, json),
         Err(e) => render::error(&request_id, &e),
+    };
+    if overridden {
+        // Audit mode: authorization denied the request, but the denial was not enforced.
+        response.headers_mut().insert(
+            render::AUTHZ_OVERRIDE_HEADER,
+            HeaderValue::from_static("AccessDenied"),
+        );
     }
+    response
 }
 
 async fn handle(
     state: &Arc<AppState>,
     peer: SocketAddr,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    parts: &axum::http::request::Parts,
     body: Bytes,
+    authz_overridden: &mut bool,
 ) -> Result<Vec<u8>, WireError> {
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let caller = auth::authenticate(&state.directory, peer, method, uri, headers, &body)?;
     if method != Method::POST || uri.path() != "/" {
         return Err(WireError::unknown_operation());
@@ -83,9 +84,13 @@ async fn handle(
         .ok_or_else(WireError::unknown_operation)?;
     let kms = Arc::clone(&state.kms);
     // The service is synchronous (SQLite, crypto); keep it off the async workers.
-    let result = tokio::task::spawn_blocking(move || kms.call(&caller, op, &body))
-        .await
-        .map_err(|e| WireError::from(trent_kms::KmsError::internal(e)))?;
+    let (result, overridden) = tokio::task::spawn_blocking(move || {
+        let result = kms.call(&caller, op, &body);
+        (result, caller.trace.overridden())
+    })
+    .await
+    .map_err(|e| WireError::from(trent_kms::KmsError::internal(e)))?;
+    *authz_overridden = overridden;
     let value = result.map_err(WireError::from)?;
     serde_json::to_vec(&value).map_err(|e| WireError::from(trent_kms::KmsError::internal(e)))
 }

@@ -9,6 +9,9 @@ use trent_kms::KmsError;
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
+/// Set in audit mode on a response whose request authorization denied but Trent allowed.
+pub const AUTHZ_OVERRIDE_HEADER: &str = "x-trent-authz-overridden";
+
 /// An error as it goes on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError {

@@ -149,6 +149,7 @@ impl Config {
                 },
                 Principal::root(DEV_ACCOUNT),
             )?;
+            dir.add_account(DEV_ACCOUNT);
         }
         for account in &self.accounts {
             let id = &account.id;
@@ -157,6 +158,7 @@ impl Config {
                     "account id {id:?} must be 12 digits"
                 )));
             }
+            dir.add_account(id);
             for key in &account.access_keys {
                 add(&mut dir, key, Principal::root(id))?;
             }
@@ -171,8 +173,9 @@ impl Config {
                     unique_id: stable_unique_id("AIDA", id, &user.name),
                     tags: user.tags.clone(),
                 };
+                dir.add_principal(&principal.arn);
                 for policy in &user.policies {
-                    dir.add_identity_policy(&principal.arn, &policy.name, &policy.document);
+                    add_policy(&mut dir, &principal.arn, policy)?;
                 }
                 for key in &user.access_keys {
                     add(&mut dir, key, principal.clone())?;
@@ -181,8 +184,9 @@ impl Config {
             for role in &account.roles {
                 let role_arn = format!("arn:aws:iam::{id}:role{}{}", role.path, role.name);
                 let role_id = stable_unique_id("AROA", id, &role.name);
+                dir.add_principal(&role_arn);
                 for policy in &role.policies {
-                    dir.add_identity_policy(&role_arn, &policy.name, &policy.document);
+                    add_policy(&mut dir, &role_arn, policy)?;
                 }
                 if let Some(trust) = &role.trust_policy {
                     dir.set_trust_policy(&role_arn, trust);
@@ -215,6 +219,11 @@ impl Config {
         }
         Ok(dir)
     }
+}
+
+fn add_policy(dir: &mut Directory, owner: &str, policy: &PolicyConfig) -> Result<(), ConfigError> {
+    dir.add_identity_policy(owner, &policy.name, &policy.document)
+        .map_err(|e| ConfigError::Invalid(format!("policy {:?} of {owner}: {e}", policy.name)))
 }
 
 /// A unique ID in IAM's shape (prefix + 17 upper-case alphanumerics) that stays the same across

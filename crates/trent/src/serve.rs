@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use trent_crypto::RootKey;
-use trent_kms::{Kms, SystemClock};
+use trent_kms::{AuthzMode, Kms, SystemClock};
 use trent_server::AppState;
 use trent_store::Store;
 
@@ -22,6 +22,26 @@ pub struct ServeArgs {
     /// Configuration file (accounts, users, roles, access keys).
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Authorization: enforce decisions, audit (decide and log, but allow), or off.
+    #[arg(long, env = "TRENT_AUTHZ", value_enum, default_value_t = AuthzArg::Enforce)]
+    pub authz: AuthzArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuthzArg {
+    Enforce,
+    Audit,
+    Off,
+}
+
+impl From<AuthzArg> for AuthzMode {
+    fn from(a: AuthzArg) -> Self {
+        match a {
+            AuthzArg::Enforce => AuthzMode::Enforce,
+            AuthzArg::Audit => AuthzMode::Audit,
+            AuthzArg::Off => AuthzMode::Off,
+        }
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
@@ -60,11 +80,17 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("root key: {e}"))?,
     };
     let store = Store::open(&data_dir.join("trent.db"))?;
-    let directory = config.directory()?;
-    let kms = Kms::new(store, root_key, Arc::new(SystemClock));
+    let directory = Arc::new(config.directory()?);
+    let kms = Kms::new(
+        store,
+        root_key,
+        Arc::new(SystemClock),
+        Arc::clone(&directory),
+        args.authz.into(),
+    );
     let state = Arc::new(AppState {
         kms: Arc::new(kms),
-        directory: Arc::new(directory),
+        directory,
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -8,6 +8,7 @@ use trent_crypto::{EncryptionContext, SymmetricKey, blob};
 use trent_store::KeyRecord;
 
 use crate::authz::Check;
+use crate::authz::context::{encryption_context, request_alias};
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::Caller;
 use crate::keyref::{Accept, Resolved};
@@ -72,6 +73,22 @@ fn check_symmetric_use(key: &KeyRecord, operation: &str, algorithm: Option<&str>
     Ok(())
 }
 
+/// A cryptographic check with the condition keys its request contributes.
+fn crypto_check<'a>(
+    action: &'static str,
+    resolved: &'a Resolved,
+    ec: &EncryptionContext,
+    algorithm: Option<&str>,
+) -> Check<'a> {
+    Check::key(action, &resolved.key)
+        .with_all(encryption_context(ec))
+        .with(
+            "kms:EncryptionAlgorithm",
+            algorithm.unwrap_or(SYMMETRIC_DEFAULT),
+        )
+        .with_all(request_alias(resolved.via_alias.as_deref()))
+}
+
 fn validate_key_id(v: &mut Validator, member: &str, key_id: &Option<String>, required: bool) {
     if required {
         v.required(member, key_id);
@@ -118,6 +135,7 @@ pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<Encry
     validate_grant_tokens(&mut v, r.grant_tokens.as_deref());
     v.finish()?;
 
+    let ec = r.encryption_context.unwrap_or_default();
     let resolved = kms.resolve(
         caller,
         r.key_id.as_deref().unwrap_or_default(),
@@ -125,7 +143,12 @@ pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<Encry
     )?;
     kms.authorize_dry_run(
         caller,
-        &[Check::key("kms:Encrypt", &resolved.key)],
+        &[crypto_check(
+            "kms:Encrypt",
+            &resolved,
+            &ec,
+            r.encryption_algorithm.as_deref(),
+        )],
         r.dry_run,
     )?;
     check_symmetric_use(&resolved.key, "Encrypt", r.encryption_algorithm.as_deref())?;
@@ -135,7 +158,7 @@ pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<Encry
         resolved.key.current_material,
         &material.key,
         &r.plaintext.unwrap_or_default().0,
-        &r.encryption_context.unwrap_or_default(),
+        &ec,
     )?;
     Ok(EncryptResponse {
         ciphertext_blob: Blob(ciphertext),
@@ -256,9 +279,15 @@ pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<Decry
     }
     let ciphertext = r.ciphertext_blob.unwrap_or_default().0;
     let source = resolve_source(kms, caller, r.key_id.as_deref(), &ciphertext)?;
+    let ec = r.encryption_context.unwrap_or_default();
     kms.authorize_dry_run(
         caller,
-        &[Check::key("kms:Decrypt", &source.resolved.key)],
+        &[crypto_check(
+            "kms:Decrypt",
+            &source.resolved,
+            &ec,
+            r.encryption_algorithm.as_deref(),
+        )],
         r.dry_run,
     )?;
     check_symmetric_use(
@@ -266,12 +295,7 @@ pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<Decry
         "Decrypt",
         r.encryption_algorithm.as_deref(),
     )?;
-    let (plaintext, material_id) = open(
-        kms,
-        &source,
-        &ciphertext,
-        &r.encryption_context.unwrap_or_default(),
-    )?;
+    let (plaintext, material_id) = open(kms, &source, &ciphertext, &ec)?;
     Ok(DecryptResponse {
         key_id: source.resolved.arn(),
         plaintext: Blob(plaintext.to_vec()),
@@ -339,11 +363,26 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
         r.destination_key_id.as_deref().unwrap_or_default(),
         Accept::KeyOrAlias,
     )?;
+    let source_ec = r.source_encryption_context.unwrap_or_default();
+    let destination_ec = r.destination_encryption_context.unwrap_or_default();
+    let same_key = source.header.key_id == destination.key.key_id;
     kms.authorize_dry_run(
         caller,
         &[
-            Check::key("kms:ReEncryptFrom", &source.resolved.key),
-            Check::key("kms:ReEncryptTo", &destination.key),
+            crypto_check(
+                "kms:ReEncryptFrom",
+                &source.resolved,
+                &source_ec,
+                r.source_encryption_algorithm.as_deref(),
+            )
+            .with("kms:ReEncryptOnSameKey", same_key),
+            crypto_check(
+                "kms:ReEncryptTo",
+                &destination,
+                &destination_ec,
+                r.destination_encryption_algorithm.as_deref(),
+            )
+            .with("kms:ReEncryptOnSameKey", same_key),
         ],
         r.dry_run,
     )?;
@@ -357,19 +396,14 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
         "ReEncrypt",
         r.destination_encryption_algorithm.as_deref(),
     )?;
-    let (plaintext, source_material_id) = open(
-        kms,
-        &source,
-        &ciphertext,
-        &r.source_encryption_context.unwrap_or_default(),
-    )?;
+    let (plaintext, source_material_id) = open(kms, &source, &ciphertext, &source_ec)?;
     let material = kms.current_material(&destination.key)?;
     let new_ciphertext = blob::encrypt(
         &destination.key.key_id,
         destination.key.current_material,
         &material.key,
         &plaintext,
-        &r.destination_encryption_context.unwrap_or_default(),
+        &destination_ec,
     )?;
     Ok(ReEncryptResponse {
         ciphertext_blob: Blob(new_ciphertext),
@@ -439,7 +473,12 @@ fn generate_data_key_common(
         r.key_id.as_deref().unwrap_or_default(),
         Accept::KeyOrAlias,
     )?;
-    kms.authorize_dry_run(caller, &[Check::key(action, &resolved.key)], r.dry_run)?;
+    let ec = r.encryption_context.unwrap_or_default();
+    kms.authorize_dry_run(
+        caller,
+        &[crypto_check(action, &resolved, &ec, None)],
+        r.dry_run,
+    )?;
     check_symmetric_use(&resolved.key, operation, None)?;
     let material = kms.current_material(&resolved.key)?;
     let plaintext = zeroize::Zeroizing::new(trent_crypto::random_bytes(length)?);
@@ -448,7 +487,7 @@ fn generate_data_key_common(
         resolved.key.current_material,
         &material.key,
         &plaintext,
-        &r.encryption_context.unwrap_or_default(),
+        &ec,
     )?;
     Ok(DataKey {
         plaintext,

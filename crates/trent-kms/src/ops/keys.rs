@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use trent_store::{KeyRecord, KeyState};
 
 use crate::arn::{account_root_arn, key_arn, partition};
-use crate::authz::Check;
+use crate::authz::context::{request_alias, request_tags};
+use crate::authz::{Check, policy_error};
 use crate::clock::DAY_MS;
 use crate::error::{KmsError, KmsResult};
 use crate::identity::Caller;
@@ -42,25 +43,70 @@ fn validate_policy_member(v: &mut Validator, policy: Option<&str>) {
     );
 }
 
-/// Checks a key policy document before it is stored. The policy language itself is checked by
-/// `trent-policy` once the authorizer uses it; this enforces size and JSON well-formedness.
-fn check_key_policy(policy: &str) -> KmsResult<()> {
-    if policy.len() > MAX_KEY_POLICY_BYTES {
+fn malformed(message: &str) -> KmsError {
+    KmsError::new(crate::ErrorCode::MalformedPolicyDocument, message)
+}
+
+/// Whether a principal named in a key policy exists. Trent can only know the identities of the
+/// accounts it holds; principals of other accounts are taken on trust.
+fn principal_exists(kms: &Kms, name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("arn:") else {
+        return true; // account IDs and service names
+    };
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    let (Some(service), Some(account), Some(resource)) = (parts.get(1), parts.get(3), parts.get(4))
+    else {
+        return false;
+    };
+    if *service != "iam" || !kms.directory.has_account(account) {
+        return true;
+    }
+    if *resource == "root" {
+        return true;
+    }
+    if resource.starts_with("user/") || resource.starts_with("role/") {
+        return kms.directory.has_principal(name);
+    }
+    true
+}
+
+/// Validates a key policy before it is stored (CreateKey, PutKeyPolicy): size and syntax, that
+/// the principals exist, and the lockout safety check of spec §8.2 against `key` as it would be
+/// with the new policy.
+fn check_new_key_policy(
+    kms: &Kms,
+    caller: &Caller,
+    text: &str,
+    key: &KeyRecord,
+    bypass_lockout_check: Option<bool>,
+) -> KmsResult<()> {
+    if text.len() > MAX_KEY_POLICY_BYTES {
         return Err(KmsError::new(
             crate::ErrorCode::LimitExceeded,
-            format!("Key policy exceeds the maximum size of {MAX_KEY_POLICY_BYTES} bytes."),
+            format!("The key policy exceeds the maximum size of {MAX_KEY_POLICY_BYTES} bytes."),
         ));
     }
-    serde_json::from_str::<serde_json::Value>(policy)
-        .ok()
-        .filter(serde_json::Value::is_object)
-        .map(|_| ())
-        .ok_or_else(|| {
-            KmsError::new(
-                crate::ErrorCode::MalformedPolicyDocument,
-                "The new key policy is not syntactically or semantically correct.",
-            )
-        })
+    let policy = trent_policy::Policy::parse(text, trent_policy::PolicyKind::KeyPolicy)
+        .map_err(|e| policy_error(&e))?;
+    if policy
+        .principal_arns()
+        .into_iter()
+        .any(|p| !principal_exists(kms, p))
+    {
+        return Err(malformed(
+            "Policy contains a statement with one or more invalid principals.",
+        ));
+    }
+    if bypass_lockout_check != Some(true) {
+        let decision =
+            kms.decide_check(caller, &Check::key("kms:PutKeyPolicy", key), Some(&policy))?;
+        if !decision.is_allowed() {
+            return Err(malformed(
+                "The new key policy will not allow you to update the key policy in the future.",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn new_key_id(multi_region: bool) -> KmsResult<String> {
@@ -157,9 +203,38 @@ pub fn create_key(
     let tags = crate::ops::tags::check_tag_rules(r.tags.as_deref().unwrap_or_default())?;
     let origin = r.origin.unwrap_or_else(|| "AWS_KMS".to_string());
 
-    let mut checks = vec![Check::account("kms:CreateKey")];
+    let multi_region = r.multi_region.unwrap_or(false);
+    let mut properties = vec![
+        ("kms:KeySpec".to_string(), spec.as_str().into()),
+        (
+            "kms:CustomerMasterKeySpec".to_string(),
+            spec.as_str().into(),
+        ),
+        ("kms:KeyUsage".to_string(), usage.as_str().into()),
+        (
+            "kms:CustomerMasterKeyUsage".to_string(),
+            usage.as_str().into(),
+        ),
+        ("kms:KeyOrigin".to_string(), origin.as_str().into()),
+        ("kms:MultiRegion".to_string(), multi_region.into()),
+    ];
+    if multi_region {
+        properties.push(("kms:MultiRegionKeyType".to_string(), "PRIMARY".into()));
+    }
+    if let Some(b) = r.bypass_policy_lockout_safety_check {
+        properties.push(("kms:BypassPolicyLockoutSafetyCheck".to_string(), b.into()));
+    }
+    let mut checks = vec![
+        Check::account("kms:CreateKey")
+            .with_all(properties.clone())
+            .with_all(request_tags(&tags)),
+    ];
     if !tags.is_empty() {
-        checks.push(Check::account("kms:TagResource"));
+        checks.push(
+            Check::account("kms:TagResource")
+                .with_all(properties)
+                .with_all(request_tags(&tags)),
+        );
     }
     kms.authorize(caller, &checks)?;
 
@@ -180,20 +255,14 @@ pub fn create_key(
     }
     let region = caller.region.clone();
     let account = caller.account().to_string();
-    let policy = match r.policy {
-        Some(p) => {
-            check_key_policy(&p)?;
-            let _ = r.bypass_policy_lockout_safety_check;
-            p
-        }
-        None => default_key_policy(&region, &account),
-    };
-
-    let multi_region = r.multi_region.unwrap_or(false);
     let key_id = new_key_id(multi_region)?;
     let now = kms.now_ms();
     let material = new_symmetric_material(&kms.root_key, &key_id, 1, now)?;
+    let default_policy = r.policy.is_none();
     let key = KeyRecord {
+        policy: r
+            .policy
+            .unwrap_or_else(|| default_key_policy(&region, &account)),
         region,
         key_id,
         account,
@@ -205,10 +274,18 @@ pub fn create_key(
         key_state: KeyState::Enabled,
         deletion_ms: None,
         pending_window_days: None,
-        policy,
         multi_region,
         current_material: 1,
     };
+    if !default_policy {
+        check_new_key_policy(
+            kms,
+            caller,
+            &key.policy,
+            &key,
+            r.bypass_policy_lockout_safety_check,
+        )?;
+    }
     kms.store.create_key(&key, &material, &tags)?;
     Ok(KeyMetadataResponse {
         key_metadata: KeyMetadata::of(&key, Some(material.material_id)),
@@ -234,7 +311,11 @@ pub fn describe_key(
     v.finish()?;
     let key_id = r.key_id.unwrap_or_default();
     let resolved = kms.resolve(caller, &key_id, Accept::KeyOrAlias)?;
-    kms.authorize(caller, &[Check::key("kms:DescribeKey", &resolved.key)])?;
+    kms.authorize(
+        caller,
+        &[Check::key("kms:DescribeKey", &resolved.key)
+            .with_all(request_alias(resolved.via_alias.as_deref()))],
+    )?;
     Ok(KeyMetadataResponse {
         key_metadata: kms.metadata(&resolved.key)?,
     })
@@ -315,10 +396,14 @@ fn modify(
     caller: &Caller,
     key_id: &str,
     action: &'static str,
+    context: Vec<(String, trent_policy::ContextValue)>,
     change: impl FnOnce(&mut KeyRecord) -> KmsResult<()>,
 ) -> KmsResult<KeyRecord> {
     let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
-    kms.authorize(caller, &[Check::key(action, &resolved.key)])?;
+    kms.authorize(
+        caller,
+        &[Check::key(action, &resolved.key).with_all(context)],
+    )?;
     let key = &resolved.key;
     kms.store.modify_key(&key.region, &key.key_id, |k| {
         change(k)?;
@@ -328,7 +413,7 @@ fn modify(
 
 pub fn enable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
-    modify(kms, caller, &key_id, "kms:EnableKey", |k| {
+    modify(kms, caller, &key_id, "kms:EnableKey", Vec::new(), |k| {
         keystate::require_toggleable(k)?;
         k.key_state = KeyState::Enabled;
         Ok(())
@@ -338,7 +423,7 @@ pub fn enable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empt
 
 pub fn disable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
-    modify(kms, caller, &key_id, "kms:DisableKey", |k| {
+    modify(kms, caller, &key_id, "kms:DisableKey", Vec::new(), |k| {
         keystate::require_toggleable(k)?;
         k.key_state = KeyState::Disabled;
         Ok(())
@@ -380,6 +465,10 @@ pub fn schedule_key_deletion(
         caller,
         r.key_id.as_deref().unwrap_or_default(),
         "kms:ScheduleKeyDeletion",
+        vec![(
+            "kms:ScheduleKeyDeletionPendingWindowInDays".to_string(),
+            trent_policy::ContextValue::number(days),
+        )],
         |k| {
             keystate::require_not_pending_deletion(k)?;
             k.key_state = KeyState::PendingDeletion;
@@ -408,14 +497,21 @@ pub fn cancel_key_deletion(
     r: KeyIdRequest,
 ) -> KmsResult<KeyArnResponse> {
     let key_id = required_key_id(&r.key_id)?;
-    let key = modify(kms, caller, &key_id, "kms:CancelKeyDeletion", |k| {
-        keystate::require_pending_deletion(k)?;
-        // A cancelled key comes back disabled, not enabled (spec §6.2).
-        k.key_state = KeyState::Disabled;
-        k.deletion_ms = None;
-        k.pending_window_days = None;
-        Ok(())
-    })?;
+    let key = modify(
+        kms,
+        caller,
+        &key_id,
+        "kms:CancelKeyDeletion",
+        Vec::new(),
+        |k| {
+            keystate::require_pending_deletion(k)?;
+            // A cancelled key comes back disabled, not enabled (spec §6.2).
+            k.key_state = KeyState::Disabled;
+            k.deletion_ms = None;
+            k.pending_window_days = None;
+            Ok(())
+        },
+    )?;
     Ok(KeyArnResponse {
         key_id: key_arn(&key.region, &key.account, &key.key_id),
     })
@@ -445,6 +541,7 @@ pub fn update_key_description(
         caller,
         r.key_id.as_deref().unwrap_or_default(),
         "kms:UpdateKeyDescription",
+        Vec::new(),
         |k| {
             keystate::require_not_pending_deletion(k)?;
             k.description = description;
@@ -535,4 +632,52 @@ pub fn list_key_policies(
         policy_names: vec!["default"],
         truncated: false,
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PutKeyPolicyRequest {
+    key_id: Option<String>,
+    policy_name: Option<String>,
+    policy: Option<String>,
+    bypass_policy_lockout_safety_check: Option<bool>,
+}
+
+pub fn put_key_policy(kms: &Kms, caller: &Caller, r: PutKeyPolicyRequest) -> KmsResult<Empty> {
+    let mut v = Validator::new();
+    v.required("keyId", &r.key_id)
+        .required("policy", &r.policy)
+        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    validate_policy_name(&mut v, r.policy_name.as_deref());
+    validate_policy_member(&mut v, r.policy.as_deref());
+    v.finish()?;
+    let resolved = kms.resolve(
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        Accept::KeyOnly,
+    )?;
+    let bypass = r.bypass_policy_lockout_safety_check;
+    let context = bypass
+        .map(|b| vec![("kms:BypassPolicyLockoutSafetyCheck".to_string(), b.into())])
+        .unwrap_or_default();
+    kms.authorize(
+        caller,
+        &[Check::key("kms:PutKeyPolicy", &resolved.key).with_all(context)],
+    )?;
+    if r.policy_name.as_deref().is_some_and(|n| n != "default") {
+        return Err(KmsError::validation(
+            "PolicyName must be default: a key has exactly one key policy.",
+        ));
+    }
+    let text = r.policy.unwrap_or_default();
+    let mut candidate = resolved.key.clone();
+    candidate.policy = text.clone();
+    check_new_key_policy(kms, caller, &text, &candidate, bypass)?;
+    // Stored byte for byte: GetKeyPolicy returns exactly what was put.
+    kms.store
+        .modify_key(&resolved.key.region, &resolved.key.key_id, |k| {
+            k.policy = text;
+            Ok::<_, KmsError>(())
+        })?;
+    Ok(Empty {})
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use trent_store::{StoreError, Tag};
 
 use crate::authz::Check;
+use crate::authz::context::request_tags;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::Caller;
 use crate::keyref::Accept;
@@ -82,7 +83,10 @@ pub fn tag_resource(kms: &Kms, caller: &Caller, r: TagResourceRequest) -> KmsRes
         r.key_id.as_deref().unwrap_or_default(),
         Accept::KeyOnly,
     )?;
-    kms.authorize(caller, &[Check::key("kms:TagResource", &resolved.key)])?;
+    kms.authorize(
+        caller,
+        &[Check::key("kms:TagResource", &resolved.key).with_all(request_tags(&tags))],
+    )?;
     keystate::require_not_pending_deletion(&resolved.key)?;
     match kms.store.tag_key(
         &resolved.key.region,
@@ -121,7 +125,10 @@ pub fn untag_resource(kms: &Kms, caller: &Caller, r: UntagResourceRequest) -> Km
         r.key_id.as_deref().unwrap_or_default(),
         Accept::KeyOnly,
     )?;
-    kms.authorize(caller, &[Check::key("kms:UntagResource", &resolved.key)])?;
+    kms.authorize(
+        caller,
+        &[Check::key("kms:UntagResource", &resolved.key).with("aws:TagKeys", keys.clone())],
+    )?;
     keystate::require_not_pending_deletion(&resolved.key)?;
     kms.store
         .untag_key(&resolved.key.region, &resolved.key.key_id, &keys)?;

@@ -1,0 +1,253 @@
+//! The authorization step. Every operation declares the (action, resource) checks it needs and
+//! calls [`Kms::authorize`] before doing anything observable. Each check is decided by
+//! [`decide::decide`] from the key policy, the caller's identity policies and (later) grants.
+
+pub mod context;
+pub mod decide;
+mod policy_cache;
+
+use std::sync::Arc;
+
+use trent_policy::{ContextValue, Policy, PolicyError, PolicyKind};
+use trent_store::KeyRecord;
+
+use crate::arn::key_arn;
+use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::identity::Caller;
+use crate::service::Kms;
+use context::ContextExt;
+pub use decide::{Decision, Outcome};
+pub use policy_cache::PolicyCache;
+
+/// How denials are enforced (`trent serve --authz`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthzMode {
+    /// Denials are returned to the client.
+    #[default]
+    Enforce,
+    /// Decisions are made and recorded, but denials are not enforced; the response says which
+    /// decision was overridden.
+    Audit,
+    /// No authorization at all (authentication still applies).
+    Off,
+}
+
+/// What an action is checked against.
+pub enum Resource<'a> {
+    Key(&'a KeyRecord),
+    /// An alias ARN (alias operations check the alias and the key).
+    Alias(String),
+    /// Resource-less actions such as `kms:CreateKey` and `kms:ListKeys` (IAM only).
+    None,
+}
+
+/// One (action, resource) pair an operation needs, with the condition keys the request itself
+/// contributes (encryption context, request tags, parameters).
+pub struct Check<'a> {
+    pub action: &'static str,
+    pub resource: Resource<'a>,
+    pub context: Vec<(String, ContextValue)>,
+}
+
+impl<'a> Check<'a> {
+    pub fn key(action: &'static str, key: &'a KeyRecord) -> Self {
+        Check {
+            action,
+            resource: Resource::Key(key),
+            context: Vec::new(),
+        }
+    }
+
+    pub fn alias(action: &'static str, alias_arn: String) -> Self {
+        Check {
+            action,
+            resource: Resource::Alias(alias_arn),
+            context: Vec::new(),
+        }
+    }
+
+    pub fn account(action: &'static str) -> Self {
+        Check {
+            action,
+            resource: Resource::None,
+            context: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<ContextValue>) -> Self {
+        self.context.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn with_all(mut self, pairs: impl IntoIterator<Item = (String, ContextValue)>) -> Self {
+        self.context.extend(pairs);
+        self
+    }
+}
+
+/// Actions that work on keys of other accounts (spec §2.2, column XA).
+pub fn is_cross_account_action(action: &str) -> bool {
+    matches!(
+        action,
+        "kms:CreateGrant"
+            | "kms:Decrypt"
+            | "kms:DeriveSharedSecret"
+            | "kms:DescribeKey"
+            | "kms:Encrypt"
+            | "kms:GenerateDataKey"
+            | "kms:GenerateDataKeyWithoutPlaintext"
+            | "kms:GenerateDataKeyPair"
+            | "kms:GenerateDataKeyPairWithoutPlaintext"
+            | "kms:GenerateMac"
+            | "kms:VerifyMac"
+            | "kms:GetKeyRotationStatus"
+            | "kms:GetPublicKey"
+            | "kms:ListGrants"
+            | "kms:ReEncryptFrom"
+            | "kms:ReEncryptTo"
+            | "kms:RetireGrant"
+            | "kms:RevokeGrant"
+            | "kms:Sign"
+            | "kms:Verify"
+    )
+}
+
+/// Maps a key-policy parse error to the error KMS returns for it.
+pub fn policy_error(e: &PolicyError) -> KmsError {
+    if e.is_limit_exceeded() {
+        return KmsError::new(ErrorCode::LimitExceeded, e.to_string());
+    }
+    KmsError::new(ErrorCode::MalformedPolicyDocument, e.to_string())
+}
+
+impl Kms {
+    fn key_policy(&self, key: &KeyRecord) -> KmsResult<Arc<Policy>> {
+        self.policies
+            .get_or_parse(&key.policy, PolicyKind::KeyPolicy)
+            .map_err(|e| {
+                KmsError::internal(format!("stored policy of {} is invalid: {e}", key.key_id))
+            })
+    }
+
+    /// Decides one check for `caller` against `policy_override` (the lockout check evaluates a
+    /// candidate policy) or the key's stored policy.
+    pub(crate) fn decide_check(
+        &self,
+        caller: &Caller,
+        check: &Check<'_>,
+        policy_override: Option<&Policy>,
+    ) -> KmsResult<Decision> {
+        let principal = context::policy_principal(caller);
+        let identity = self.directory.identity_policies(&caller.principal);
+        let identity: Vec<decide::IdentityPolicy<'_>> = identity
+            .iter()
+            .map(|p| decide::IdentityPolicy {
+                name: &p.name,
+                policy: &p.policy,
+            })
+            .collect();
+        let base = context::base(caller, self.now_ms()).with_pairs(check.context.iter().cloned());
+        let decision = match &check.resource {
+            Resource::Key(key) => {
+                let arn = key_arn(&key.region, &key.account, &key.key_id);
+                let stored;
+                let policy = match policy_override {
+                    Some(p) => p,
+                    None => {
+                        stored = self.key_policy(key)?;
+                        &stored
+                    }
+                };
+                let kp_context = base.with_pairs(context::key_properties(key));
+                // IAM-only condition keys cost two reads; only fetch them if IAM will look.
+                let identity_context = if identity.is_empty() {
+                    kp_context.clone()
+                } else {
+                    let tags = self.store.tags(&key.region, &key.key_id)?;
+                    let aliases = self.store.list_aliases(
+                        &key.region,
+                        &key.account,
+                        Some(&key.key_id),
+                        None,
+                        1000,
+                    )?;
+                    kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
+                };
+                decide::decide(&decide::Question {
+                    principal: &principal,
+                    action: check.action,
+                    resource: &arn,
+                    key: Some(decide::KeyAccess {
+                        arn: &arn,
+                        account: &key.account,
+                        policy,
+                    }),
+                    cross_account_action: is_cross_account_action(check.action),
+                    key_policy_context: &kp_context,
+                    identity_context: &identity_context,
+                    identity_policies: &identity,
+                    grants: &[],
+                })
+            }
+            Resource::Alias(arn) => decide::decide(&decide::Question {
+                principal: &principal,
+                action: check.action,
+                resource: arn,
+                key: None,
+                cross_account_action: false,
+                key_policy_context: &base,
+                identity_context: &base,
+                identity_policies: &identity,
+                grants: &[],
+            }),
+            Resource::None => decide::decide(&decide::Question {
+                principal: &principal,
+                action: check.action,
+                resource: "*",
+                key: None,
+                cross_account_action: false,
+                key_policy_context: &base,
+                identity_context: &base,
+                identity_policies: &identity,
+                grants: &[],
+            }),
+        };
+        Ok(decision)
+    }
+
+    /// Allows the request only if every check passes; reports the first failing check.
+    pub(crate) fn authorize(&self, caller: &Caller, checks: &[Check<'_>]) -> KmsResult<()> {
+        if self.authz_mode == AuthzMode::Off {
+            return Ok(());
+        }
+        for check in checks {
+            let decision = self.decide_check(caller, check, None)?;
+            let allowed = decision.is_allowed();
+            let message = (!allowed).then(|| decision.denial_message(caller.arn()));
+            caller.trace.record(decision);
+            if let Some(message) = message {
+                if self.authz_mode == AuthzMode::Audit {
+                    tracing::warn!(caller = caller.arn(), %message, "authorization denial overridden (audit mode)");
+                    caller.trace.mark_overridden();
+                    continue;
+                }
+                return Err(KmsError::new(ErrorCode::AccessDenied, message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Authorization, then the DryRun answer when the request asked for one.
+    pub(crate) fn authorize_dry_run(
+        &self,
+        caller: &Caller,
+        checks: &[Check<'_>],
+        dry_run: Option<bool>,
+    ) -> KmsResult<()> {
+        self.authorize(caller, checks)?;
+        if dry_run == Some(true) {
+            return Err(KmsError::dry_run());
+        }
+        Ok(())
+    }
+}
