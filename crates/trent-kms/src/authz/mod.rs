@@ -4,6 +4,7 @@
 
 pub mod context;
 pub mod decide;
+pub mod grants;
 mod policy_cache;
 
 use std::sync::Arc;
