@@ -12,6 +12,7 @@
 //! generated material take one path.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rsa::{
@@ -43,8 +44,9 @@ pub(crate) enum ParsedKey {
     Symmetric(SymmetricKey),
     Rsa {
         signing: rsa::KeyPair,
-        decrypting: OaepPrivateDecryptingKey,
-        encrypting: OaepPublicEncryptingKey,
+        /// Built on first use: parsing an RSA private key is costly (it is
+        /// validated), and a key is used either to sign or to encrypt.
+        oaep: OnceLock<Option<RsaOaepKeys>>,
     },
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
@@ -115,15 +117,9 @@ impl PrivateKeyMaterial {
                 if signing.public_modulus_len() * 8 != bits {
                     return Err(CryptoError::InvalidKeyMaterial);
                 }
-                let private = PrivateDecryptingKey::from_pkcs8(bytes).map_err(bad)?;
-                let encrypting = OaepPublicEncryptingKey::new(private.public_key())
-                    .map_err(|_| CryptoError::InvalidKeyMaterial)?;
-                let decrypting = OaepPrivateDecryptingKey::new(private)
-                    .map_err(|_| CryptoError::InvalidKeyMaterial)?;
                 ParsedKey::Rsa {
                     signing,
-                    decrypting,
-                    encrypting,
+                    oaep: OnceLock::new(),
                 }
             }
             KeySpec::EccNistP256
@@ -171,12 +167,40 @@ impl PrivateKeyMaterial {
         self.serialized.clone()
     }
 
+    /// The RSA-OAEP halves of RSA material, parsed on first use.
+    pub(crate) fn rsa_oaep(&self) -> Result<&RsaOaepKeys, CryptoError> {
+        let ParsedKey::Rsa { oaep, .. } = &self.key else {
+            return Err(CryptoError::Internal);
+        };
+        oaep.get_or_init(|| RsaOaepKeys::parse(&self.serialized))
+            .as_ref()
+            .ok_or(CryptoError::InvalidKeyMaterial)
+    }
+
     /// The AES key of SYMMETRIC_DEFAULT material, for [`crate::blob`].
     pub fn as_symmetric(&self) -> Option<&SymmetricKey> {
         match &self.key {
             ParsedKey::Symmetric(k) => Some(k),
             _ => None,
         }
+    }
+}
+
+/// The same RSA PKCS#8, as the aws-lc-rs types that do OAEP.
+pub(crate) struct RsaOaepKeys {
+    pub(crate) decrypting: OaepPrivateDecryptingKey,
+    pub(crate) encrypting: OaepPublicEncryptingKey,
+}
+
+impl RsaOaepKeys {
+    /// `None` if the material does not parse for OAEP (reported as
+    /// invalid key material by the caller).
+    fn parse(pkcs8: &[u8]) -> Option<Self> {
+        let private = PrivateDecryptingKey::from_pkcs8(pkcs8).ok()?;
+        Some(Self {
+            encrypting: OaepPublicEncryptingKey::new(private.public_key()).ok()?,
+            decrypting: OaepPrivateDecryptingKey::new(private).ok()?,
+        })
     }
 }
 

@@ -5,7 +5,6 @@
 use aws_lc_rs::rsa::{OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256, OaepAlgorithm};
 use zeroize::Zeroizing;
 
-use crate::material::ParsedKey;
 use crate::{CryptoError, EncryptionAlgorithm, KeySpec, PrivateKeyMaterial};
 
 /// The largest plaintext RSA-OAEP accepts for `spec` and `alg`:
@@ -36,9 +35,7 @@ pub fn rsa_encrypt(
     if plaintext.len() > max {
         return Err(CryptoError::PlaintextTooLarge { max });
     }
-    let ParsedKey::Rsa { encrypting, .. } = &m.key else {
-        return Err(CryptoError::Internal);
-    };
+    let encrypting = &m.rsa_oaep()?.encrypting;
     let mut out = vec![0u8; encrypting.ciphertext_size()];
     let len = encrypting
         .encrypt(oaep_alg, plaintext, &mut out, None)
@@ -57,9 +54,7 @@ pub fn rsa_decrypt(
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     let (oaep_alg, _) = oaep(m.spec(), alg)?;
-    let ParsedKey::Rsa { decrypting, .. } = &m.key else {
-        return Err(CryptoError::Internal);
-    };
+    let decrypting = &m.rsa_oaep()?.decrypting;
     let mut out = Zeroizing::new(vec![0u8; decrypting.min_output_size()]);
     let len = decrypting
         .decrypt(oaep_alg, ciphertext, &mut out, None)
