@@ -37,8 +37,24 @@ impl Server {
         s
     }
 
+    /// Starts a server with a config file written from `toml` and extra `trent serve` flags
+    /// (e.g. `&["--authz", "audit"]`).
+    pub fn start_with_args(toml: &str, args: &[&str]) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("trent.toml");
+        std::fs::write(&config, toml).unwrap();
+        let mut s = Server::start_in_with_args(&tmp.path().join("data"), Some(&config), args);
+        s._tmp = Some(tmp);
+        s
+    }
+
     /// Starts a server on an existing data dir (to show persistence across restarts).
     pub fn start_in(data_dir: &Path, config: Option<&Path>) -> Server {
+        Server::start_in_with_args(data_dir, config, &[])
+    }
+
+    /// [`Server::start_in`] with extra `trent serve` flags.
+    pub fn start_in_with_args(data_dir: &Path, config: Option<&Path>, args: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trent"));
         cmd.arg("serve")
             .arg("--listen")
@@ -53,6 +69,7 @@ impl Server {
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
         }
+        cmd.args(args).env_remove("TRENT_AUTHZ");
         let mut child = cmd.spawn().expect("spawn trent");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
