@@ -1,0 +1,541 @@
+//! Load tool for a KMS endpoint (a local `trent serve`): real SigV4-signed requests through the
+//! AWS SDK for Rust, N concurrent tasks for a bounded duration, then ops, errors, req/s and
+//! latency percentiles.
+//!
+//! ```text
+//! target/release/trent serve --data-dir /tmp/trent-load &
+//! cargo run --release -p trent --example load -- \
+//!     --endpoint http://127.0.0.1:4599 --op encrypt --concurrency 64 --duration 10s
+//! ```
+//!
+//! Without `--key-id` it creates a symmetric key for the run and schedules its deletion (7 days)
+//! at the end. Retries are disabled so that every failed request counts as an error; the exit
+//! status is non-zero when any request failed (after the report). Only loopback endpoints are
+//! accepted unless `--allow-non-loopback` is given.
+
+use std::collections::BTreeMap;
+use std::error::Error;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_kms::config::retry::RetryConfig;
+use aws_sdk_kms::config::timeout::TimeoutConfig;
+use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::DataKeySpec;
+use clap::{Parser, ValueEnum};
+
+/// The longest run the tool accepts.
+const MAX_DURATION: Duration = Duration::from_secs(300);
+/// Per-request limit; a request that takes longer counts as an error.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+type BoxResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
+
+/// An error for the user: its Debug (what `main` returning Err prints) is its plain message.
+struct Failure(String);
+
+impl std::fmt::Debug for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for Failure {}
+
+fn fail(message: impl Into<String>) -> Box<dyn Error + Send + Sync> {
+    Box::new(Failure(message.into()))
+}
+
+/// A one-line description of a failed SDK call: `Code: message` for a service error.
+fn describe<E, R>(e: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: std::fmt::Debug,
+{
+    match e {
+        SdkError::ServiceError(se) => format!(
+            "{}: {}",
+            se.err().code().unwrap_or("unknown service error"),
+            se.err().message().unwrap_or("(no message)")
+        ),
+        other => DisplayErrorContext(other).to_string(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Op {
+    /// Encrypt `--size` random-ish bytes.
+    Encrypt,
+    /// Decrypt one ciphertext (of `--size` bytes) made before the run.
+    Decrypt,
+    /// GenerateDataKey with KeySpec AES_256.
+    GenerateDataKey,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "load",
+    about = "Concurrent signed KMS requests against a local endpoint for a fixed duration"
+)]
+struct Args {
+    /// KMS endpoint (loopback only unless --allow-non-loopback).
+    #[arg(long, default_value = "http://127.0.0.1:4599")]
+    endpoint: String,
+    /// Operation to run.
+    #[arg(long, value_enum, default_value_t = Op::Encrypt)]
+    op: Op,
+    /// Number of concurrent request loops (1-4096).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    concurrency: u32,
+    /// How long to send requests: 10s, 500ms, 2m, or seconds (at most 300s).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Existing symmetric key (id, ARN or alias). Default: create one for the run.
+    #[arg(long)]
+    key_id: Option<String>,
+    /// Plaintext size in bytes for encrypt and decrypt (1-4096).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    size: u32,
+    /// Access key id.
+    #[arg(long, default_value = "test")]
+    access_key: String,
+    /// Secret access key.
+    #[arg(long, default_value = "test")]
+    secret_key: String,
+    /// Region used for signing.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Client runtime worker threads (default: the number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Accept an endpoint that is not on this machine.
+    #[arg(long)]
+    allow_non_loopback: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?} (examples: 10s, 500ms, 2m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("invalid duration unit {unit:?} (use ms, s or m)")),
+    };
+    if !(seconds > 0.0 && seconds <= MAX_DURATION.as_secs_f64()) {
+        return Err(format!(
+            "duration must be more than 0 and at most {} s",
+            MAX_DURATION.as_secs()
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// The host of an `http(s)://host[:port][/...]` endpoint, without IPv6 brackets.
+fn endpoint_host(endpoint: &str) -> Option<&str> {
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    Some(authority.split(':').next().unwrap_or(authority))
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// What one request loop saw.
+#[derive(Default)]
+struct TaskStats {
+    /// Latency of each successful request, in microseconds.
+    latencies_us: Vec<u32>,
+    /// Failed requests by error code.
+    errors: BTreeMap<String, u64>,
+    /// The first error in full, for the report.
+    first_error: Option<String>,
+}
+
+impl TaskStats {
+    fn record_error<E, R>(&mut self, e: &SdkError<E, R>)
+    where
+        E: ProvideErrorMetadata + Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let kind = match e {
+            SdkError::ServiceError(se) => se.err().code().unwrap_or("unknown service error"),
+            SdkError::TimeoutError(_) => "timeout",
+            SdkError::DispatchFailure(_) => "dispatch failure",
+            SdkError::ResponseError(_) => "response error",
+            SdkError::ConstructionFailure(_) => "construction failure",
+            _ => "other",
+        };
+        *self.errors.entry(kind.to_string()).or_default() += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(describe(e));
+        }
+    }
+}
+
+/// The request a loop repeats.
+#[derive(Clone)]
+enum Request {
+    Encrypt { key_id: String, plaintext: Blob },
+    Decrypt { ciphertext: Blob },
+    GenerateDataKey { key_id: String },
+}
+
+impl Request {
+    /// Sends the request once; Ok(()) only for a complete, well-formed answer.
+    async fn send(&self, kms: &aws_sdk_kms::Client, stats: &mut TaskStats) -> bool {
+        match self {
+            Request::Encrypt { key_id, plaintext } => {
+                match kms
+                    .encrypt()
+                    .key_id(key_id)
+                    .plaintext(plaintext.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.ciphertext_blob().is_some() => true,
+                    Ok(_) => {
+                        stats.record_missing("Encrypt returned no CiphertextBlob");
+                        false
+                    }
+                    Err(e) => {
+                        stats.record_error(&e);
+                        false
+                    }
+                }
+            }
+            Request::Decrypt { ciphertext } => {
+                match kms
+                    .decrypt()
+                    .ciphertext_blob(ciphertext.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.plaintext().is_some() => true,
+                    Ok(_) => {
+                        stats.record_missing("Decrypt returned no Plaintext");
+                        false
+                    }
+                    Err(e) => {
+                        stats.record_error(&e);
+                        false
+                    }
+                }
+            }
+            Request::GenerateDataKey { key_id } => {
+                match kms
+                    .generate_data_key()
+                    .key_id(key_id)
+                    .key_spec(DataKeySpec::Aes256)
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.plaintext().is_some_and(|p| p.as_ref().len() == 32) => true,
+                    Ok(_) => {
+                        stats.record_missing("GenerateDataKey returned no 32-byte Plaintext");
+                        false
+                    }
+                    Err(e) => {
+                        stats.record_error(&e);
+                        false
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl TaskStats {
+    fn record_missing(&mut self, what: &str) {
+        *self
+            .errors
+            .entry("malformed response".to_string())
+            .or_default() += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(what.to_string());
+        }
+    }
+}
+
+/// Repeats `request` until `deadline`, one at a time.
+async fn request_loop(
+    kms: aws_sdk_kms::Client,
+    request: Arc<Request>,
+    deadline: Instant,
+) -> TaskStats {
+    let mut stats = TaskStats::default();
+    while Instant::now() < deadline {
+        let started = Instant::now();
+        if request.send(&kms, &mut stats).await {
+            let us = started.elapsed().as_micros();
+            stats
+                .latencies_us
+                .push(u32::try_from(us).unwrap_or(u32::MAX));
+        }
+    }
+    stats
+}
+
+/// Nearest-rank percentile of sorted values, in milliseconds.
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted_us.len() as f64).ceil() as usize;
+    let index = rank.clamp(1, sorted_us.len()) - 1;
+    f64::from(sorted_us[index]) / 1000.0
+}
+
+fn client(args: &Args) -> aws_sdk_kms::Client {
+    let credentials = Credentials::new(&args.access_key, &args.secret_key, None, None, "load");
+    let config = aws_sdk_kms::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(args.region.clone()))
+        .endpoint_url(&args.endpoint)
+        .credentials_provider(credentials)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(REQUEST_TIMEOUT)
+                .build(),
+        )
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
+}
+
+/// Plaintext of `size` bytes: every byte value in turn.
+fn plaintext(size: u32) -> Vec<u8> {
+    (0..size).map(|i| (i % 256) as u8).collect()
+}
+
+async fn run(args: Args) -> BoxResult<()> {
+    let kms = client(&args);
+
+    let (key_id, created) = match &args.key_id {
+        Some(k) => (k.clone(), false),
+        None => {
+            let out = kms
+                .create_key()
+                .description("trent load tool (scheduled for deletion after the run)")
+                .send()
+                .await
+                .map_err(|e| fail(format!("CreateKey failed: {}", describe(&e))))?;
+            let id = out
+                .key_metadata()
+                .map(|m| m.key_id().to_string())
+                .ok_or_else(|| fail("CreateKey returned no KeyMetadata"))?;
+            (id, true)
+        }
+    };
+
+    // One checked round trip before the run: a wrong endpoint or key fails here, not 64 times.
+    let plain = plaintext(args.size);
+    let encrypted = kms
+        .encrypt()
+        .key_id(&key_id)
+        .plaintext(Blob::new(plain.clone()))
+        .send()
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "Encrypt with key {key_id} failed: {}",
+                describe(&e)
+            ))
+        })?;
+    let ciphertext = encrypted
+        .ciphertext_blob()
+        .ok_or_else(|| fail("Encrypt returned no CiphertextBlob"))?
+        .clone();
+    let decrypted = kms
+        .decrypt()
+        .ciphertext_blob(ciphertext.clone())
+        .send()
+        .await
+        .map_err(|e| fail(format!("Decrypt failed: {}", describe(&e))))?;
+    if decrypted.plaintext().map(|p| p.as_ref()) != Some(plain.as_slice()) {
+        return Err(fail(
+            "Decrypt did not return the plaintext that was encrypted",
+        ));
+    }
+
+    let request = Arc::new(match args.op {
+        Op::Encrypt => Request::Encrypt {
+            key_id: key_id.clone(),
+            plaintext: Blob::new(plain),
+        },
+        Op::Decrypt => Request::Decrypt { ciphertext },
+        Op::GenerateDataKey => Request::GenerateDataKey {
+            key_id: key_id.clone(),
+        },
+    });
+
+    eprintln!(
+        "load: {:?} on {} with key {key_id}{}, concurrency {}, {:.1} s{}",
+        args.op,
+        args.endpoint,
+        if created { " (created)" } else { "" },
+        args.concurrency,
+        args.duration.as_secs_f64(),
+        match args.op {
+            Op::GenerateDataKey => String::new(),
+            _ => format!(", {} byte plaintext", args.size),
+        },
+    );
+
+    let started = Instant::now();
+    let deadline = started + args.duration;
+    let tasks: Vec<_> = (0..args.concurrency)
+        .map(|_| tokio::spawn(request_loop(kms.clone(), request.clone(), deadline)))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    let mut first_error = None;
+    for task in tasks {
+        let stats = task.await?;
+        latencies.extend(stats.latencies_us);
+        for (kind, n) in stats.errors {
+            *errors.entry(kind).or_default() += n;
+        }
+        if first_error.is_none() {
+            first_error = stats.first_error;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let ops = latencies.len();
+    let error_count: u64 = errors.values().sum();
+
+    println!("op           {:?}", args.op);
+    println!("concurrency  {}", args.concurrency);
+    println!("elapsed      {elapsed:.2} s");
+    println!("ops          {ops}");
+    println!("errors       {error_count}");
+    for (kind, n) in &errors {
+        println!("  {kind:<24} {n}");
+    }
+    println!("req/s        {:.1}", ops as f64 / elapsed);
+    println!(
+        "latency ms   p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
+        percentile_ms(&latencies, 50.0),
+        percentile_ms(&latencies, 90.0),
+        percentile_ms(&latencies, 99.0),
+        percentile_ms(&latencies, 100.0),
+    );
+    if let Some(e) = first_error {
+        println!("first error  {e}");
+    }
+
+    if created {
+        match kms
+            .schedule_key_deletion()
+            .key_id(&key_id)
+            .pending_window_in_days(7)
+            .send()
+            .await
+        {
+            Ok(_) => eprintln!("load: scheduled deletion of key {key_id}"),
+            Err(e) => eprintln!(
+                "load: could not schedule deletion of key {key_id}: {}",
+                describe(&e)
+            ),
+        }
+    }
+    if error_count > 0 {
+        return Err(fail(format!("{error_count} request(s) failed")));
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
+    let args = Args::parse();
+    let host = endpoint_host(&args.endpoint).ok_or_else(|| {
+        fail(format!(
+            "--endpoint {:?} is not an http(s):// URL",
+            args.endpoint
+        ))
+    })?;
+    if !args.allow_non_loopback && !is_loopback(host) {
+        return Err(fail(format!(
+            "--endpoint host {host:?} is not a loopback address; this tool generates load: \
+             pass --allow-non-loopback only for a server you run"
+        )));
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    runtime.build()?.block_on(run(args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("300s"), Ok(MAX_DURATION));
+        assert!(parse_duration("301s").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("1h").is_err());
+        assert!(parse_duration("s").is_err());
+    }
+
+    #[test]
+    fn loopback_endpoints() {
+        for ok in [
+            "http://127.0.0.1:4599",
+            "http://127.1.2.3",
+            "http://localhost:4599/",
+            "http://[::1]:4599",
+            "https://user@127.0.0.1:1/x",
+        ] {
+            assert!(endpoint_host(ok).is_some_and(is_loopback), "{ok}");
+        }
+        for remote in [
+            "http://10.0.0.1:4599",
+            "http://kms.example.com",
+            "http://[2001:db8::1]:80",
+        ] {
+            assert!(!endpoint_host(remote).is_some_and(is_loopback), "{remote}");
+        }
+        assert_eq!(endpoint_host("127.0.0.1:4599"), None);
+    }
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
+        assert_eq!(percentile_ms(&v, 50.0), 50.0);
+        assert_eq!(percentile_ms(&v, 99.0), 99.0);
+        assert_eq!(percentile_ms(&v, 100.0), 100.0);
+        assert_eq!(percentile_ms(&[7000], 50.0), 7.0);
+        assert!(percentile_ms(&[], 50.0).is_nan());
+    }
+}
