@@ -16,6 +16,8 @@ pub enum ErrorCode {
     InvalidKeyUsage,
     InvalidMarker,
     KmsInternal,
+    KmsInvalidMac,
+    KmsInvalidSignature,
     KmsInvalidState,
     LimitExceeded,
     MalformedPolicyDocument,
@@ -42,6 +44,8 @@ impl ErrorCode {
             ErrorCode::InvalidKeyUsage => "InvalidKeyUsageException",
             ErrorCode::InvalidMarker => "InvalidMarkerException",
             ErrorCode::KmsInternal => "KMSInternalException",
+            ErrorCode::KmsInvalidMac => "KMSInvalidMacException",
+            ErrorCode::KmsInvalidSignature => "KMSInvalidSignatureException",
             ErrorCode::KmsInvalidState => "KMSInvalidStateException",
             ErrorCode::LimitExceeded => "LimitExceededException",
             ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocumentException",
@@ -152,8 +156,39 @@ impl From<trent_store::StoreError> for KmsError {
 
 impl From<trent_crypto::CryptoError> for KmsError {
     fn from(e: trent_crypto::CryptoError) -> Self {
+        use trent_crypto::CryptoError as C;
         match e {
-            trent_crypto::CryptoError::InvalidCiphertext => KmsError::invalid_ciphertext(),
+            C::InvalidCiphertext => KmsError::invalid_ciphertext(),
+            // The crypto crate's text is KMS's: "Digest is invalid length for algorithm <alg>."
+            C::InvalidDigestLength { .. } => KmsError::validation(e.to_string()),
+            C::IncompatibleAlgorithm {
+                key_spec,
+                algorithm,
+            } => KmsError::new(
+                ErrorCode::InvalidKeyUsage,
+                format!("Algorithm {algorithm} is incompatible with key spec {key_spec}."),
+            ),
+            C::UnsupportedMessageType {
+                algorithm,
+                message_type,
+            } => KmsError::validation(format!(
+                "MessageType {message_type} is not supported with signing algorithm {algorithm}."
+            )),
+            C::PlaintextTooLarge { max } => KmsError::validation(format!(
+                "The plaintext is larger than the {max} bytes this key and algorithm can encrypt."
+            )),
+            // AWS answers an unusable peer public key with a ValidationException that has no
+            // message.
+            C::InvalidPublicKey => KmsError::bare(ErrorCode::Validation),
+            C::Unsupported(what) => {
+                KmsError::unsupported(format!("{what} is not supported by this version of Trent."))
+            }
+            C::NoPublicKey { key_spec } => KmsError::unsupported(format!(
+                "KMS keys of key spec {key_spec} have no public key."
+            )),
+            C::UnknownName { kind, name } => {
+                KmsError::validation(format!("{name} is not a valid {kind}."))
+            }
             other => KmsError::internal(other),
         }
     }

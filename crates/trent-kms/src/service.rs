@@ -109,6 +109,20 @@ impl Kms {
                 ops::crypto::generate_data_key_without_plaintext(self, caller, r)
             }),
             GenerateRandom => handle(body, |r| ops::crypto::generate_random(self, caller, r)),
+            GetPublicKey => handle(body, |r| ops::asymmetric::get_public_key(self, caller, r)),
+            Sign => handle(body, |r| ops::asymmetric::sign(self, caller, r)),
+            Verify => handle(body, |r| ops::asymmetric::verify(self, caller, r)),
+            DeriveSharedSecret => handle(body, |r| {
+                ops::asymmetric::derive_shared_secret(self, caller, r)
+            }),
+            GenerateMac => handle(body, |r| ops::mac::generate_mac(self, caller, r)),
+            VerifyMac => handle(body, |r| ops::mac::verify_mac(self, caller, r)),
+            GenerateDataKeyPair => handle(body, |r| {
+                ops::data_key_pair::generate_data_key_pair(self, caller, r)
+            }),
+            GenerateDataKeyPairWithoutPlaintext => handle(body, |r| {
+                ops::data_key_pair::generate_data_key_pair_without_plaintext(self, caller, r)
+            }),
             other => Err(KmsError::unsupported(format!(
                 "{} is not supported by this version of Trent.",
                 other.name()

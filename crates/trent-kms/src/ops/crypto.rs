@@ -1,10 +1,10 @@
-//! Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom for symmetric
-//! keys. The encryption context is bound to the ciphertext as AAD by `trent-crypto`.
-
-use std::sync::Arc;
+//! Encrypt, Decrypt, ReEncrypt, GenerateDataKey(WithoutPlaintext), GenerateRandom.
+//! Symmetric keys: the encryption context is bound to the ciphertext as AAD by `trent-crypto`.
+//! RSA keys (ENCRYPT_DECRYPT): raw RSA-OAEP ciphertext, interoperable with offline encryption
+//! under the public key; no encryption context (spec §9.5).
 
 use serde::{Deserialize, Serialize};
-use trent_crypto::{EncryptionContext, SymmetricKey, blob};
+use trent_crypto::{EncryptionContext, blob};
 use trent_store::KeyRecord;
 
 use crate::authz::Check;
@@ -14,6 +14,8 @@ use crate::identity::Caller;
 use crate::keyref::{Accept, Resolved};
 use crate::keyspec::{DATA_KEY_SPECS, ENCRYPTION_ALGORITHMS};
 use crate::keystate;
+use crate::materials::Material;
+use crate::ops::asymmetric::{Scheme, encryption_scheme, rsa_open, rsa_seal};
 use crate::ops::validate_grant_tokens;
 use crate::service::Kms;
 use crate::validate::Validator;
@@ -21,56 +23,50 @@ use crate::wire::Blob;
 
 const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 
-/// A key's material for one version, with that version's public ID.
-struct Material {
-    key: Arc<SymmetricKey>,
-    material_id: String,
+/// The AES key of symmetric material.
+fn symmetric(material: &Material) -> KmsResult<&trent_crypto::SymmetricKey> {
+    material
+        .key
+        .as_symmetric()
+        .ok_or_else(|| KmsError::internal("SYMMETRIC_DEFAULT key without symmetric material"))
 }
 
-impl Kms {
-    fn material_for(&self, key: &KeyRecord, version: u32) -> KmsResult<Option<Material>> {
-        let Some(stored) = self.store.material(&key.region, &key.key_id, version)? else {
-            return Ok(None);
-        };
-        let unsealed =
-            self.materials
-                .get_or_unseal(&self.root_key, &key.region, &key.key_id, &stored)?;
-        Ok(Some(Material {
-            key: unsealed,
-            material_id: stored.material_id,
-        }))
-    }
-
-    fn current_material(&self, key: &KeyRecord) -> KmsResult<Material> {
-        self.material_for(key, key.current_material)?
-            .ok_or_else(|| {
-                KmsError::internal(format!("key {} has no current material", key.key_id))
-            })
-    }
-}
-
-/// State, usage and algorithm checks shared by every symmetric cryptographic operation.
-fn check_symmetric_use(key: &KeyRecord, operation: &str, algorithm: Option<&str>) -> KmsResult<()> {
+/// State, usage, algorithm and encryption-context checks shared by every encryption operation.
+fn check_encryption_use(
+    key: &KeyRecord,
+    operation: &str,
+    algorithm: Option<&str>,
+    ec: &EncryptionContext,
+) -> KmsResult<Scheme> {
     keystate::require_usable(key)?;
-    keystate::require_usage(key, "ENCRYPT_DECRYPT", operation)?;
-    if key.key_spec != "SYMMETRIC_DEFAULT" {
-        return Err(KmsError::unsupported(format!(
-            "{operation} with a {} key is not supported by this version of Trent.",
-            key.key_spec
-        )));
+    encryption_scheme(key, operation, algorithm, ec)
+}
+
+/// Encrypts under the key's current material: a ciphertext blob (symmetric) or raw RSA-OAEP.
+/// Returns the ciphertext and, for symmetric keys, the material ID.
+fn seal(
+    kms: &Kms,
+    key: &KeyRecord,
+    scheme: Scheme,
+    plaintext: &[u8],
+    ec: &EncryptionContext,
+) -> KmsResult<(Vec<u8>, Option<String>)> {
+    match scheme {
+        Scheme::Symmetric => {
+            let material = kms.current_material(key)?;
+            let ciphertext = blob::encrypt(
+                &key.key_id,
+                key.current_material,
+                symmetric(&material)?,
+                plaintext,
+                ec,
+            )?;
+            Ok((ciphertext, Some(material.material_id.clone())))
+        }
+        Scheme::Rsa { spec, algorithm } => {
+            Ok((rsa_seal(kms, key, spec, algorithm, plaintext)?, None))
+        }
     }
-    if let Some(alg) = algorithm
-        && alg != SYMMETRIC_DEFAULT
-    {
-        return Err(KmsError::new(
-            ErrorCode::InvalidKeyUsage,
-            format!(
-                "Algorithm {alg} is incompatible with key spec {}.",
-                key.key_spec
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// A cryptographic check with the condition keys its request contributes.
@@ -151,19 +147,23 @@ pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<Encry
         )],
         r.dry_run,
     )?;
-    check_symmetric_use(&resolved.key, "Encrypt", r.encryption_algorithm.as_deref())?;
-    let material = kms.current_material(&resolved.key)?;
-    let ciphertext = blob::encrypt(
-        &resolved.key.key_id,
-        resolved.key.current_material,
-        &material.key,
+    let scheme = check_encryption_use(
+        &resolved.key,
+        "Encrypt",
+        r.encryption_algorithm.as_deref(),
+        &ec,
+    )?;
+    let (ciphertext, _) = seal(
+        kms,
+        &resolved.key,
+        scheme,
         &r.plaintext.unwrap_or_default().0,
         &ec,
     )?;
     Ok(EncryptResponse {
         ciphertext_blob: Blob(ciphertext),
         key_id: resolved.arn(),
-        encryption_algorithm: SYMMETRIC_DEFAULT,
+        encryption_algorithm: scheme.algorithm_name(),
     })
 }
 
@@ -172,11 +172,14 @@ pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<Encry
 /// The source side of Decrypt and ReEncrypt: the key that made a ciphertext.
 struct Source {
     resolved: Resolved,
-    header: blob::BlobHeader,
+    /// The header of a symmetric ciphertext blob; `None` when the ciphertext is not one (an RSA
+    /// ciphertext, or garbage), which is only possible when the request named the key.
+    header: Option<blob::BlobHeader>,
 }
 
 /// Finds the key of a ciphertext: from `key_id` when given (checked against the ciphertext later,
-/// after authorization), otherwise from the ciphertext's own header.
+/// after authorization), otherwise from the header of a symmetric ciphertext blob. Asymmetric
+/// ciphertexts carry no key ID: without `key_id` they are InvalidCiphertext.
 fn resolve_source(
     kms: &Kms,
     caller: &Caller,
@@ -186,38 +189,77 @@ fn resolve_source(
     let named = key_id
         .map(|id| kms.resolve(caller, id, Accept::KeyOrAlias))
         .transpose()?;
-    let header = blob::parse_header(ciphertext)?;
-    let resolved = match named {
-        Some(r) => r,
-        None => Resolved {
+    let header = blob::parse_header(ciphertext).ok();
+    let resolved = match (named, &header) {
+        (Some(r), _) => r,
+        (None, Some(header)) => Resolved {
             key: kms
                 .load_key(&caller.region, &header.key_id)?
                 .ok_or_else(KmsError::invalid_ciphertext)?,
             via_alias: None,
         },
+        (None, None) => return Err(KmsError::invalid_ciphertext()),
     };
     Ok(Source { resolved, header })
 }
 
-/// After authorization and state checks: the named key must be the ciphertext's key.
+fn incorrect_key() -> KmsError {
+    KmsError::new(
+        ErrorCode::IncorrectKey,
+        "The key ID in the request does not identify a CMK that can perform this operation.",
+    )
+}
+
+/// After authorization: state, usage and algorithm checks of the source key. A named key that
+/// cannot decrypt at all, given a symmetric ciphertext of another key, is IncorrectKeyException
+/// (as AWS answers an HMAC key ID with a symmetric ciphertext).
+fn check_decryption_use(
+    source: &Source,
+    operation: &str,
+    algorithm: Option<&str>,
+    ec: &EncryptionContext,
+) -> KmsResult<Scheme> {
+    let key = &source.resolved.key;
+    keystate::require_usable(key)?;
+    if key.key_usage != "ENCRYPT_DECRYPT"
+        && source
+            .header
+            .as_ref()
+            .is_some_and(|h| h.key_id != key.key_id)
+    {
+        return Err(incorrect_key());
+    }
+    encryption_scheme(key, operation, algorithm, ec)
+}
+
+/// Decrypts with the source key. Symmetric: the named key must be the ciphertext's key, and the
+/// material is the version the blob names. Returns the plaintext and, for symmetric keys, the
+/// material ID.
 fn open(
     kms: &Kms,
     source: &Source,
+    scheme: Scheme,
     ciphertext: &[u8],
     ec: &EncryptionContext,
-) -> KmsResult<(zeroize::Zeroizing<Vec<u8>>, String)> {
+) -> KmsResult<(zeroize::Zeroizing<Vec<u8>>, Option<String>)> {
     let key = &source.resolved.key;
-    if source.header.key_id != key.key_id {
-        return Err(KmsError::new(
-            ErrorCode::IncorrectKey,
-            "The key ID in the request does not identify a CMK that can perform this operation.",
-        ));
+    match scheme {
+        Scheme::Symmetric => {
+            let header = source
+                .header
+                .as_ref()
+                .ok_or_else(KmsError::invalid_ciphertext)?;
+            if header.key_id != key.key_id {
+                return Err(incorrect_key());
+            }
+            let material = kms
+                .material_for(key, header.material_version)?
+                .ok_or_else(KmsError::invalid_ciphertext)?;
+            let plaintext = blob::decrypt(ciphertext, symmetric(&material)?, ec)?;
+            Ok((plaintext, Some(material.material_id.clone())))
+        }
+        Scheme::Rsa { algorithm, .. } => Ok((rsa_open(kms, key, algorithm, ciphertext)?, None)),
     }
-    let material = kms
-        .material_for(key, source.header.material_version)?
-        .ok_or_else(KmsError::invalid_ciphertext)?;
-    let plaintext = blob::decrypt(ciphertext, &material.key, ec)?;
-    Ok((plaintext, material.material_id))
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,7 +281,9 @@ pub struct DecryptResponse {
     key_id: String,
     plaintext: Blob,
     encryption_algorithm: &'static str,
-    key_material_id: String,
+    /// Symmetric keys only, as AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_material_id: Option<String>,
 }
 
 pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<DecryptResponse> {
@@ -290,16 +334,12 @@ pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<Decry
         )],
         r.dry_run,
     )?;
-    check_symmetric_use(
-        &source.resolved.key,
-        "Decrypt",
-        r.encryption_algorithm.as_deref(),
-    )?;
-    let (plaintext, material_id) = open(kms, &source, &ciphertext, &ec)?;
+    let scheme = check_decryption_use(&source, "Decrypt", r.encryption_algorithm.as_deref(), &ec)?;
+    let (plaintext, material_id) = open(kms, &source, scheme, &ciphertext, &ec)?;
     Ok(DecryptResponse {
         key_id: source.resolved.arn(),
         plaintext: Blob(plaintext.to_vec()),
-        encryption_algorithm: SYMMETRIC_DEFAULT,
+        encryption_algorithm: scheme.algorithm_name(),
         key_material_id: material_id,
     })
 }
@@ -328,8 +368,12 @@ pub struct ReEncryptResponse {
     key_id: String,
     source_encryption_algorithm: &'static str,
     destination_encryption_algorithm: &'static str,
-    source_key_material_id: String,
-    destination_key_material_id: String,
+    /// Present only when the source key is symmetric, as AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_key_material_id: Option<String>,
+    /// Present only when the destination key is symmetric, as AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination_key_material_id: Option<String>,
 }
 
 pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<ReEncryptResponse> {
@@ -365,7 +409,7 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
     )?;
     let source_ec = r.source_encryption_context.unwrap_or_default();
     let destination_ec = r.destination_encryption_context.unwrap_or_default();
-    let same_key = source.header.key_id == destination.key.key_id;
+    let same_key = source.resolved.key.key_id == destination.key.key_id;
     kms.authorize_dry_run(
         caller,
         &[
@@ -386,22 +430,24 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
         ],
         r.dry_run,
     )?;
-    check_symmetric_use(
-        &source.resolved.key,
+    let source_scheme = check_decryption_use(
+        &source,
         "ReEncrypt",
         r.source_encryption_algorithm.as_deref(),
+        &source_ec,
     )?;
-    check_symmetric_use(
+    let destination_scheme = check_encryption_use(
         &destination.key,
         "ReEncrypt",
         r.destination_encryption_algorithm.as_deref(),
+        &destination_ec,
     )?;
-    let (plaintext, source_material_id) = open(kms, &source, &ciphertext, &source_ec)?;
-    let material = kms.current_material(&destination.key)?;
-    let new_ciphertext = blob::encrypt(
-        &destination.key.key_id,
-        destination.key.current_material,
-        &material.key,
+    let (plaintext, source_material_id) =
+        open(kms, &source, source_scheme, &ciphertext, &source_ec)?;
+    let (new_ciphertext, destination_material_id) = seal(
+        kms,
+        &destination.key,
+        destination_scheme,
         &plaintext,
         &destination_ec,
     )?;
@@ -409,10 +455,10 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
         ciphertext_blob: Blob(new_ciphertext),
         source_key_id: source.resolved.arn(),
         key_id: destination.arn(),
-        source_encryption_algorithm: SYMMETRIC_DEFAULT,
-        destination_encryption_algorithm: SYMMETRIC_DEFAULT,
+        source_encryption_algorithm: source_scheme.algorithm_name(),
+        destination_encryption_algorithm: destination_scheme.algorithm_name(),
         source_key_material_id: source_material_id,
-        destination_key_material_id: material.material_id,
+        destination_key_material_id: destination_material_id,
     })
 }
 
@@ -479,21 +525,19 @@ fn generate_data_key_common(
         &[crypto_check(action, &resolved, &ec, None)],
         r.dry_run,
     )?;
-    check_symmetric_use(&resolved.key, operation, None)?;
-    let material = kms.current_material(&resolved.key)?;
+    // Data keys are always encrypted with SYMMETRIC_DEFAULT: an asymmetric key is
+    // InvalidKeyUsage ("Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.").
+    let scheme = check_encryption_use(&resolved.key, operation, None, &ec)?;
+    if scheme != Scheme::Symmetric {
+        return Err(KmsError::internal("data key under a non-symmetric key"));
+    }
     let plaintext = zeroize::Zeroizing::new(trent_crypto::random_bytes(length)?);
-    let ciphertext = blob::encrypt(
-        &resolved.key.key_id,
-        resolved.key.current_material,
-        &material.key,
-        &plaintext,
-        &ec,
-    )?;
+    let (ciphertext, material_id) = seal(kms, &resolved.key, scheme, &plaintext, &ec)?;
     Ok(DataKey {
         plaintext,
         ciphertext,
         key_arn: resolved.arn(),
-        material_id: material.material_id,
+        material_id: material_id.unwrap_or_default(),
     })
 }
 

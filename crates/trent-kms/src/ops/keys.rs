@@ -13,7 +13,7 @@ use crate::identity::Caller;
 use crate::keyref::Accept;
 use crate::keyspec::{KEY_SPECS, KEY_USAGES, ORIGINS, allowed_usages};
 use crate::keystate;
-use crate::materials::new_symmetric_material;
+use crate::materials::new_material;
 use crate::ops::tags::{TagEntry, validate_tags};
 use crate::ops::{Empty, Page};
 use crate::service::Kms;
@@ -248,16 +248,17 @@ pub fn create_key(
             "Custom key stores are not supported by this version of Trent.",
         ));
     }
-    if spec != "SYMMETRIC_DEFAULT" {
-        return Err(KmsError::unsupported(format!(
-            "KeySpec {spec} is not supported by this version of Trent."
-        )));
+    let crypto_spec: trent_crypto::KeySpec = crate::ops::asymmetric::parse_name(&spec)?;
+    if crypto_spec == trent_crypto::KeySpec::Sm2 {
+        return Err(KmsError::unsupported(
+            "KeySpec SM2 is available only in AWS China Regions and is not supported by Trent.",
+        ));
     }
     let region = caller.region.clone();
     let account = caller.account().to_string();
     let key_id = new_key_id(multi_region)?;
     let now = kms.now_ms();
-    let material = new_symmetric_material(&kms.root_key, &key_id, 1, now)?;
+    let material = new_material(&kms.root_key, crypto_spec, &key_id, 1, now)?;
     let default_policy = r.policy.is_none();
     let key = KeyRecord {
         policy: r

@@ -2,8 +2,11 @@
 //! state, and only then acts.
 
 pub mod aliases;
+pub mod asymmetric;
 pub mod crypto;
+pub mod data_key_pair;
 pub mod keys;
+pub mod mac;
 pub mod tags;
 
 use base64::Engine;
