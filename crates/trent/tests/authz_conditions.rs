@@ -1,6 +1,7 @@
 //! Condition keys through the wire (spec §3.4, §4): encryption context, kms:RequestAlias,
 //! kms:CallerAccount, aws:PrincipalTag, kms:ViaService (absent on direct calls),
 //! aws:ResourceTag (IAM policies only) and kms:EncryptionAlgorithm.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authz_support;
 mod common;

@@ -1,6 +1,7 @@
 //! Key policies through the wire (spec §2.3, §7.2, §8, §11 rows 1–5 and 13–18): the default
 //! policy, delegation to IAM, direct principals, explicit denies from either side, the lockout
 //! check, and the key-policy APIs. Every caller is a config-declared user, role session or root.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authz_support;
 mod common;

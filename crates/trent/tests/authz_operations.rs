@@ -1,6 +1,7 @@
 //! How operations are authorized (spec §2.2, §2.3, §6.3): resource-less actions (IAM only),
 //! alias operations (alias in IAM and key in the key policy), DryRun, and the order of the
 //! not-found, authorization, key-state and validation checks.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authz_support;
 mod common;
@@ -162,11 +163,10 @@ async fn alias_operations_check_alias_and_key() {
             .unwrap_err(),
         (
             "AccessDeniedException".to_string(),
-            format!(
-                "User: arn:aws:iam::111122223333:user/key-only is not authorized to perform: \
-                 kms:CreateAlias on resource: arn:aws:kms:us-east-1:111122223333:alias/app-1 \
-                 because no identity-based policy allows the kms:CreateAlias action"
-            )
+            "User: arn:aws:iam::111122223333:user/key-only is not authorized to perform: \
+             kms:CreateAlias on resource: arn:aws:kms:us-east-1:111122223333:alias/app-1 \
+             because no identity-based policy allows the kms:CreateAlias action"
+                .to_string()
         )
     );
     assert!(targets(&alice).await.is_empty());
