@@ -1,6 +1,7 @@
 //! Condition keys through the wire (spec §3.4, §4): encryption context, kms:RequestAlias,
 //! kms:CallerAccount, aws:PrincipalTag, kms:ViaService (absent on direct calls),
-//! aws:ResourceTag (IAM policies only) and kms:EncryptionAlgorithm.
+//! aws:ResourceTag (IAM policies only), kms:EncryptionAlgorithm, key properties on CreateKey,
+//! aws:TagKeys, kms:BypassPolicyLockoutSafetyCheck, the deletion window and kms:ResourceAliases.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod authz_support;
@@ -25,6 +26,11 @@ const RED: &str = "AKB_RED"; // tag team=red, no policies
 const ALIAS: &str = "AKB_ALIAS"; // Encrypt/DescribeKey if kms:RequestAlias = alias/allowed
 const RES_TAG: &str = "AKB_RES_TAG"; // Encrypt if aws:ResourceTag/project = apollo
 const ALG: &str = "AKB_ALG"; // Encrypt if kms:EncryptionAlgorithm = SYMMETRIC_DEFAULT
+const MAKER: &str = "AKB_MAKER"; // CreateKey/ListKeys if kms:KeySpec = SYMMETRIC_DEFAULT
+const TAGGER: &str = "AKB_TAGGER"; // kms:*, but Deny tagging with the tag key "owner"
+const CAREFUL: &str = "AKB_CAREFUL"; // kms:*, but Deny CreateKey/PutKeyPolicy with the bypass
+const DELETER: &str = "AKB_DELETER"; // ScheduleKeyDeletion if the window is >= 14 days
+const FINANCE: &str = "AKB_FINANCE"; // Encrypt if the key has the alias alias/finance
 const A_OPS: &str = "AKA_OPS"; // account A: kms:* on *
 const A_NONE: &str = "AKA_NONE"; // account A: no policies
 
@@ -117,6 +123,62 @@ fn server() -> Server {
                 "kms:Encrypt",
                 "*",
                 json!({"StringEquals": {"kms:EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}}),
+            )],
+        )
+        .user(
+            "maker",
+            MAKER,
+            &[],
+            &[allow_if(
+                json!(["kms:CreateKey", "kms:ListKeys"]),
+                "*",
+                json!({"StringEquals": {"kms:KeySpec": "SYMMETRIC_DEFAULT"}}),
+            )],
+        )
+        .user(
+            "tagger",
+            TAGGER,
+            &[],
+            &[
+                admin(),
+                deny_if(
+                    json!(["kms:TagResource", "kms:CreateKey"]),
+                    "*",
+                    json!({"ForAnyValue:StringEquals": {"aws:TagKeys": "owner"}}),
+                ),
+            ],
+        )
+        .user(
+            "careful",
+            CAREFUL,
+            &[],
+            &[
+                admin(),
+                deny_if(
+                    json!(["kms:CreateKey", "kms:PutKeyPolicy"]),
+                    "*",
+                    json!({"Bool": {"kms:BypassPolicyLockoutSafetyCheck": true}}),
+                ),
+            ],
+        )
+        .user(
+            "deleter",
+            DELETER,
+            &[],
+            &[allow_if(
+                "kms:ScheduleKeyDeletion",
+                "*",
+                json!({"NumericGreaterThanEquals": {"kms:ScheduleKeyDeletionPendingWindowInDays": 14}}),
+            )],
+        )
+        .user(
+            "finance",
+            FINANCE,
+            &[],
+            &[allow_if(
+                "kms:Encrypt",
+                "*",
+                json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/finance"}}),
             )],
         )
         .account(A, "AKA_ROOT")
@@ -522,5 +584,189 @@ async fn encryption_algorithm() {
         send(&alice, Some(EncryptionAlgorithmSpec::RsaesOaepSha256)).await,
         "InvalidKeyUsageException",
         "Algorithm RSAES_OAEP_SHA_256 is incompatible with key spec SYMMETRIC_DEFAULT.",
+    );
+}
+
+/// Key properties for CreateKey come from the request (with defaults); on ListKeys, which has
+/// no key, such a condition never holds.
+#[tokio::test]
+async fn key_spec_on_create_key() {
+    let s = server();
+    let c = client(&s, MAKER);
+    let who = user_arn(B, "maker");
+    create_key(&c, None, false).await;
+    c.create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::SymmetricDefault)
+        .send()
+        .await
+        .unwrap();
+    assert_denied(
+        c.create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .send()
+            .await,
+        &denied(&who, "kms:CreateKey", None, Reason::NoIdentity),
+    );
+    assert_denied(
+        c.list_keys().send().await,
+        &denied(&who, "kms:ListKeys", None, Reason::NoIdentity),
+    );
+}
+
+fn tag(key: &str, value: &str) -> Tag {
+    Tag::builder()
+        .tag_key(key)
+        .tag_value(value)
+        .build()
+        .unwrap()
+}
+
+/// aws:TagKeys on TagResource and on CreateKey with Tags.
+#[tokio::test]
+async fn request_tag_keys() {
+    let s = server();
+    let c = client(&s, TAGGER);
+    let who = user_arn(B, "tagger");
+    let key = create_key(&c, None, false).await;
+    c.tag_resource()
+        .key_id(&key)
+        .tags(tag("env", "dev"))
+        .send()
+        .await
+        .unwrap();
+    assert_denied(
+        c.tag_resource()
+            .key_id(&key)
+            .tags(tag("env", "prod"))
+            .tags(tag("owner", "me"))
+            .send()
+            .await,
+        &denied(
+            &who,
+            "kms:TagResource",
+            Some(&key_arn(B, &key)),
+            Reason::DenyIdentity,
+        ),
+    );
+    assert_denied(
+        c.create_key().tags(tag("owner", "me")).send().await,
+        &denied(&who, "kms:CreateKey", None, Reason::DenyIdentity),
+    );
+    c.create_key().tags(tag("env", "dev")).send().await.unwrap();
+    let tags = c
+        .list_resource_tags()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap()
+        .tags
+        .unwrap();
+    assert_eq!(tags, [tag("env", "dev")]);
+}
+
+/// kms:BypassPolicyLockoutSafetyCheck is present only when the request sets the parameter.
+#[tokio::test]
+async fn bypass_policy_lockout_condition() {
+    let s = server();
+    let c = client(&s, CAREFUL);
+    let who = user_arn(B, "careful");
+    assert_denied(
+        c.create_key()
+            .bypass_policy_lockout_safety_check(true)
+            .send()
+            .await,
+        &denied(&who, "kms:CreateKey", None, Reason::DenyIdentity),
+    );
+    let key = c
+        .create_key()
+        .bypass_policy_lockout_safety_check(false)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let policy = key_policy(vec![root_statement(B)]);
+    assert_denied(
+        c.put_key_policy()
+            .key_id(&key)
+            .policy(&policy)
+            .bypass_policy_lockout_safety_check(true)
+            .send()
+            .await,
+        &denied(
+            &who,
+            "kms:PutKeyPolicy",
+            Some(&key_arn(B, &key)),
+            Reason::DenyIdentity,
+        ),
+    );
+    c.put_key_policy()
+        .key_id(&key)
+        .policy(&policy)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// kms:ScheduleKeyDeletionPendingWindowInDays takes the default (30) when the request omits it.
+#[tokio::test]
+async fn pending_window_condition() {
+    let s = server();
+    let alice = client(&s, ALICE);
+    let key = create_key(&alice, None, false).await;
+    let c = client(&s, DELETER);
+    assert_denied(
+        c.schedule_key_deletion()
+            .key_id(&key)
+            .pending_window_in_days(7)
+            .send()
+            .await,
+        &denied(
+            &user_arn(B, "deleter"),
+            "kms:ScheduleKeyDeletion",
+            Some(&key_arn(B, &key)),
+            Reason::NoIdentity,
+        ),
+    );
+    let out = c.schedule_key_deletion().key_id(&key).send().await.unwrap();
+    assert_eq!(out.pending_window_in_days, Some(30));
+}
+
+/// kms:ResourceAliases (IAM policies) follows the key's aliases.
+#[tokio::test]
+async fn resource_aliases() {
+    let s = server();
+    let alice = client(&s, ALICE);
+    let key = create_key(&alice, None, false).await;
+    let arn = key_arn(B, &key);
+    let c = client(&s, FINANCE);
+    let who = user_arn(B, "finance");
+    assert_eq!(
+        try_encrypt(&c, &key, &[]).await.unwrap_err(),
+        encrypt_denied(&who, &arn, Reason::NoIdentity)
+    );
+    for alias in ["alias/other", "alias/finance"] {
+        alice
+            .create_alias()
+            .alias_name(alias)
+            .target_key_id(&key)
+            .send()
+            .await
+            .unwrap();
+    }
+    // By key ID: the condition is about the key's aliases, not the request.
+    try_encrypt(&c, &key, &[]).await.unwrap();
+    try_encrypt(&c, "alias/other", &[]).await.unwrap();
+    alice
+        .delete_alias()
+        .alias_name("alias/finance")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        try_encrypt(&c, &key, &[]).await.unwrap_err(),
+        encrypt_denied(&who, &arn, Reason::NoIdentity)
     );
 }

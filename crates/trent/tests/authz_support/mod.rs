@@ -54,15 +54,21 @@ impl Toml {
     }
 
     /// A user with one access key, tags and inline policies.
-    pub fn user(
+    pub fn user(self, name: &str, key: &str, tags: &[(&str, &str)], policies: &[Value]) -> Toml {
+        self.user_at("/", name, key, tags, policies)
+    }
+
+    /// [`Toml::user`] with an IAM path (e.g. `/team/`).
+    pub fn user_at(
         mut self,
+        path: &str,
         name: &str,
         key: &str,
         tags: &[(&str, &str)],
         policies: &[Value],
     ) -> Toml {
         self.0.push_str(&format!(
-            "[[accounts.users]]\nname = \"{name}\"\n[[accounts.users.access_keys]]\naccess_key_id = \"{key}\"\nsecret_access_key = \"{}\"\n",
+            "[[accounts.users]]\nname = \"{name}\"\npath = \"{path}\"\n[[accounts.users.access_keys]]\naccess_key_id = \"{key}\"\nsecret_access_key = \"{}\"\n",
             secret(key)
         ));
         if !tags.is_empty() {
@@ -76,9 +82,21 @@ impl Toml {
     }
 
     /// A role with inline policies and one static session `session` using access key `key`.
-    pub fn role(mut self, name: &str, session: &str, key: &str, policies: &[Value]) -> Toml {
+    pub fn role(self, name: &str, session: &str, key: &str, policies: &[Value]) -> Toml {
+        self.role_at("/", name, session, key, policies)
+    }
+
+    /// [`Toml::role`] with an IAM path (e.g. `/ops/`).
+    pub fn role_at(
+        mut self,
+        path: &str,
+        name: &str,
+        session: &str,
+        key: &str,
+        policies: &[Value],
+    ) -> Toml {
         self.0.push_str(&format!(
-            "[[accounts.roles]]\nname = \"{name}\"\n[[accounts.roles.sessions]]\nname = \"{session}\"\naccess_key_id = \"{key}\"\nsecret_access_key = \"{}\"\n",
+            "[[accounts.roles]]\nname = \"{name}\"\npath = \"{path}\"\n[[accounts.roles.sessions]]\nname = \"{session}\"\naccess_key_id = \"{key}\"\nsecret_access_key = \"{}\"\n",
             secret(key)
         ));
         self.0.push_str(&toml_policies("accounts.roles", policies));
@@ -114,6 +132,17 @@ pub fn deny(action: impl Into<Value>, resource: impl Into<Value>) -> Value {
     json!({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Deny", "Action": action.into(), "Resource": resource.into()}]
+    })
+}
+
+/// An identity policy that denies under a condition.
+pub fn deny_if(action: impl Into<Value>, resource: impl Into<Value>, condition: Value) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny", "Action": action.into(), "Resource": resource.into(),
+            "Condition": condition
+        }]
     })
 }
 
