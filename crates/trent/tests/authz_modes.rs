@@ -158,16 +158,23 @@ async fn off_mode_allows_everything_unmarked() {
 async fn enforce_is_the_default() {
     let s = Server::start_with_config(&toml());
     let (bob, bob_seen) = client_with_headers(&s, BOB);
-    assert_denied(
-        bob.list_keys().send().await,
-        &denied(
-            &user_arn(B, "bob"),
-            "kms:ListKeys",
-            None,
-            Reason::NoIdentity,
-        ),
+    let message = denied(
+        &user_arn(B, "bob"),
+        "kms:ListKeys",
+        None,
+        Reason::NoIdentity,
     );
-    assert_eq!(bob_seen.last(), None);
+    assert_denied(bob.list_keys().send().await, &message);
+    // On the wire (spec §7.1): HTTP 400, and AccessDeniedException's message member is
+    // "Message" (capitalised), unlike the modeled KMS exceptions.
+    let seen = bob_seen.last_response();
+    assert_eq!(seen.status, 400);
+    assert_eq!(seen.overridden, None);
+    let body: serde_json::Value = serde_json::from_slice(&seen.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"__type": "AccessDeniedException", "Message": message})
+    );
 
     let s = Server::start_with_args(&toml(), &["--authz", "enforce"]);
     let (bob, bob_seen) = client_with_headers(&s, BOB);

@@ -443,3 +443,70 @@ async fn order_of_checks() {
     assert_eq!(code, "ValidationException");
     assert!(message.contains("'plaintext'"), "{message}");
 }
+
+/// ReEncrypt needs both checks; the first failing one is reported (ReEncryptTo on the
+/// destination here), and kms:ReEncryptOnSameKey is available to both.
+#[tokio::test]
+async fn re_encrypt_reports_the_failing_check() {
+    let toml = Toml::new()
+        .account(B, ROOT)
+        .user("alice", ALICE, &[], &[admin()])
+        .user(
+            "mover",
+            "AKB_MOVER",
+            &[],
+            &[
+                allow(json!(["kms:Encrypt", "kms:ReEncrypt*"]), "*"),
+                deny_if(
+                    "kms:ReEncrypt*",
+                    "*",
+                    json!({"Bool": {"kms:ReEncryptOnSameKey": true}}),
+                ),
+            ],
+        )
+        .build();
+    let s = Server::start_with_config(&toml);
+    let alice = client(&s, ALICE);
+    let source = create_key(&alice, None, false).await;
+    let open_dest = create_key(&alice, None, false).await;
+    let closed_dest = create_key(
+        &alice,
+        Some(&key_policy(vec![json!({
+            "Effect": "Allow",
+            "Principal": {"AWS": user_arn(B, "alice")},
+            "Action": "kms:*",
+            "Resource": "*"
+        })])),
+        false,
+    )
+    .await;
+    let mover = client(&s, "AKB_MOVER");
+    let who = user_arn(B, "mover");
+    let ciphertext = encrypt(&mover, &source, &[]).await;
+    let re_encrypt = |to: &str| {
+        mover
+            .re_encrypt()
+            .ciphertext_blob(ciphertext.clone())
+            .destination_key_id(to)
+            .send()
+    };
+    re_encrypt(&open_dest).await.unwrap();
+    assert_denied(
+        re_encrypt(&closed_dest).await,
+        &denied(
+            &who,
+            "kms:ReEncryptTo",
+            Some(&key_arn(B, &closed_dest)),
+            Reason::NoResource,
+        ),
+    );
+    assert_denied(
+        re_encrypt(&source).await,
+        &denied(
+            &who,
+            "kms:ReEncryptFrom",
+            Some(&key_arn(B, &source)),
+            Reason::DenyIdentity,
+        ),
+    );
+}

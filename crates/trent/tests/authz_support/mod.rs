@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_kms::Client;
-use aws_sdk_kms::config::interceptors::BeforeDeserializationInterceptorContextRef;
+use aws_sdk_kms::config::interceptors::AfterDeserializationInterceptorContextRef;
 use aws_sdk_kms::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_kms::error::BoxError;
 use aws_sdk_kms::primitives::Blob;
@@ -280,13 +280,27 @@ pub fn assert_error<T: std::fmt::Debug, E, R>(
     );
 }
 
-/// Records the `x-trent-authz-overridden` header of every response a client receives.
+/// What a client saw of one raw response.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub status: u16,
+    /// The `x-trent-authz-overridden` header.
+    pub overridden: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Records the status, `x-trent-authz-overridden` header and body of every response a client
+/// receives.
 #[derive(Debug, Clone, Default)]
-pub struct OverrideHeader(Arc<Mutex<Vec<Option<String>>>>);
+pub struct OverrideHeader(Arc<Mutex<Vec<Seen>>>);
 
 impl OverrideHeader {
     /// The header of the last response (None when absent).
     pub fn last(&self) -> Option<String> {
+        self.last_response().overridden
+    }
+
+    pub fn last_response(&self) -> Seen {
         self.0
             .lock()
             .unwrap()
@@ -301,18 +315,22 @@ impl Intercept for OverrideHeader {
         "OverrideHeader"
     }
 
-    fn read_before_deserialization(
+    // After deserialization the body has been read into memory (and is still there).
+    fn read_after_deserialization(
         &self,
-        context: &BeforeDeserializationInterceptorContextRef<'_>,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let value = context
-            .response()
-            .headers()
-            .get("x-trent-authz-overridden")
-            .map(str::to_string);
-        self.0.lock().unwrap().push(value);
+        let response = context.response();
+        self.0.lock().unwrap().push(Seen {
+            status: response.status().as_u16(),
+            overridden: response
+                .headers()
+                .get("x-trent-authz-overridden")
+                .map(str::to_string),
+            body: response.body().bytes().unwrap_or_default().to_vec(),
+        });
         Ok(())
     }
 }
