@@ -537,6 +537,78 @@ async fn key_policy_apis() {
         assert_eq!(policy_of(&alice, &key).await, put);
     }
 
+    // Every key-policy statement needs a principal.
+    let r = alice
+        .put_key_policy()
+        .key_id(&key)
+        .policy(key_policy(vec![
+            root_statement(B),
+            json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}),
+        ]))
+        .send()
+        .await;
+    let (code, _) = common::err(r.unwrap_err());
+    assert_eq!(code, "MalformedPolicyDocumentException");
+    assert_eq!(policy_of(&alice, &key).await, put);
+
+    // ForAllValues on the single-valued kms:EncryptionContext:<k> (spec §3.1).
+    let r = alice
+        .put_key_policy()
+        .key_id(&key)
+        .policy(key_policy(vec![
+            root_statement(B),
+            json!({
+                "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+                "Condition": {"ForAllValues:StringEquals": {"kms:EncryptionContext:app": "x"}}
+            }),
+        ]))
+        .send()
+        .await;
+    assert_error(
+        r,
+        "MalformedPolicyDocumentException",
+        "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with \
+         a single-valued condition key matches requests without the specified encryption \
+         context or with an unspecified encryption context. To fix, remove ForAllValues.",
+    );
+    assert_eq!(policy_of(&alice, &key).await, put);
+
+    // Accepted: a statement without Resource (ineffective), and principals of an account
+    // Trent does not hold (taken on trust).
+    let accepted = key_policy(vec![
+        root_statement(B),
+        json!({"Effect": "Allow", "Principal": {"AWS": user_arn(B, "bob")}, "Action": "kms:Decrypt"}),
+        json!({
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999988887777:user/elsewhere"},
+            "Action": "kms:Decrypt",
+            "Resource": "*"
+        }),
+    ]);
+    alice
+        .put_key_policy()
+        .key_id(&key)
+        .policy(&accepted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy_of(&alice, &key).await, accepted);
+    let ciphertext = encrypt(&alice, &key, &[]).await;
+    let r = client(&s, BOB)
+        .decrypt()
+        .ciphertext_blob(ciphertext)
+        .send()
+        .await;
+    assert_denied(
+        r,
+        &denied(
+            &user_arn(B, "bob"),
+            "kms:Decrypt",
+            Some(&key_arn(B, &key)),
+            Reason::NoIdentity,
+        ),
+    );
+
     // Size: exactly 32 KB is accepted, one byte more is a LimitExceededException.
     let base = key_policy(vec![root_statement(B)]);
     let padded = |len: usize| format!("{base}{}", " ".repeat(len - base.len()));
@@ -551,7 +623,7 @@ async fn key_policy_apis() {
         "LimitExceededException",
         "The key policy exceeds the maximum size of 32768 bytes.",
     );
-    assert_eq!(policy_of(&alice, &key).await, put);
+    assert_eq!(policy_of(&alice, &key).await, accepted);
     alice
         .put_key_policy()
         .key_id(&key)
