@@ -510,3 +510,41 @@ async fn re_encrypt_reports_the_failing_check() {
         ),
     );
 }
+
+/// Decrypt with `DryRunModifiers: ["IGNORE_CIPHERTEXT"]` authorizes without looking at the
+/// ciphertext (spec §6.3). The SDK has no such member yet: it is added to the JSON body before
+/// signing.
+#[tokio::test]
+async fn dry_run_ignoring_the_ciphertext() {
+    let s = server();
+    let alice = client(&s, ALICE);
+    let key = create_key(&alice, None, false).await;
+    let decrypt = |c: &Client| {
+        c.decrypt()
+            .key_id(&key)
+            .ciphertext_blob(Blob::new(b"not a ciphertext".to_vec()))
+            .dry_run(true)
+            .customize()
+            .mutate_request(|request| {
+                let body = request.body().bytes().expect("in-memory body");
+                let mut json: serde_json::Value = serde_json::from_slice(body).unwrap();
+                json["DryRunModifiers"] = json!(["IGNORE_CIPHERTEXT"]);
+                let text = json.to_string();
+                request
+                    .headers_mut()
+                    .insert("content-length", text.len().to_string());
+                *request.body_mut() = text.into();
+            })
+            .send()
+    };
+    assert_error(decrypt(&alice).await, "DryRunOperationException", DRY_RUN);
+    assert_denied(
+        decrypt(&client(&s, BOB)).await,
+        &denied(
+            &user_arn(B, "bob"),
+            "kms:Decrypt",
+            Some(&key_arn(B, &key)),
+            Reason::NoIdentity,
+        ),
+    );
+}
