@@ -31,6 +31,9 @@ const TAGGER: &str = "AKB_TAGGER"; // kms:*, but Deny tagging with the tag key "
 const CAREFUL: &str = "AKB_CAREFUL"; // kms:*, but Deny CreateKey/PutKeyPolicy with the bypass
 const DELETER: &str = "AKB_DELETER"; // ScheduleKeyDeletion if the window is >= 14 days
 const FINANCE: &str = "AKB_FINANCE"; // Encrypt if the key has the alias alias/finance
+const SIGNER: &str = "AKB_SIGNER"; // Sign/Verify with ECDSA_SHA_256 on RAW messages only
+const MACER: &str = "AKB_MACER"; // GenerateMac with HMAC_SHA_256 only
+const RSA_ENC: &str = "AKB_RSA_ENC"; // Encrypt with RSAES_OAEP_SHA_256 only
 const A_OPS: &str = "AKA_OPS"; // account A: kms:* on *
 const A_NONE: &str = "AKA_NONE"; // account A: no policies
 
@@ -179,6 +182,39 @@ fn server() -> Server {
                 "kms:Encrypt",
                 "*",
                 json!({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/finance"}}),
+            )],
+        )
+        .user(
+            "signer",
+            SIGNER,
+            &[],
+            &[allow_if(
+                json!(["kms:Sign", "kms:Verify"]),
+                "*",
+                json!({"StringEquals": {
+                    "kms:SigningAlgorithm": "ECDSA_SHA_256",
+                    "kms:MessageType": "RAW"
+                }}),
+            )],
+        )
+        .user(
+            "macer",
+            MACER,
+            &[],
+            &[allow_if(
+                "kms:GenerateMac",
+                "*",
+                json!({"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}),
+            )],
+        )
+        .user(
+            "rsa-enc",
+            RSA_ENC,
+            &[],
+            &[allow_if(
+                "kms:Encrypt",
+                "*",
+                json!({"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}),
             )],
         )
         .account(A, "AKA_ROOT")
@@ -768,5 +804,112 @@ async fn resource_aliases() {
     assert_eq!(
         try_encrypt(&c, &key, &[]).await.unwrap_err(),
         encrypt_denied(&who, &arn, Reason::NoIdentity)
+    );
+}
+
+async fn create_typed_key(
+    c: &Client,
+    spec: aws_sdk_kms::types::KeySpec,
+    usage: aws_sdk_kms::types::KeyUsageType,
+) -> String {
+    c.create_key()
+        .key_spec(spec)
+        .key_usage(usage)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id
+}
+
+/// kms:SigningAlgorithm, kms:MessageType, kms:MacAlgorithm and kms:EncryptionAlgorithm on
+/// asymmetric and HMAC keys; the policy is checked before the algorithm is matched to the key.
+#[tokio::test]
+async fn algorithm_conditions_on_asymmetric_and_hmac_keys() {
+    use aws_sdk_kms::types::{EncryptionAlgorithmSpec as Enc, SigningAlgorithmSpec as Alg};
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType, MacAlgorithmSpec, MessageType};
+    let s = server();
+    let alice = client(&s, ALICE);
+
+    let ecc = create_typed_key(&alice, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let c = client(&s, SIGNER);
+    let sign = |alg: Alg, message_type: MessageType, message: Vec<u8>| {
+        c.sign()
+            .key_id(&ecc)
+            .message(Blob::new(message))
+            .message_type(message_type)
+            .signing_algorithm(alg)
+            .send()
+    };
+    let signature = sign(Alg::EcdsaSha256, MessageType::Raw, b"hello".to_vec())
+        .await
+        .unwrap()
+        .signature
+        .unwrap();
+    let verified = c
+        .verify()
+        .key_id(&ecc)
+        .message(Blob::new(b"hello"))
+        .signature(signature)
+        .signing_algorithm(Alg::EcdsaSha256)
+        .send()
+        .await
+        .unwrap();
+    assert!(verified.signature_valid);
+    let sign_denied = denied(
+        &user_arn(B, "signer"),
+        "kms:Sign",
+        Some(&key_arn(B, &ecc)),
+        Reason::NoIdentity,
+    );
+    assert_denied(
+        sign(Alg::EcdsaSha256, MessageType::Digest, vec![0u8; 32]).await,
+        &sign_denied,
+    );
+    // ECDSA_SHA_384 does not fit a P-256 key either, but authorization answers first.
+    assert_denied(
+        sign(Alg::EcdsaSha384, MessageType::Raw, b"hello".to_vec()).await,
+        &sign_denied,
+    );
+
+    let hmac = create_typed_key(&alice, KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac).await;
+    let c = client(&s, MACER);
+    let mac = |alg: MacAlgorithmSpec| {
+        c.generate_mac()
+            .key_id(&hmac)
+            .message(Blob::new(b"hello"))
+            .mac_algorithm(alg)
+            .send()
+    };
+    mac(MacAlgorithmSpec::HmacSha256).await.unwrap();
+    assert_denied(
+        mac(MacAlgorithmSpec::HmacSha512).await,
+        &denied(
+            &user_arn(B, "macer"),
+            "kms:GenerateMac",
+            Some(&key_arn(B, &hmac)),
+            Reason::NoIdentity,
+        ),
+    );
+
+    let rsa = create_typed_key(&alice, KeySpec::Rsa2048, KeyUsageType::EncryptDecrypt).await;
+    let c = client(&s, RSA_ENC);
+    let encrypt_with = |alg: Enc| {
+        c.encrypt()
+            .key_id(&rsa)
+            .plaintext(Blob::new(PLAINTEXT))
+            .encryption_algorithm(alg)
+            .send()
+    };
+    encrypt_with(Enc::RsaesOaepSha256).await.unwrap();
+    assert_denied(
+        encrypt_with(Enc::RsaesOaepSha1).await,
+        &denied(
+            &user_arn(B, "rsa-enc"),
+            "kms:Encrypt",
+            Some(&key_arn(B, &rsa)),
+            Reason::NoIdentity,
+        ),
     );
 }

@@ -471,3 +471,66 @@ async fn re_encrypt_across_accounts() {
         ),
     );
 }
+
+/// Sign and GetPublicKey are cross-account operations: by key ARN, with both sides allowing.
+#[tokio::test]
+async fn asymmetric_operations_across_accounts() {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType, SigningAlgorithmSpec};
+    let s = Server::start_with_config(&toml().build());
+    let alice = client(&s, ALICE);
+    let key = alice
+        .create_key()
+        .key_spec(KeySpec::EccNistP256)
+        .key_usage(KeyUsageType::SignVerify)
+        .policy(shared_policy(A, json!(["kms:Sign", "kms:GetPublicKey"])))
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let arn = key_arn(B, &key);
+    let ops = client(&s, A_OPS);
+    let public = ops.get_public_key().key_id(&arn).send().await.unwrap();
+    assert_eq!(public.key_id.as_deref(), Some(arn.as_str()));
+    assert!(!public.public_key.unwrap().as_ref().is_empty());
+    let sign = |c: aws_sdk_kms::Client| {
+        let arn = arn.clone();
+        async move {
+            c.sign()
+                .key_id(arn)
+                .message(Blob::new(b"hello"))
+                .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+                .send()
+                .await
+        }
+    };
+    sign(ops.clone()).await.unwrap();
+    // Verify is not shared; R has no IAM policy.
+    let r = ops
+        .verify()
+        .key_id(&arn)
+        .message(Blob::new(b"hello"))
+        .signature(Blob::new(vec![0u8; 64]))
+        .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await;
+    assert_denied(
+        r,
+        &denied(
+            &user_arn(A, "ops"),
+            "kms:Verify",
+            Some(&arn),
+            Reason::NoResource,
+        ),
+    );
+    assert_denied(
+        sign(client(&s, A_R)).await,
+        &denied(
+            &session_arn(A, "R", "s"),
+            "kms:Sign",
+            Some(&arn),
+            Reason::NoIdentity,
+        ),
+    );
+}
