@@ -645,3 +645,84 @@ async fn key_policy_apis() {
         ),
     );
 }
+
+/// Spec §2.3 note 2: delegation to IAM is bounded by the key policy's account statement, its
+/// actions and its conditions; and (§2.4) when both sides deny, the key policy is reported.
+#[tokio::test]
+async fn delegation_is_bounded_by_the_key_policy() {
+    let s = server();
+    let alice = client(&s, ALICE);
+    let policy = key_policy(vec![
+        json!({
+            "Sid": "Admin",
+            "Effect": "Allow",
+            "Principal": {"AWS": user_arn(B, "alice")},
+            "Action": "kms:*",
+            "Resource": "*"
+        }),
+        json!({
+            "Sid": "Delegate Encrypt with app=x",
+            "Effect": "Allow",
+            "Principal": {"AWS": B},
+            "Action": ["kms:Encrypt", "kms:Decrypt"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:app": "x"}}
+        }),
+        json!({
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:app": "x"}}
+        }),
+    ]);
+    let key = create_key(&alice, Some(&policy), false).await;
+    let arn = key_arn(B, &key);
+
+    // dave has kms:* in IAM (and an IAM Deny on Decrypt).
+    let dave = client(&s, DAVE);
+    encrypt(&dave, &key, &[("app", "x")]).await;
+    let r = dave
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new(PLAINTEXT))
+        .encryption_context("app", "y")
+        .send()
+        .await;
+    assert_denied(
+        r,
+        &denied(
+            &user_arn(B, "dave"),
+            "kms:Encrypt",
+            Some(&arn),
+            Reason::NoResource,
+        ),
+    );
+    let r = dave.describe_key().key_id(&key).send().await;
+    assert_denied(
+        r,
+        &denied(
+            &user_arn(B, "dave"),
+            "kms:DescribeKey",
+            Some(&arn),
+            Reason::NoResource,
+        ),
+    );
+    // Both the key policy and dave's identity policy deny Decrypt: resource-based is named.
+    let ciphertext = encrypt(&alice, &key, &[("app", "x")]).await;
+    let r = dave
+        .decrypt()
+        .ciphertext_blob(ciphertext)
+        .encryption_context("app", "x")
+        .send()
+        .await;
+    assert_denied(
+        r,
+        &denied(
+            &user_arn(B, "dave"),
+            "kms:Decrypt",
+            Some(&arn),
+            Reason::DenyResource,
+        ),
+    );
+}
