@@ -402,6 +402,18 @@ async fn management_operations_are_not_cross_account() {
         &denied(&ops_arn, "kms:PutKeyPolicy", Some(&arn), Reason::NoResource),
     );
 
+    // An alias in A for B's key: the alias half passes (A's IAM), the key half does not.
+    let r = ops
+        .create_alias()
+        .alias_name("alias/theirs")
+        .target_key_id(&arn)
+        .send()
+        .await;
+    assert_denied(
+        r,
+        &denied(&ops_arn, "kms:CreateAlias", Some(&arn), Reason::NoResource),
+    );
+
     // The key is untouched; the cross-account operations the policy allows do work.
     let meta = alice
         .describe_key()
