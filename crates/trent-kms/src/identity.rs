@@ -68,6 +68,9 @@ pub struct Caller {
     pub access_key_id: String,
     pub source_ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// Set when an AWS service makes the request on the principal's behalf: the service's
+    /// endpoint name, e.g. `lambda.ap-northeast-1.amazonaws.com` (`kms:ViaService`).
+    pub via_service: Option<String>,
     pub trace: AuthzTrace,
 }
 
@@ -138,6 +141,9 @@ impl fmt::Debug for SecretKey {
 pub struct AccessKey {
     pub secret: SecretKey,
     pub principal: Principal,
+    /// For a trusted service caller: the service (e.g. `lambda.amazonaws.com`) that signs with
+    /// this key when it acts for `principal`.
+    pub via_service: Option<String>,
 }
 
 /// A named identity policy (inline or managed): its document and its parsed form.
@@ -170,8 +176,35 @@ impl Directory {
             AccessKey {
                 secret: SecretKey(secret.to_string()),
                 principal,
+                via_service: None,
             },
         );
+    }
+
+    /// An access key with which `service` acts on behalf of `principal`.
+    pub fn add_service_access_key(
+        &mut self,
+        access_key_id: &str,
+        secret: &str,
+        service: &str,
+        principal: Principal,
+    ) {
+        self.access_keys.insert(
+            access_key_id.to_string(),
+            AccessKey {
+                secret: SecretKey(secret.to_string()),
+                principal,
+                via_service: Some(service.to_string()),
+            },
+        );
+    }
+
+    /// A principal that has an access key, by its ARN.
+    pub fn principal_by_arn(&self, arn: &str) -> Option<&Principal> {
+        self.access_keys
+            .values()
+            .find(|k| k.via_service.is_none() && k.principal.arn == arn)
+            .map(|k| &k.principal)
     }
 
     pub fn access_key(&self, access_key_id: &str) -> Option<&AccessKey> {
@@ -213,6 +246,15 @@ impl Directory {
 
     pub fn has_principal(&self, arn: &str) -> bool {
         self.principals.contains(arn)
+    }
+
+    /// Whether account `account` has a role named `name` (any path): session ARNs carry no path.
+    pub fn has_role_named(&self, account: &str, name: &str) -> bool {
+        let prefix = format!("arn:aws:iam::{account}:role/");
+        self.principals.iter().any(|arn| {
+            arn.strip_prefix(&prefix)
+                .is_some_and(|rest| rest.rsplit('/').next() == Some(name))
+        })
     }
 
     /// The identity policies that apply to a principal: its own (user) or its role's (session).

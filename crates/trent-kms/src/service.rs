@@ -101,6 +101,13 @@ impl Kms {
             TagResource => handle(body, |r| ops::tags::tag_resource(self, caller, r)),
             UntagResource => handle(body, |r| ops::tags::untag_resource(self, caller, r)),
             ListResourceTags => handle(body, |r| ops::tags::list_resource_tags(self, caller, r)),
+            CreateGrant => handle(body, |r| ops::grants::create_grant(self, caller, r)),
+            ListGrants => handle(body, |r| ops::grants::list_grants(self, caller, r)),
+            ListRetirableGrants => handle(body, |r| {
+                ops::grants::list_retirable_grants(self, caller, r)
+            }),
+            RetireGrant => handle(body, |r| ops::grants::retire_grant(self, caller, r)),
+            RevokeGrant => handle(body, |r| ops::grants::revoke_grant(self, caller, r)),
             Encrypt => handle(body, |r| ops::crypto::encrypt(self, caller, r)),
             Decrypt => handle(body, |r| ops::crypto::decrypt(self, caller, r)),
             ReEncrypt => handle(body, |r| ops::crypto::re_encrypt(self, caller, r)),

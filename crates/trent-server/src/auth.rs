@@ -42,13 +42,18 @@ pub fn authenticate(
     trent_sigv4::verify(&parts, &auth, &key.secret.0, SystemTime::now())?;
     Ok(Caller {
         principal: key.principal.clone(),
-        region: auth.region,
+        region: auth.region.clone(),
         access_key_id: auth.access_key_id,
         source_ip: Some(peer.ip()),
         user_agent: headers
             .get("user-agent")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        // `lambda.amazonaws.com` signing in ap-northeast-1 is `lambda.ap-northeast-1.amazonaws.com`.
+        via_service: key.via_service.as_ref().map(|service| {
+            let name = service.strip_suffix(".amazonaws.com").unwrap_or(service);
+            format!("{name}.{}.amazonaws.com", auth.region)
+        }),
         trace: Default::default(),
     })
 }

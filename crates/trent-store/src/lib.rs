@@ -6,9 +6,10 @@
 
 mod migrations;
 mod model;
+mod grants;
 mod sqlite;
 
-pub use model::{Alias, KeyMaterial, KeyRecord, KeyState, Tag};
+pub use model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Tag};
 pub use sqlite::Store;
 
 /// Errors of the storage layer. Callers map them to wire errors in one place.

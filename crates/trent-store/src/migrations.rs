@@ -56,6 +56,38 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
     );
     "#,
+    // 2: grants and their tokens. Grants are found by (key, grantee) for authorization.
+    r#"
+    CREATE TABLE grants (
+        region                     TEXT NOT NULL,
+        key_id                     TEXT NOT NULL,
+        grant_id                   TEXT NOT NULL,
+        name                       TEXT,
+        created_ms                 INTEGER NOT NULL,
+        grantee_principal          TEXT,
+        grantee_service_principal  TEXT,
+        retiring_principal         TEXT,
+        retiring_service_principal TEXT,
+        issuing_account            TEXT NOT NULL,
+        operations                 TEXT NOT NULL,
+        constraints                TEXT,
+        PRIMARY KEY (region, key_id, grant_id),
+        FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
+    );
+    CREATE INDEX grants_by_grantee ON grants (region, key_id, grantee_principal);
+    CREATE INDEX grants_by_name ON grants (region, key_id, name);
+    CREATE INDEX grants_by_retiring ON grants (region, retiring_principal);
+    CREATE INDEX grants_by_retiring_service ON grants (region, retiring_service_principal);
+    CREATE TABLE grant_tokens (
+        token    TEXT PRIMARY KEY,
+        region   TEXT NOT NULL,
+        key_id   TEXT NOT NULL,
+        grant_id TEXT NOT NULL,
+        FOREIGN KEY (region, key_id, grant_id) REFERENCES grants (region, key_id, grant_id)
+            ON DELETE CASCADE
+    );
+    CREATE INDEX grant_tokens_by_grant ON grant_tokens (region, key_id, grant_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -111,3 +111,40 @@ pub struct Tag {
     pub key: String,
     pub value: String,
 }
+
+/// A grant on a key. `operations` and `constraints` are kept as the API shapes them (JSON);
+/// the service gives them meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    pub region: String,
+    pub key_id: String,
+    pub grant_id: String,
+    pub name: Option<String>,
+    pub created_ms: i64,
+    pub grantee_principal: Option<String>,
+    pub grantee_service_principal: Option<String>,
+    pub retiring_principal: Option<String>,
+    pub retiring_service_principal: Option<String>,
+    pub issuing_account: String,
+    pub operations: Vec<String>,
+    /// The `Constraints` structure as JSON, if any.
+    pub constraints: Option<String>,
+}
+
+impl GrantRecord {
+    /// Same grantee, retiring principal, operations, constraints and name: a retry of the same
+    /// CreateGrant (name idempotency).
+    pub fn same_parameters(&self, other: &GrantRecord) -> bool {
+        let mut a = self.operations.clone();
+        let mut b = other.operations.clone();
+        a.sort();
+        b.sort();
+        self.name == other.name
+            && self.grantee_principal == other.grantee_principal
+            && self.grantee_service_principal == other.grantee_service_principal
+            && self.retiring_principal == other.retiring_principal
+            && self.retiring_service_principal == other.retiring_service_principal
+            && a == b
+            && self.constraints == other.constraints
+    }
+}

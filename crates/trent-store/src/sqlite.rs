@@ -122,7 +122,7 @@ impl Store {
         })
     }
 
-    fn reader(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for offset in 0..self.readers.len() {
             if let Ok(guard) = self.readers[(start + offset) % self.readers.len()].try_lock() {
@@ -132,7 +132,7 @@ impl Store {
         lock(&self.readers[start % self.readers.len()])
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         let value = f(&tx)?;

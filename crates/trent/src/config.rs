@@ -38,6 +38,21 @@ pub struct Config {
     pub dev_credentials: Option<bool>,
     #[serde(default)]
     pub accounts: Vec<AccountConfig>,
+    /// AWS services that call KMS on a principal's behalf (kms:ViaService).
+    #[serde(default)]
+    pub service_callers: Vec<ServiceCallerConfig>,
+}
+
+/// An access key with which an AWS service (e.g. `lambda.amazonaws.com`) acts for a principal:
+/// requests signed with it are the principal's, made through the service.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceCallerConfig {
+    pub service: String,
+    /// The ARN of a principal declared in this config (user, role session, or account root).
+    pub acts_for: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -217,8 +232,33 @@ impl Config {
                 }
             }
         }
+        for sc in &self.service_callers {
+            let principal = dir.principal_by_arn(&sc.acts_for).cloned().ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "service caller {}: acts_for {} is not a principal declared in this config",
+                    sc.service, sc.acts_for
+                ))
+            })?;
+            if !seen_service_key(&dir, &sc.access_key_id) {
+                dir.add_service_access_key(
+                    &sc.access_key_id,
+                    &sc.secret_access_key,
+                    &sc.service,
+                    principal,
+                );
+            } else {
+                return Err(ConfigError::Invalid(format!(
+                    "access key {} is declared twice",
+                    sc.access_key_id
+                )));
+            }
+        }
         Ok(dir)
     }
+}
+
+fn seen_service_key(dir: &Directory, access_key_id: &str) -> bool {
+    dir.access_key(access_key_id).is_some()
 }
 
 fn add_policy(dir: &mut Directory, owner: &str, policy: &PolicyConfig) -> Result<(), ConfigError> {

@@ -91,7 +91,19 @@ pub fn base(caller: &Caller, now_ms: i64) -> ConditionContext {
         c.insert("aws:UserAgent", ua.as_str());
     }
     c.insert("aws:RequestedRegion", caller.region.as_str());
-    c.insert("aws:ViaAWSService", false);
+    c.insert("aws:ViaAWSService", caller.via_service.is_some());
+    if let Some(service) = &caller.via_service {
+        c.insert("kms:ViaService", service.as_str());
+        // aws:CalledVia names the service without its region.
+        let short = service
+            .split('.')
+            .next()
+            .map(|s| format!("{s}.amazonaws.com"))
+            .unwrap_or_default();
+        c.insert("aws:CalledVia", vec![short.clone()]);
+        c.insert("aws:CalledViaFirst", short.as_str());
+        c.insert("aws:CalledViaLast", short.as_str());
+    }
     c.insert("aws:PrincipalIsAWSService", false);
     c.insert("kms:CallerAccount", p.account.as_str());
     c

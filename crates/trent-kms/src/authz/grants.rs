@@ -20,6 +20,98 @@ pub struct GrantConstraints {
     pub source_arn: Option<String>,
 }
 
+/// The operations a grant can allow (botocore `GrantOperation`).
+pub const GRANT_OPERATIONS: &[&str] = &[
+    "Decrypt",
+    "Encrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "ReEncryptFrom",
+    "ReEncryptTo",
+    "Sign",
+    "Verify",
+    "GetPublicKey",
+    "CreateGrant",
+    "RetireGrant",
+    "DescribeKey",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "VerifyMac",
+    "DeriveSharedSecret",
+];
+
+/// Stored constraints (JSON) back into their type.
+pub fn parse_constraints(json: Option<&str>) -> Result<GrantConstraints, crate::KmsError> {
+    match json {
+        None => Ok(GrantConstraints::default()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| crate::KmsError::internal(format!("stored grant constraints: {e}"))),
+    }
+}
+
+impl GrantConstraints {
+    /// The encryption-context map of the constraint, whichever kind it is.
+    pub fn encryption_context(&self) -> Option<&BTreeMap<String, String>> {
+        self.encryption_context_equals
+            .as_ref()
+            .or(self.encryption_context_subset.as_ref())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.encryption_context_equals.is_none()
+            && self.encryption_context_subset.is_none()
+            && self.source_arn.is_none()
+    }
+}
+
+/// A parent grant (one that includes CreateGrant) may only create grants that are at most as
+/// permissive: a subset of its operations and constraints at least as strict (§5.3).
+pub fn narrowing_violation(
+    parent_operations: &[String],
+    parent: &GrantConstraints,
+    child: &super::ChildGrant,
+) -> Option<String> {
+    if let Some(op) = child
+        .operations
+        .iter()
+        .find(|op| !parent_operations.contains(op))
+    {
+        return Some(format!(
+            "the parent grant does not include {op}, which the new grant asks for"
+        ));
+    }
+    let c = &child.constraints;
+    if let Some(equals) = &parent.encryption_context_equals
+        && c.encryption_context_equals.as_ref() != Some(equals)
+    {
+        return Some(
+            "the parent grant's EncryptionContextEquals constraint must be repeated exactly".into(),
+        );
+    }
+    if let Some(subset) = &parent.encryption_context_subset {
+        let Some(child_ec) = c.encryption_context() else {
+            return Some(
+                "the parent grant has an EncryptionContextSubset constraint; the new grant needs one at least as strict".into(),
+            );
+        };
+        if let Some((k, v)) = subset
+            .iter()
+            .find(|(k, v)| ec_lookup(child_ec, k).is_none_or(|x| x != *v))
+        {
+            return Some(format!(
+                "the new grant's constraint drops {k}={v} required by the parent grant"
+            ));
+        }
+    }
+    if let Some(arn) = &parent.source_arn
+        && c.source_arn.as_ref() != Some(arn)
+    {
+        return Some("the parent grant's SourceArn constraint must be repeated".into());
+    }
+    None
+}
+
 /// The parts of a grant that decide whether it applies.
 pub struct GrantView<'a> {
     pub grant_id: &'a str,
@@ -63,7 +155,7 @@ fn account_of(arn: &str) -> Option<&str> {
 
 /// How a grantee principal relates to the caller: `Some(false)` direct match, `Some(true)` the
 /// grantee is the caller's account, `None` no match.
-fn grantee_match(grantee: &str, p: &Principal) -> Option<bool> {
+pub fn grantee_match(grantee: &str, p: &Principal) -> Option<bool> {
     let is_account_grantee = (grantee.len() == 12 && grantee.bytes().all(|b| b.is_ascii_digit()))
         || (grantee.starts_with("arn:")
             && grantee.ends_with(":root")
@@ -86,7 +178,7 @@ fn grantee_match(grantee: &str, p: &Principal) -> Option<bool> {
 }
 
 /// EC keys compare case-insensitively, values case-sensitively (current API reference).
-fn ec_lookup<'a>(ec: &'a BTreeMap<String, String>, key: &str) -> Option<&'a String> {
+pub(crate) fn ec_lookup<'a>(ec: &'a BTreeMap<String, String>, key: &str) -> Option<&'a String> {
     ec.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
         .map(|(_, v)| v)

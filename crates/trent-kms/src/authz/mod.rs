@@ -18,6 +18,7 @@ use crate::identity::Caller;
 use crate::service::Kms;
 use context::ContextExt;
 pub use decide::{Decision, Outcome};
+pub use grants::GrantConstraints;
 pub use policy_cache::PolicyCache;
 
 /// How denials are enforced (`trent serve --authz`).
@@ -36,8 +37,9 @@ pub enum AuthzMode {
 /// What an action is checked against.
 pub enum Resource<'a> {
     Key(&'a KeyRecord),
-    /// An alias ARN (alias operations check the alias and the key).
-    Alias(String),
+    /// An ARN decided by the caller's IAM policies alone: an alias (alias operations check the
+    /// alias and the key), or the IAM half of RetireGrant.
+    Arn(String),
     /// Resource-less actions such as `kms:CreateKey` and `kms:ListKeys` (IAM only).
     None,
 }
@@ -48,6 +50,18 @@ pub struct Check<'a> {
     pub action: &'static str,
     pub resource: Resource<'a>,
     pub context: Vec<(String, ContextValue)>,
+    /// The encryption context grants' constraints are checked against (for CreateGrant, the
+    /// new grant's constraint context).
+    pub grant_context: Option<trent_crypto::EncryptionContext>,
+    /// For CreateGrant: the grant being created, which a parent grant must cover (§5.3).
+    pub child_grant: Option<ChildGrant>,
+}
+
+/// What a CreateGrant request asks for, as a parent grant must cover it.
+#[derive(Debug, Clone)]
+pub struct ChildGrant {
+    pub operations: Vec<String>,
+    pub constraints: GrantConstraints,
 }
 
 impl<'a> Check<'a> {
@@ -56,14 +70,18 @@ impl<'a> Check<'a> {
             action,
             resource: Resource::Key(key),
             context: Vec::new(),
+            grant_context: None,
+            child_grant: None,
         }
     }
 
     pub fn alias(action: &'static str, alias_arn: String) -> Self {
         Check {
             action,
-            resource: Resource::Alias(alias_arn),
+            resource: Resource::Arn(alias_arn),
             context: Vec::new(),
+            grant_context: None,
+            child_grant: None,
         }
     }
 
@@ -72,6 +90,8 @@ impl<'a> Check<'a> {
             action,
             resource: Resource::None,
             context: Vec::new(),
+            grant_context: None,
+            child_grant: None,
         }
     }
 
@@ -82,6 +102,16 @@ impl<'a> Check<'a> {
 
     pub fn with_all(mut self, pairs: impl IntoIterator<Item = (String, ContextValue)>) -> Self {
         self.context.extend(pairs);
+        self
+    }
+
+    pub fn with_grant_context(mut self, ec: &trent_crypto::EncryptionContext) -> Self {
+        self.grant_context = Some(ec.clone());
+        self
+    }
+
+    pub fn with_child_grant(mut self, child: ChildGrant) -> Self {
+        self.child_grant = Some(child);
         self
     }
 }
@@ -111,6 +141,15 @@ pub fn is_cross_account_action(action: &str) -> bool {
             | "kms:Sign"
             | "kms:Verify"
     )
+}
+
+/// The grant operation an action corresponds to, if grants can allow it (spec §5.1).
+pub fn grant_operation(action: &str) -> Option<&'static str> {
+    let name = action.strip_prefix("kms:")?;
+    grants::GRANT_OPERATIONS
+        .iter()
+        .copied()
+        .find(|op| *op == name)
 }
 
 /// Maps a key-policy parse error to the error KMS returns for it.
@@ -187,10 +226,10 @@ impl Kms {
                     key_policy_context: &kp_context,
                     identity_context: &identity_context,
                     identity_policies: &identity,
-                    grants: &[],
+                    grants: &self.grant_outcomes(caller, &principal, key, check)?,
                 })
             }
-            Resource::Alias(arn) => decide::decide(&decide::Question {
+            Resource::Arn(arn) => decide::decide(&decide::Question {
                 principal: &principal,
                 action: check.action,
                 resource: arn,
@@ -214,6 +253,59 @@ impl Kms {
             }),
         };
         Ok(decision)
+    }
+
+    /// The grants of `key` naming the caller (directly, through its role, or its account), each
+    /// evaluated for this check. An index lookup: cost does not grow with the key's grants.
+    fn grant_outcomes(
+        &self,
+        caller: &Caller,
+        principal: &trent_policy::Principal,
+        key: &KeyRecord,
+        check: &Check<'_>,
+    ) -> KmsResult<Vec<decide::GrantOutcome>> {
+        let Some(operation) = grant_operation(check.action) else {
+            return Ok(Vec::new());
+        };
+        let p = &caller.principal;
+        let root = crate::arn::account_root_arn("aws", &p.account);
+        let mut grantees = vec![p.arn.as_str(), p.account.as_str(), root.as_str()];
+        if p.principal_arn() != p.arn {
+            grantees.push(p.principal_arn());
+        }
+        let records = self
+            .store
+            .grants_for_grantees(&key.region, &key.key_id, &grantees)?;
+        let mut outcomes = Vec::with_capacity(records.len());
+        for record in &records {
+            let constraints = grants::parse_constraints(record.constraints.as_deref())?;
+            let mut outcome = grants::evaluate_grant(
+                &grants::GrantView {
+                    grant_id: &record.grant_id,
+                    name: record.name.as_deref(),
+                    grantee_principal: record.grantee_principal.as_deref(),
+                    grantee_service_principal: record.grantee_service_principal.as_deref(),
+                    operations: &record.operations,
+                    constraints: &constraints,
+                },
+                &grants::GrantRequest {
+                    principal,
+                    operation,
+                    encryption_context: check.grant_context.as_ref(),
+                    source_arn: None,
+                },
+            );
+            if outcome.applies
+                && let Some(child) = &check.child_grant
+                && let Some(why) =
+                    grants::narrowing_violation(&record.operations, &constraints, child)
+            {
+                outcome.applies = false;
+                outcome.mismatch = Some(why);
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
     }
 
     /// Allows the request only if every check passes; reports the first failing check.

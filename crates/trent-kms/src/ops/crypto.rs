@@ -78,6 +78,7 @@ fn crypto_check<'a>(
 ) -> Check<'a> {
     Check::key(action, &resolved.key)
         .with_all(encryption_context(ec))
+        .with_grant_context(ec)
         .with(
             "kms:EncryptionAlgorithm",
             algorithm.unwrap_or(SYMMETRIC_DEFAULT),

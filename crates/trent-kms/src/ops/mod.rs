@@ -4,6 +4,7 @@
 pub mod aliases;
 pub mod asymmetric;
 pub mod crypto;
+pub mod grants;
 pub mod data_key_pair;
 pub mod keys;
 pub mod mac;
