@@ -22,4 +22,5 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, KmsError, KmsResult};
 pub use identity::{AuthzTrace, Caller, Directory, Principal, PrincipalKind};
 pub use operation::Operation;
+pub use ops::keys::default_key_policy;
 pub use service::Kms;

@@ -1,5 +1,7 @@
 //! The request context: the condition keys KMS populates for a request (spec §4.3).
 
+use std::collections::BTreeMap;
+
 use trent_crypto::EncryptionContext;
 use trent_policy::{ConditionContext, ContextValue, Principal};
 use trent_store::{Alias, KeyRecord, Tag};
@@ -57,33 +59,66 @@ fn iso8601(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// `aws:CurrentTime` and `aws:EpochTime` at `now_ms`.
+pub fn time_keys(now_ms: i64) -> Vec<(String, ContextValue)> {
+    vec![
+        pair("aws:CurrentTime", iso8601(now_ms)),
+        pair(
+            "aws:EpochTime",
+            ContextValue::number(now_ms.div_euclid(1000)),
+        ),
+    ]
+}
+
+/// The keys that describe the caller (spec §4.2): `aws:PrincipalArn` (the role ARN for
+/// sessions), `aws:PrincipalAccount`, `aws:PrincipalType`, `aws:username` (users only),
+/// `aws:PrincipalTag/*`, `aws:PrincipalIsAWSService`, `kms:CallerAccount`; for a service
+/// principal `aws:PrincipalIsAWSService` and `aws:PrincipalServiceName` only. Shared by the
+/// server and `trent policy simulate`, so both see the same keys.
+pub fn principal_keys(
+    p: &Principal,
+    tags: &BTreeMap<String, String>,
+) -> Vec<(String, ContextValue)> {
+    use trent_policy::PrincipalKind as K;
+    let (principal_type, principal_arn) = match &p.kind {
+        K::Service => {
+            return vec![
+                pair("aws:PrincipalIsAWSService", true),
+                pair("aws:PrincipalServiceName", p.arn.as_str()),
+            ];
+        }
+        K::Root => ("Account", p.arn.as_str()),
+        K::User => ("User", p.arn.as_str()),
+        K::AssumedRole { role_arn } => ("AssumedRole", role_arn.as_str()),
+        K::FederatedUser => ("FederatedUser", p.arn.as_str()),
+    };
+    let mut v = vec![
+        pair("aws:PrincipalAccount", p.account.as_str()),
+        pair("aws:PrincipalArn", principal_arn),
+        pair("aws:PrincipalType", principal_type),
+        pair("aws:PrincipalIsAWSService", false),
+        pair("kms:CallerAccount", p.account.as_str()),
+    ];
+    if p.kind == K::User
+        && let Some(name) = p.arn.rsplit('/').next()
+    {
+        v.push(pair("aws:username", name));
+    }
+    v.extend(
+        tags.iter()
+            .map(|(k, val)| pair(&format!("aws:PrincipalTag/{k}"), val.as_str())),
+    );
+    v
+}
+
 /// Keys present on every request.
 pub fn base(caller: &Caller, now_ms: i64) -> ConditionContext {
     let p = &caller.principal;
-    let mut c = ConditionContext::new();
-    c.insert("aws:CurrentTime", iso8601(now_ms));
-    c.insert(
-        "aws:EpochTime",
-        ContextValue::number(now_ms.div_euclid(1000)),
-    );
+    let mut c = ConditionContext::new()
+        .with_pairs(time_keys(now_ms))
+        .with_pairs(principal_keys(&policy_principal(caller), &p.tags));
     c.insert("aws:SecureTransport", false);
-    c.insert("aws:PrincipalAccount", p.account.as_str());
-    c.insert("aws:PrincipalArn", p.principal_arn());
-    c.insert(
-        "aws:PrincipalType",
-        match p.kind {
-            PrincipalKind::Root => "Account",
-            PrincipalKind::User { .. } => "User",
-            PrincipalKind::AssumedRole { .. } => "AssumedRole",
-        },
-    );
     c.insert("aws:userid", p.unique_id.as_str());
-    if let PrincipalKind::User { name, .. } = &p.kind {
-        c.insert("aws:username", name.as_str());
-    }
-    for (k, v) in &p.tags {
-        c.insert(format!("aws:PrincipalTag/{k}"), v.as_str());
-    }
     if let Some(ip) = caller.source_ip {
         c.insert("aws:SourceIp", ip.to_string());
     }
@@ -104,8 +139,6 @@ pub fn base(caller: &Caller, now_ms: i64) -> ConditionContext {
         c.insert("aws:CalledViaFirst", short.as_str());
         c.insert("aws:CalledViaLast", short.as_str());
     }
-    c.insert("aws:PrincipalIsAWSService", false);
-    c.insert("kms:CallerAccount", p.account.as_str());
     c
 }
 

@@ -157,11 +157,6 @@ impl Decision {
     /// AWS's AccessDeniedException message for a denial (spec §7.2).
     pub fn denial_message(&self, caller_arn: &str) -> String {
         let action = &self.action;
-        let on = if self.resource == "*" {
-            String::new()
-        } else {
-            format!(" on resource: {}", self.resource)
-        };
         let context = match &self.reason {
             Reason::KeyPolicyDenies { .. } => {
                 "with an explicit deny in a resource-based policy".to_string()
@@ -177,8 +172,25 @@ impl Decision {
             }
             _ => format!("because no resource-based policy allows the {action} action"),
         };
-        format!("User: {caller_arn} is not authorized to perform: {action}{on} {context}")
+        access_denied_message(caller_arn, action, &self.resource, &context)
     }
+}
+
+/// The AccessDeniedException template of spec §7.2: `User: <caller> is not authorized to
+/// perform: <action>[ on resource: <resource>] <context>`, without the resource part for
+/// resource-less actions (`*`).
+pub fn access_denied_message(
+    caller_arn: &str,
+    action: &str,
+    resource: &str,
+    context: &str,
+) -> String {
+    let on = if resource == "*" {
+        String::new()
+    } else {
+        format!(" on resource: {resource}")
+    };
+    format!("User: {caller_arn} is not authorized to perform: {action}{on} {context}")
 }
 
 fn statement_ref(evaluation: &PolicyEvaluation, index: usize) -> StatementRef {
@@ -265,7 +277,11 @@ pub fn decide(q: &Question<'_>) -> Decision {
         return decision;
     };
 
-    let same_account = q.principal.account == key.account;
+    // A service principal acting as itself has no account and no identity policies: a
+    // key-policy statement naming it (or a grant) lets it in alone (spec §2.3 note 7), as a
+    // Direct match does in the key's own account.
+    let same_account =
+        q.principal.kind == PrincipalKind::Service || q.principal.account == key.account;
     let kp = key.policy.evaluate(&RequestContext {
         principal: q.principal.clone(),
         action: q.action.to_string(),
@@ -357,4 +373,55 @@ pub fn decide(q: &Question<'_>) -> Decision {
     }
     decision.key_policy = Some(kp);
     decision
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trent_policy::PolicyKind;
+
+    #[test]
+    fn service_principal_named_in_the_key_policy_needs_nothing_else() {
+        // Spec §2.3 note 7: a service principal has no identity policies, so a key-policy
+        // statement naming it lets it in on its own.
+        let policy = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                "Principal":{"Service":"cloudtrail.amazonaws.com"},
+                "Action":"kms:GenerateDataKey*","Resource":"*"}]}"#,
+            PolicyKind::KeyPolicy,
+        )
+        .unwrap();
+        let arn = "arn:aws:kms:us-east-1:111122223333:key/k";
+        let ask = |principal: &Principal, action: &str| {
+            let context = ConditionContext::new();
+            decide(&Question {
+                principal,
+                action,
+                resource: arn,
+                key: Some(KeyAccess {
+                    arn,
+                    account: "111122223333",
+                    policy: &policy,
+                }),
+                cross_account_action: true,
+                key_policy_context: &context,
+                identity_context: &context,
+                identity_policies: &[],
+                grants: &[],
+            })
+        };
+        let service = Principal::service("cloudtrail.amazonaws.com");
+        let d = ask(&service, "kms:GenerateDataKey");
+        assert_eq!(d.outcome, Outcome::Allow);
+        assert!(matches!(d.reason, Reason::KeyPolicyAllows { .. }));
+        let d = ask(&service, "kms:Decrypt");
+        assert_eq!(d.outcome, Outcome::ImplicitDeny);
+        assert_eq!(d.reason, Reason::NoResourceBasedAllow);
+        // Another service is not named.
+        let d = ask(
+            &Principal::service("lambda.amazonaws.com"),
+            "kms:GenerateDataKey",
+        );
+        assert_eq!(d.outcome, Outcome::ImplicitDeny);
+    }
 }
