@@ -70,6 +70,7 @@ fn generate(
         caller,
         &[Check::key(action, &resolved.key)
             .with_all(encryption_context(&ec))
+            .with_grant_context(&ec)
             .with("kms:DataKeyPairSpec", spec_name)
             .with("kms:EncryptionAlgorithm", "SYMMETRIC_DEFAULT")
             .with_all(request_alias(resolved.via_alias.as_deref()))],
