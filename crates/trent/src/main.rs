@@ -3,6 +3,7 @@
 
 mod config;
 mod serve;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -20,6 +21,9 @@ struct Cli {
 enum Command {
     /// Run the KMS-compatible server.
     Serve(serve::ServeArgs),
+    /// Policy tools: `trent policy simulate`.
+    #[command(subcommand)]
+    Policy(simulate::PolicyCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +38,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Policy(cmd) => cmd.run().map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
