@@ -4,8 +4,8 @@
 pub mod aliases;
 pub mod asymmetric;
 pub mod crypto;
-pub mod grants;
 pub mod data_key_pair;
+pub mod grants;
 pub mod keys;
 pub mod mac;
 pub mod tags;
@@ -15,6 +15,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::validate::{Validator, latin1_printable};
+
+/// What every marker Trent issues starts with (before base64url), so that a marker it did not
+/// issue is refused with InvalidMarkerException instead of being read as a position.
+const MARKER_PREFIX: &str = "trent-marker:";
 
 /// Pagination: `Limit` and `Marker` validated like the model, the marker made opaque.
 pub struct Page {
@@ -41,6 +45,7 @@ impl Page {
                     .decode(m)
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| s.strip_prefix(MARKER_PREFIX).map(str::to_string))
                     .ok_or_else(|| {
                         KmsError::new(ErrorCode::InvalidMarker, "The marker is not valid.")
                     })
@@ -58,7 +63,9 @@ impl Page {
     ) -> (Vec<T>, Option<String>) {
         if rows.len() > self.limit {
             rows.truncate(self.limit);
-            let marker = rows.last().map(|r| URL_SAFE_NO_PAD.encode(last_id(r)));
+            let marker = rows
+                .last()
+                .map(|r| URL_SAFE_NO_PAD.encode(format!("{MARKER_PREFIX}{}", last_id(r))));
             (rows, marker)
         } else {
             (rows, None)
