@@ -174,7 +174,7 @@ pub async fn snapshot(kms: &Client) -> Snapshot {
 
 // ---- raw HTTP ------------------------------------------------------------------------------------
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RawResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -302,6 +302,17 @@ pub struct Rewrite {
     pub target: Option<String>,
     /// Members merged into (or, with `null`, removed from) the JSON body's top-level object.
     pub patch: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Replaces the body outright.
+    pub body: Option<Vec<u8>>,
+    /// Every response this client received, in order.
+    pub seen: std::sync::Arc<std::sync::Mutex<Vec<RawResponse>>>,
+}
+
+impl Rewrite {
+    /// The last response received.
+    pub fn last(&self) -> RawResponse {
+        self.seen.lock().unwrap().last().cloned().unwrap()
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -327,6 +338,12 @@ impl aws_sdk_kms::config::Intercept for Rewrite {
             }
             None => {}
         }
+        if let Some(body) = &self.body {
+            request
+                .headers_mut()
+                .insert("content-length", body.len().to_string());
+            *request.body_mut() = body.clone().into();
+        }
         if let Some(patch) = &self.patch {
             let bytes = request.body().bytes().unwrap_or(b"{}");
             let mut body: serde_json::Value = serde_json::from_slice(bytes)?;
@@ -346,6 +363,26 @@ impl aws_sdk_kms::config::Intercept for Rewrite {
         }
         Ok(())
     }
+
+    // After deserialization the body has been read into memory (and is still there).
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_kms::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_kms::config::RuntimeComponents,
+        _: &mut aws_sdk_kms::config::ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        self.seen.lock().unwrap().push(RawResponse {
+            status: response.status().as_u16(),
+            headers: response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+                .collect(),
+            body: response.body().bytes().unwrap_or_default().to_vec(),
+        });
+        Ok(())
+    }
 }
 
 /// A client with the development credentials, optional request rewriting, and no retries (a
@@ -361,11 +398,22 @@ pub fn client_as(
     region: &str,
     rewrite: Option<Rewrite>,
 ) -> Client {
+    client_at(&server.endpoint, access_key, secret, region, rewrite)
+}
+
+/// A client for any endpoint URL (a path in it is where requests go).
+pub fn client_at(
+    endpoint: &str,
+    access_key: &str,
+    secret: &str,
+    region: &str,
+    rewrite: Option<Rewrite>,
+) -> Client {
     let creds = aws_sdk_kms::config::Credentials::new(access_key, secret, None, None, "test");
     let mut conf = aws_sdk_kms::Config::builder()
         .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
         .region(aws_sdk_kms::config::Region::new(region.to_string()))
-        .endpoint_url(&server.endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(creds)
         .retry_config(aws_sdk_kms::config::retry::RetryConfig::disabled());
     if let Some(r) = rewrite {
@@ -377,8 +425,8 @@ pub fn client_as(
 /// A rewrite that merges `patch` (a JSON object) into the request body.
 pub fn patch(patch: serde_json::Value) -> Rewrite {
     Rewrite {
-        target: None,
         patch: Some(patch.as_object().unwrap().clone()),
+        ..Rewrite::default()
     }
 }
 
