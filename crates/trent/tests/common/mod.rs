@@ -55,6 +55,16 @@ impl Server {
 
     /// [`Server::start_in`] with extra `trent serve` flags.
     pub fn start_in_with_args(data_dir: &Path, config: Option<&Path>, args: &[&str]) -> Server {
+        Server::start_in_with_env(data_dir, config, args, &[])
+    }
+
+    /// [`Server::start_in`] with extra flags and environment variables (e.g. `TRENT_ROOT_KEY`).
+    pub fn start_in_with_env(
+        data_dir: &Path,
+        config: Option<&Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trent"));
         cmd.arg("serve")
             .arg("--listen")
@@ -70,6 +80,7 @@ impl Server {
             cmd.arg("--config").arg(c);
         }
         cmd.args(args).env_remove("TRENT_AUTHZ");
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("spawn trent");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
