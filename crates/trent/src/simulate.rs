@@ -22,8 +22,10 @@ use trent_kms::authz::decide::{
     self, Decision, GrantOutcome, IdentityAllow, IdentityPolicy, KeyAccess, NamedEvaluation,
     Outcome, Question, Reason, StatementRef,
 };
-use trent_kms::authz::grants::{GrantConstraints, GrantRequest, GrantView, evaluate_grant};
-use trent_kms::authz::is_cross_account_action;
+use trent_kms::authz::grants::{
+    GRANT_OPERATIONS, GrantConstraints, GrantRequest, GrantView, evaluate_grant,
+};
+use trent_kms::authz::{grant_operation, is_cross_account_action};
 use trent_policy::{
     ConditionContext, ContextValue, Mismatch, Policy, PolicyError, PolicyEvaluation, PolicyKind,
     Principal, PrincipalKind, PrincipalMatch, RequestContext, StatementOutcome,
@@ -219,27 +221,6 @@ const KMS_ACTIONS: &[&str] = &[
     "UpdatePrimaryRegion",
     "Verify",
     "VerifyMac",
-];
-
-/// The grant operations of the API model (spec §5.1).
-const GRANT_OPERATIONS: &[&str] = &[
-    "Decrypt",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "Sign",
-    "Verify",
-    "GetPublicKey",
-    "CreateGrant",
-    "RetireGrant",
-    "DescribeKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac",
-    "VerifyMac",
-    "DeriveSharedSecret",
 ];
 
 const EC_PREFIX: &str = "kms:EncryptionContext:";
@@ -758,7 +739,10 @@ fn kms_reason(r: &Reason, action: &str, caller_account: &str) -> String {
 
 /// How each grant of the input relates to the request (grants only ever apply to key checks).
 fn grant_outcomes(r: &Request, grants: &[GrantInput], key_id: &str) -> Vec<GrantOutcome> {
-    let operation = r.action.trim_start_matches("kms:");
+    // As in the server: grants count only for actions a grant can allow.
+    let Some(operation) = grant_operation(&r.action) else {
+        return Vec::new();
+    };
     let source_arn = match r.keys.get("aws:SourceArn") {
         Some(ContextValue::Single(s)) => Some(s.as_str()),
         _ => None,
@@ -1250,14 +1234,22 @@ fn simulate_key(
         note,
         statements,
     };
-    let grants = GrantSection {
-        consulted: true,
-        note: if decision.grants.is_empty() {
-            "none".to_string()
-        } else {
-            format!("{} checked", decision.grants.len())
-        },
-        grants: decision.grants.clone(),
+    let grants = if grant_operation(&r.action).is_none() {
+        GrantSection {
+            consulted: false,
+            note: format!("not consulted: no grant can allow {}", r.action),
+            grants: Vec::new(),
+        }
+    } else {
+        GrantSection {
+            consulted: true,
+            note: if decision.grants.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} checked", decision.grants.len())
+            },
+            grants: decision.grants.clone(),
+        }
     };
     Ok(kms_verdict(
         r,

@@ -418,6 +418,34 @@ fn grants_without_ec_for_another_key_or_another_grantee_do_not_apply() {
     assert_eq!(out["deniedBy"]["kind"], "noResourceBasedAllow");
 }
 
+#[test]
+fn grants_count_only_for_actions_a_grant_can_allow() {
+    // As in the server: a grant naming the caller does not turn a resource-based denial of a
+    // non-grantable action into an identity-based one.
+    let out = simulate(&json!({
+        "principal": SESSION_R, "action": "kms:ScheduleKeyDeletion", "resource": KEY,
+        "resourcePolicy": role_only_policy(),
+        "grants": [grant_to_r()],
+    }));
+    assert_decision(
+        &out,
+        "ImplicitDeny",
+        Some(&denied(
+            "kms:ScheduleKeyDeletion",
+            KEY,
+            SESSION_R,
+            &no_resource("kms:ScheduleKeyDeletion"),
+        )),
+    );
+    let g = &out["explanation"]["grants"];
+    assert_eq!(g["consulted"], false);
+    assert_eq!(g["grants"], json!([]));
+    assert_eq!(
+        g["note"],
+        "not consulted: no grant can allow kms:ScheduleKeyDeletion"
+    );
+}
+
 // ---- principals and condition keys ----------------------------------------------------------------
 
 #[test]
