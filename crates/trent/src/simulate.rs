@@ -650,11 +650,11 @@ fn statements(e: &PolicyEvaluation) -> Vec<StatementOut> {
 }
 
 fn statement_out(s: &StatementOutcome) -> StatementOut {
-    let why = s.to_string();
-    // Drop the "statement N (Sid …): " prefix the Display adds: index and sid are fields.
-    let why = why
-        .split_once(": ")
-        .map_or(why.clone(), |(_, w)| w.to_string());
+    let why = match (&s.mismatch, s.principal_match) {
+        (None, Some(m)) => format!("{} applies ({m} principal match)", s.effect),
+        (None, None) => format!("{} applies", s.effect),
+        (Some(mismatch), _) => format!("{} does not apply: {mismatch}", s.effect),
+    };
     StatementOut {
         index: s.index,
         sid: s.sid.clone(),
@@ -845,76 +845,74 @@ fn decide_iam(
             evaluation: p.policy.evaluate(request),
         })
         .collect();
-    let decided = |outcome: Outcome, reason: IamReason| (outcome, reason);
-    let (outcome, reason) = (|| {
-        if let Some(s) = rp.as_ref().and_then(|e| e.explicit_deny()) {
-            return decided(
-                Outcome::ExplicitDeny,
-                IamReason::ResourcePolicyDenies {
-                    statement: statement_ref(s),
-                },
-            );
-        }
-        if let Some((name, s)) = identity
-            .iter()
-            .find_map(|e| e.evaluation.explicit_deny().map(|s| (&e.name, s)))
-        {
-            return decided(
-                Outcome::ExplicitDeny,
-                IamReason::IdentityPolicyDenies {
-                    policy: name.clone(),
-                    statement: statement_ref(s),
-                },
-            );
-        }
-        let iam_allow = match request.principal.kind {
-            PrincipalKind::Root => Some(IdentityAllow::RootUser),
-            _ => identity.iter().find_map(|e| {
-                e.evaluation
-                    .any_allow()
-                    .map(|s| IdentityAllow::IdentityPolicy {
-                        policy: e.name.clone(),
-                        statement: statement_ref(s),
-                    })
-            }),
-        };
-        let direct = rp
-            .as_ref()
-            .and_then(|e| e.allow_with(PrincipalMatch::Direct))
-            .map(statement_ref);
-        let account = rp
-            .as_ref()
-            .and_then(|e| e.allow_with(PrincipalMatch::AccountLevel))
-            .map(statement_ref);
-        if same_account {
-            if let Some(statement) = direct {
-                return decided(
-                    Outcome::Allow,
-                    IamReason::ResourcePolicyAllows { statement },
-                );
-            }
-            return match iam_allow {
-                Some(identity) => decided(Outcome::Allow, IamReason::IdentityAllows { identity }),
-                None => decided(Outcome::ImplicitDeny, IamReason::NoIdentityBasedAllow),
-            };
-        }
-        match (direct.or(account), iam_allow) {
-            (Some(statement), Some(identity)) => decided(
-                Outcome::Allow,
-                IamReason::ResourcePolicyAndIdentityAllow {
-                    statement,
-                    identity,
-                },
-            ),
-            (Some(_), None) => decided(Outcome::ImplicitDeny, IamReason::NoIdentityBasedAllow),
-            (None, _) => decided(Outcome::ImplicitDeny, IamReason::NoResourceBasedAllow),
-        }
-    })();
+    let (outcome, reason) = iam_rules(request, same_account, rp.as_ref(), &identity);
     IamDecision {
         outcome,
         reason,
         resource_policy: rp,
         identity,
+    }
+}
+
+/// The general IAM combination of one resource policy and the identity policies.
+fn iam_rules(
+    request: &RequestContext,
+    same_account: bool,
+    rp: Option<&PolicyEvaluation>,
+    identity: &[NamedEvaluation],
+) -> (Outcome, IamReason) {
+    if let Some(s) = rp.and_then(PolicyEvaluation::explicit_deny) {
+        let statement = statement_ref(s);
+        return (
+            Outcome::ExplicitDeny,
+            IamReason::ResourcePolicyDenies { statement },
+        );
+    }
+    if let Some((name, s)) = identity
+        .iter()
+        .find_map(|e| e.evaluation.explicit_deny().map(|s| (&e.name, s)))
+    {
+        let reason = IamReason::IdentityPolicyDenies {
+            policy: name.clone(),
+            statement: statement_ref(s),
+        };
+        return (Outcome::ExplicitDeny, reason);
+    }
+    let iam_allow = match request.principal.kind {
+        PrincipalKind::Root => Some(IdentityAllow::RootUser),
+        _ => identity.iter().find_map(|e| {
+            e.evaluation
+                .any_allow()
+                .map(|s| IdentityAllow::IdentityPolicy {
+                    policy: e.name.clone(),
+                    statement: statement_ref(s),
+                })
+        }),
+    };
+    let allow_with = |m| rp.and_then(|e| e.allow_with(m)).map(statement_ref);
+    let direct = allow_with(PrincipalMatch::Direct);
+    let account = allow_with(PrincipalMatch::AccountLevel);
+    if same_account {
+        // An account-level statement only delegates to IAM, which decides alone here anyway.
+        return match (direct, iam_allow) {
+            (Some(statement), _) => (
+                Outcome::Allow,
+                IamReason::ResourcePolicyAllows { statement },
+            ),
+            (None, Some(identity)) => (Outcome::Allow, IamReason::IdentityAllows { identity }),
+            (None, None) => (Outcome::ImplicitDeny, IamReason::NoIdentityBasedAllow),
+        };
+    }
+    match (direct.or(account), iam_allow) {
+        (Some(statement), Some(identity)) => (
+            Outcome::Allow,
+            IamReason::ResourcePolicyAndIdentityAllow {
+                statement,
+                identity,
+            },
+        ),
+        (Some(_), None) => (Outcome::ImplicitDeny, IamReason::NoIdentityBasedAllow),
+        (None, _) => (Outcome::ImplicitDeny, IamReason::NoResourceBasedAllow),
     }
 }
 
