@@ -211,6 +211,34 @@ impl Directory {
         self.access_keys.get(access_key_id)
     }
 
+    /// Every principal with credentials (users, role sessions, account roots), once each, by
+    /// ARN; service callers are left out (they act for one of these).
+    pub fn principals(&self) -> Vec<&Principal> {
+        let mut seen = std::collections::BTreeMap::new();
+        for k in self
+            .access_keys
+            .values()
+            .filter(|k| k.via_service.is_none())
+        {
+            seen.entry(k.principal.arn.as_str()).or_insert(&k.principal);
+        }
+        seen.into_values().collect()
+    }
+
+    /// The accounts Trent holds, sorted.
+    pub fn accounts(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.accounts.iter().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// ARNs of the declared users and roles, sorted.
+    pub fn declared_arns(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.principals.iter().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
     /// Attaches an identity policy to a user ARN or role ARN.
     pub fn add_identity_policy(
         &mut self,

@@ -6,6 +6,7 @@ pub mod arn;
 pub mod authz;
 pub mod clock;
 pub mod error;
+pub mod explain;
 pub mod identity;
 mod keyref;
 pub mod keyspec;

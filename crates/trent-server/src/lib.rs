@@ -1,6 +1,8 @@
 //! HTTP: the axum router, SigV4 authentication, the AWS JSON 1.1 codec, and the single place
 //! where errors become wire responses.
 
+pub mod admin;
+pub mod audit;
 mod auth;
 mod render;
 
@@ -16,6 +18,7 @@ use axum::response::Response;
 use axum::routing::get;
 use trent_kms::{Directory, Kms, Operation};
 
+pub use audit::{AuditLog, Destination as AuditDestination};
 pub use render::WireError;
 
 /// Largest request body accepted. KMS's largest members (4 KiB plaintext, 6 KiB ciphertext,
@@ -25,6 +28,9 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub kms: Arc<Kms>,
     pub directory: Arc<Directory>,
+    /// Every request that reaches the API (KMS or `/_trent/`) gets a record here before its
+    /// response is sent.
+    pub audit: AuditLog,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -45,15 +51,25 @@ async fn api(
 ) -> Response {
     let request_id = render::new_request_id();
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(_) => return render::error(&request_id, &WireError::body_too_large()),
+    let is_admin = parts.uri.path().starts_with(admin::PREFIX);
+    let event_name = if is_admin {
+        admin::event_name(&parts.method, parts.uri.path()).to_string()
+    } else {
+        audit::target_name(&parts.headers)
     };
-    let mut overridden = false;
-    let result = handle(&state, peer, &parts, body, &mut overridden).await;
-    let mut response = match result {
-        Ok(json) => render::json_ok(&request_id, json),
-        Err(e) => render::error(&request_id, &e),
+    let mut done = Handled {
+        caller: None,
+        operation: None,
+        request: None,
+        result: Err(WireError::body_too_large()),
+    };
+    if let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        done = handle(&state, peer, &parts, body, is_admin).await;
+    }
+    let overridden = done.caller.as_ref().is_some_and(|c| c.trace.overridden());
+    let mut response = match &done.result {
+        Ok(json) => render::json_ok(&request_id, serde_json::to_vec(json).unwrap_or_default()),
+        Err(e) => render::error(&request_id, e),
     };
     if overridden {
         // Audit mode: authorization denied the request, but the denial was not enforced.
@@ -62,7 +78,48 @@ async fn api(
             HeaderValue::from_static("AccessDenied"),
         );
     }
+    if state.audit.enabled() {
+        let record = audit::record(&audit::Input {
+            request_id: &request_id,
+            source_ip: peer.ip(),
+            user_agent: parts
+                .headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok()),
+            event_name: &event_name,
+            event_source: if is_admin {
+                "trent"
+            } else {
+                "kms.amazonaws.com"
+            },
+            operation: done.operation,
+            read_only: is_admin || done.operation.is_some_and(Operation::is_read_only),
+            caller: done.caller.as_ref(),
+            credential: done
+                .caller
+                .is_none()
+                .then(|| audit::credential_of(&parts.headers)),
+            request: done.request.as_ref(),
+            response: done.result.as_ref().ok(),
+            error: done
+                .result
+                .as_ref()
+                .err()
+                .map(|e| (e.code, e.message.as_deref())),
+        });
+        // The response leaves only once its record is written.
+        state.audit.write(&record).await;
+    }
     response
+}
+
+/// What became of a request: who made it, what it asked, what it got.
+struct Handled {
+    caller: Option<trent_kms::Caller>,
+    operation: Option<Operation>,
+    /// The request body as JSON, when the audit log needs it.
+    request: Option<serde_json::Value>,
+    result: Result<serde_json::Value, WireError>,
 }
 
 async fn handle(
@@ -70,29 +127,70 @@ async fn handle(
     peer: SocketAddr,
     parts: &axum::http::request::Parts,
     body: Bytes,
-    authz_overridden: &mut bool,
-) -> Result<Vec<u8>, WireError> {
+    is_admin: bool,
+) -> Handled {
     let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
-    let caller = auth::authenticate(&state.directory, peer, method, uri, headers, &body)?;
-    if method != Method::POST || uri.path() != "/" {
-        return Err(WireError::unknown_operation());
+    let mut done = Handled {
+        caller: None,
+        operation: None,
+        request: None,
+        result: Err(WireError::unknown_operation()),
+    };
+    let caller = match auth::authenticate(&state.directory, peer, method, uri, headers, &body) {
+        Ok(c) => c,
+        Err(e) => {
+            done.result = Err(e);
+            return done;
+        }
+    };
+    if state.audit.enabled() {
+        done.request = serde_json::from_slice(&body).ok();
     }
-    let op = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Operation::from_target)
-        .ok_or_else(WireError::unknown_operation)?;
+    if is_admin {
+        let state2 = Arc::clone(state);
+        let (method, path) = (method.clone(), uri.path().to_string());
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = admin::handle(&state2, &caller, &method, &path, &body);
+            (result, caller)
+        })
+        .await;
+        match joined {
+            Ok((result, caller)) => {
+                done.result = result;
+                done.caller = Some(caller);
+            }
+            Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),
+        }
+        return done;
+    }
+    let op = if method == Method::POST && uri.path() == "/" {
+        headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(Operation::from_target)
+    } else {
+        None
+    };
+    let Some(op) = op else {
+        done.caller = Some(caller);
+        return done;
+    };
+    done.operation = Some(op);
     let kms = Arc::clone(&state.kms);
     // The service is synchronous (SQLite, crypto); keep it off the async workers.
-    let (result, overridden) = tokio::task::spawn_blocking(move || {
+    let joined = tokio::task::spawn_blocking(move || {
         let result = kms.call(&caller, op, &body);
-        (result, caller.trace.overridden())
+        (result, caller)
     })
-    .await
-    .map_err(|e| WireError::from(trent_kms::KmsError::internal(e)))?;
-    *authz_overridden = overridden;
-    let value = result.map_err(WireError::from)?;
-    serde_json::to_vec(&value).map_err(|e| WireError::from(trent_kms::KmsError::internal(e)))
+    .await;
+    match joined {
+        Ok((result, caller)) => {
+            done.result = result.map_err(WireError::from);
+            done.caller = Some(caller);
+        }
+        Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),
+    }
+    done
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests. Runs the deletion sweeper

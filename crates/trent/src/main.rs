@@ -1,7 +1,10 @@
 //! `trent`: a key management service that speaks the AWS KMS protocol and explains its
 //! authorization decisions.
 
+mod access;
+mod client;
 mod config;
+mod explain;
 mod serve;
 mod simulate;
 
@@ -21,6 +24,11 @@ struct Cli {
 enum Command {
     /// Run the KMS-compatible server.
     Serve(serve::ServeArgs),
+    /// Explain an authorization decision: a past request (--request-id) or a hypothetical one
+    /// (--as … --action … --key …), asked of a running server.
+    Explain(explain::ExplainArgs),
+    /// Who can do what with a key, and through which path (key policy, IAM, grants).
+    Access(access::AccessArgs),
     /// Policy tools: `trent policy simulate`.
     #[command(subcommand)]
     Policy(simulate::PolicyCommand),
@@ -38,6 +46,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Explain(args) => explain::run(args).map_err(Into::into),
+        Command::Access(args) => access::run(args).map_err(Into::into),
         Command::Policy(cmd) => cmd.run().map_err(Into::into),
     };
     match result {

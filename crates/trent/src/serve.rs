@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use trent_crypto::RootKey;
 use trent_kms::{AuthzMode, Kms, SystemClock};
-use trent_server::AppState;
+use trent_server::{AppState, AuditDestination, AuditLog};
 use trent_store::Store;
 
 use crate::config::Config;
@@ -25,6 +25,14 @@ pub struct ServeArgs {
     /// Authorization: enforce decisions, audit (decide and log, but allow), or off.
     #[arg(long, env = "TRENT_AUTHZ", value_enum, default_value_t = AuthzArg::Enforce)]
     pub authz: AuthzArg,
+    /// Audit log: a file path (JSON lines, appended), `stdout`, or `off`.
+    /// Default: `<data-dir>/audit.log`.
+    #[arg(long, env = "TRENT_AUDIT_LOG", value_name = "PATH|stdout|off")]
+    pub audit_log: Option<String>,
+    /// `fdatasync` the audit log before answering (per batch of concurrent requests): records
+    /// then survive power loss, not only a crash of the process.
+    #[arg(long, env = "TRENT_AUDIT_FSYNC", default_value_t = true, action = clap::ArgAction::Set)]
+    pub audit_fsync: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -88,9 +96,17 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         Arc::clone(&directory),
         args.authz.into(),
     );
+    let audit_destination = match args.audit_log.as_deref() {
+        None => AuditDestination::File(data_dir.join("audit.log")),
+        Some("off") => AuditDestination::Off,
+        Some("stdout") | Some("-") => AuditDestination::Stdout,
+        Some(path) => AuditDestination::File(PathBuf::from(path)),
+    };
+    let audit = AuditLog::open(audit_destination, args.audit_fsync)?;
     let state = Arc::new(AppState {
         kms: Arc::new(kms),
         directory,
+        audit,
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -100,8 +116,13 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let bound = listener.local_addr()?;
         tracing::info!(
-            "listening on http://{bound}, data dir {}",
-            data_dir.display()
+            "listening on http://{bound}, data dir {}, audit log {}",
+            data_dir.display(),
+            match state.audit.destination() {
+                AuditDestination::Off => "off".to_string(),
+                AuditDestination::Stdout => "stdout".to_string(),
+                AuditDestination::File(p) => p.display().to_string(),
+            }
         );
         trent_server::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("stopped");

@@ -1,0 +1,182 @@
+//! Trent's own API under `/_trent/`, SigV4-signed like KMS requests (credential scope service
+//! `kms`), JSON in and out:
+//!
+//! - `POST /_trent/explain` `{"Principal", "Action", "KeyId", "EncryptionContext",
+//!   "GrantTokens", "EncryptionAlgorithm"}`: decides a hypothetical request against the live
+//!   state and explains it.
+//! - `POST /_trent/access` `{"KeyId"}`: who can do what with a key, through which path.
+//! - `GET /_trent/requests/<request-id>`: the audit record of a past request.
+//!
+//! Authorization: the requester must belong to the account of the key (or of the record) and be
+//! its root user or be allowed `trent:Explain` on the key ARN by its identity policies.
+//! Identity-policy details of principals of other accounts are never shown.
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use trent_kms::explain::{
+    HypotheticalRequest, explanation, hypothetical_caller, hypothetical_principal,
+};
+use trent_kms::{Caller, ErrorCode, KmsError};
+
+use crate::render::WireError;
+use crate::{AppState, audit};
+
+/// The path prefix of Trent's own API.
+pub const PREFIX: &str = "/_trent/";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ExplainBody {
+    principal: String,
+    #[serde(flatten)]
+    request: HypotheticalRequest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AccessBody {
+    key_id: String,
+}
+
+fn bad_request(message: impl Into<String>) -> WireError {
+    WireError::from(KmsError::validation(message))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
+    serde_json::from_slice(body).map_err(|e| {
+        WireError::from(KmsError::new(
+            ErrorCode::Serialization,
+            format!("invalid request body: {e}"),
+        ))
+    })
+}
+
+/// The event name of an admin request, for the audit log.
+pub fn event_name(method: &Method, path: &str) -> &'static str {
+    match (method, path.strip_prefix(PREFIX).unwrap_or_default()) {
+        (&Method::POST, "explain") => "Explain",
+        (&Method::POST, "access") => "Access",
+        (&Method::GET, p) if p.starts_with("requests/") => "GetRequestRecord",
+        _ => "Unknown",
+    }
+}
+
+/// Serves one authenticated admin request.
+pub fn handle(
+    state: &Arc<AppState>,
+    requester: &Caller,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<Value, WireError> {
+    let route = path.strip_prefix(PREFIX).unwrap_or_default();
+    match (method, route) {
+        (&Method::POST, "explain") => explain(state, requester, parse(body)?),
+        (&Method::POST, "access") => access(state, requester, parse(body)?),
+        (&Method::GET, r) if r.starts_with("requests/") => {
+            request_record(state, requester, &r["requests/".len()..])
+        }
+        _ => Err(WireError::new(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            Some(format!("{method} {path} is not part of Trent's API")),
+        )),
+    }
+}
+
+fn explain(
+    state: &Arc<AppState>,
+    requester: &Caller,
+    body: ExplainBody,
+) -> Result<Value, WireError> {
+    let kms = &state.kms;
+    let principal = hypothetical_principal(&state.directory, &body.principal).ok_or_else(|| {
+        WireError::from(KmsError::not_found(format!(
+            "Trent does not know the principal {}: give a user, role, role session or account root declared in its configuration",
+            body.principal
+        )))
+    })?;
+    let subject = hypothetical_caller(principal, &requester.region);
+    // Authorize against the key (as the subject names it) before deciding anything.
+    match &body.request.key_id {
+        Some(key_ref) => {
+            let key = kms.resolve_key(&subject, key_ref)?;
+            let arn = trent_kms::arn::key_arn(&key.region, &key.account, &key.key_id);
+            kms.authorize_explain(requester, &key.account, &arn)?;
+        }
+        None => kms.authorize_explain(requester, subject.account(), "*")?,
+    }
+    let decision = kms.explain(&subject, &body.request)?;
+    let hide = subject.account() != requester.account();
+    let explained = explanation(&decision, &subject.principal, hide);
+    let mut out = json!({
+        "principal": subject.arn(),
+        "explanation": explained,
+    });
+    if !hide {
+        out["decision"] = serde_json::to_value(&decision).map_err(KmsError::internal)?;
+    }
+    Ok(out)
+}
+
+fn access(state: &Arc<AppState>, requester: &Caller, body: AccessBody) -> Result<Value, WireError> {
+    let kms = &state.kms;
+    let key = kms.resolve_key(requester, &body.key_id)?;
+    let arn = trent_kms::arn::key_arn(&key.region, &key.account, &key.key_id);
+    kms.authorize_explain(requester, &key.account, &arn)?;
+    let report = kms.access_report(&key, requester.account())?;
+    serde_json::to_value(report).map_err(|e| WireError::from(KmsError::internal(e)))
+}
+
+fn request_record(
+    state: &Arc<AppState>,
+    requester: &Caller,
+    request_id: &str,
+) -> Result<Value, WireError> {
+    if !audit::valid_request_id(request_id) {
+        return Err(bad_request(format!("{request_id:?} is not a request ID")));
+    }
+    if !matches!(state.audit.destination(), audit::Destination::File(_)) {
+        return Err(WireError::from(KmsError::new(
+            ErrorCode::UnsupportedOperation,
+            "This server does not keep its audit log in a file (trent serve --audit-log).",
+        )));
+    }
+    let not_found = || {
+        WireError::from(KmsError::not_found(format!(
+            "No audit record for request {request_id}"
+        )))
+    };
+    let record = state
+        .audit
+        .find(request_id)
+        .map_err(|e| WireError::from(KmsError::internal(e)))?
+        .ok_or_else(not_found)?;
+    let Some(account) = record
+        .get("recipientAccountId")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
+        // Requests that failed authentication belong to no account: the file only.
+        return Err(not_found());
+    };
+    let arns: Vec<String> = record
+        .get("resources")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(|x| x.get("ARN").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if arns.is_empty() {
+        state.kms.authorize_explain(requester, &account, "*")?;
+    }
+    for arn in &arns {
+        state.kms.authorize_explain(requester, &account, arn)?;
+    }
+    Ok(audit::view_for(record, requester.account()))
+}
