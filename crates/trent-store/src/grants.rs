@@ -36,7 +36,9 @@ fn finish((mut g, operations): (GrantRecord, String)) -> Result<GrantRecord> {
     Ok(g)
 }
 
-fn collect(rows: impl Iterator<Item = rusqlite::Result<(GrantRecord, String)>>) -> Result<Vec<GrantRecord>> {
+fn collect(
+    rows: impl Iterator<Item = rusqlite::Result<(GrantRecord, String)>>,
+) -> Result<Vec<GrantRecord>> {
     rows.map(|r| finish(r?)).collect()
 }
 
@@ -52,8 +54,13 @@ impl Store {
     /// Creates a grant with its first token, in one transaction. With a name, a grant on the
     /// same key with the same name and identical parameters is reused (the new token is added
     /// to it) and its ID returned. Refuses when the key already has `max_per_key` grants.
-    pub fn create_grant(&self, grant: &GrantRecord, token: &str, max_per_key: usize) -> Result<String> {
-        self.write(|tx| {
+    pub fn create_grant(
+        &self,
+        grant: &GrantRecord,
+        token: &str,
+        max_per_key: usize,
+    ) -> Result<String> {
+        let result = self.write(|tx| {
             if grant.name.is_some() {
                 let sql = format!(
                     "SELECT {GRANT_COLUMNS} FROM grants WHERE region = ?1 AND key_id = ?2 AND name = ?3"
@@ -99,26 +106,83 @@ impl Store {
             )?;
             insert_token(tx, grant, token)?;
             Ok(grant.grant_id.clone())
-        })
+        });
+        self.caches.forget_grants(&grant.region, &grant.key_id);
+        result
+    }
+
+    /// Inserts many grants (each with one token) in one transaction: bulk import, benchmarks.
+    pub fn import_grants(&self, grants: &[(GrantRecord, String)]) -> Result<()> {
+        let result = self.write(|tx| {
+            let sql = format!(
+                "INSERT INTO grants ({GRANT_COLUMNS}) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            );
+            let mut stmt = tx.prepare_cached(&sql)?;
+            for (g, token) in grants {
+                let operations = serde_json::to_string(&g.operations)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                stmt.execute(params![
+                    g.region,
+                    g.key_id,
+                    g.grant_id,
+                    g.name,
+                    g.created_ms,
+                    g.grantee_principal,
+                    g.grantee_service_principal,
+                    g.retiring_principal,
+                    g.retiring_service_principal,
+                    g.issuing_account,
+                    operations,
+                    g.constraints,
+                ])?;
+                insert_token(tx, g, token)?;
+            }
+            Ok(())
+        });
+        self.caches.grants.clear();
+        result
     }
 
     /// Grants of a key whose grantee principal is one of `grantees` (the caller's ARN, its role
     /// ARN, its account): an index lookup, independent of how many other grants the key has.
-    pub fn grants_for_grantees(&self, region: &str, key_id: &str, grantees: &[&str]) -> Result<Vec<GrantRecord>> {
+    pub fn grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<GrantRecord>> {
+        let mut out = Vec::new();
+        for g in grantees {
+            out.extend(self.caches.grants.get_or_load(
+                (region.to_string(), key_id.to_string(), g.to_string()),
+                || self.load_grants_for_grantee(region, key_id, g),
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn load_grants_for_grantee(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantee: &str,
+    ) -> Result<Vec<GrantRecord>> {
         let conn = self.reader();
         let sql = format!(
             "SELECT {GRANT_COLUMNS} FROM grants WHERE region = ?1 AND key_id = ?2 AND grantee_principal = ?3"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut out = Vec::new();
-        for g in grantees {
-            out.extend(collect(stmt.query_map(params![region, key_id, g], grant_from_row)?)?);
-        }
-        Ok(out)
+        collect(stmt.query_map(params![region, key_id, grantee], grant_from_row)?)
     }
 
     /// Grants of a key whose grantee is a service principal.
-    pub fn grants_for_service(&self, region: &str, key_id: &str, service: &str) -> Result<Vec<GrantRecord>> {
+    pub fn grants_for_service(
+        &self,
+        region: &str,
+        key_id: &str,
+        service: &str,
+    ) -> Result<Vec<GrantRecord>> {
         let conn = self.reader();
         let sql = format!(
             "SELECT {GRANT_COLUMNS} FROM grants WHERE region = ?1 AND key_id = ?2 AND grantee_service_principal = ?3"
@@ -127,7 +191,12 @@ impl Store {
         collect(stmt.query_map(params![region, key_id, service], grant_from_row)?)
     }
 
-    pub fn get_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<Option<GrantRecord>> {
+    pub fn get_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+    ) -> Result<Option<GrantRecord>> {
         let conn = self.reader();
         let sql = format!(
             "SELECT {GRANT_COLUMNS} FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3"
@@ -140,15 +209,13 @@ impl Store {
 
     pub fn grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
         let conn = self.reader();
-        let sql = format!(
-            "SELECT g.region, g.key_id, g.grant_id, g.name, g.created_ms, g.grantee_principal, \
+        let sql = "SELECT g.region, g.key_id, g.grant_id, g.name, g.created_ms, g.grantee_principal, \
              g.grantee_service_principal, g.retiring_principal, g.retiring_service_principal, \
              g.issuing_account, g.operations, g.constraints \
              FROM grant_tokens t JOIN grants g \
              ON g.region = t.region AND g.key_id = t.key_id AND g.grant_id = t.grant_id \
-             WHERE t.token = ?1"
-        );
-        conn.query_row(&sql, params![token], grant_from_row)
+             WHERE t.token = ?1";
+        conn.query_row(sql, params![token], grant_from_row)
             .optional()?
             .map(finish)
             .transpose()
@@ -173,7 +240,14 @@ impl Store {
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         collect(stmt.query_map(
-            params![region, key_id, grant_id, grantee, after.unwrap_or(""), limit as i64],
+            params![
+                region,
+                key_id,
+                grant_id,
+                grantee,
+                after.unwrap_or(""),
+                limit as i64
+            ],
             grant_from_row,
         )?)
     }
@@ -202,7 +276,7 @@ impl Store {
 
     /// Deletes a grant and its tokens.
     pub fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
-        self.write(|tx| {
+        let result = self.write(|tx| {
             let n = tx.execute(
                 "DELETE FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3",
                 params![region, key_id, grant_id],
@@ -211,6 +285,8 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             Ok(())
-        })
+        });
+        self.caches.forget_grants(region, key_id);
+        result
     }
 }

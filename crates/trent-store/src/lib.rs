@@ -4,9 +4,10 @@
 //! the database exactly as it was. The store never sees plaintext key material: callers hand it
 //! material already sealed under the root key (see `trent-crypto`).
 
+mod cache;
+mod grants;
 mod migrations;
 mod model;
-mod grants;
 mod sqlite;
 
 pub use model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Tag};

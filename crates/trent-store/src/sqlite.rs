@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
+use crate::cache::Cache;
 use crate::migrations::migrate;
 use crate::model::{Alias, KeyMaterial, KeyRecord, Tag};
 use crate::{Result, StoreError};
@@ -18,6 +19,45 @@ pub struct Store {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    pub(crate) caches: Caches,
+}
+
+type KeyRef = (String, String);
+
+/// The write-through caches (see `cache.rs`). `None` values cache absence where that is safe.
+#[derive(Default)]
+pub(crate) struct Caches {
+    keys: Cache<KeyRef, Option<KeyRecord>>,
+    materials: Cache<(String, String, u32), Option<KeyMaterial>>,
+    aliases: Cache<(String, String, String), Option<Alias>>,
+    key_aliases: Cache<KeyRef, Vec<Alias>>,
+    tags: Cache<KeyRef, Vec<Tag>>,
+    /// (region, key_id, grantee) → grants of that key naming that grantee.
+    pub(crate) grants: Cache<(String, String, String), Vec<crate::GrantRecord>>,
+}
+
+impl Caches {
+    /// After a key and everything hanging off it were deleted.
+    fn forget_key(&self, region: &str, key_id: &str) {
+        let k = (region.to_string(), key_id.to_string());
+        self.keys.remove(&k);
+        self.materials
+            .retain(|(r, id, _)| !(r == region && id == key_id));
+        self.tags.remove(&k);
+        self.aliases.clear();
+        self.key_aliases.clear();
+        self.forget_grants(region, key_id);
+    }
+
+    pub(crate) fn forget_grants(&self, region: &str, key_id: &str) {
+        self.grants
+            .retain(|(r, id, _)| !(r == region && id == key_id));
+    }
+
+    pub(crate) fn forget_aliases(&self) {
+        self.aliases.clear();
+        self.key_aliases.clear();
+    }
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -119,6 +159,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
+            caches: Caches::default(),
         })
     }
 
@@ -184,11 +225,19 @@ impl Store {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        let k = (key.region.clone(), key.key_id.clone());
+        self.caches.keys.insert(k.clone(), Some(key.clone()));
+        self.caches.tags.remove(&k);
+        Ok(())
     }
 
     pub fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
-        read_key(&self.reader(), region, key_id)
+        self.caches
+            .keys
+            .get_or_load((region.to_string(), key_id.to_string()), || {
+                read_key(&self.reader(), region, key_id)
+            })
     }
 
     /// Keys of one account in one region, ordered by key ID, starting after `after`.
@@ -227,6 +276,9 @@ impl Store {
         let value = f(&mut key)?;
         write_key(&tx, &key)?;
         tx.commit().map_err(StoreError::from)?;
+        self.caches
+            .keys
+            .insert((region.to_string(), key_id.to_string()), Some(key));
         Ok(value)
     }
 
@@ -238,7 +290,9 @@ impl Store {
                 params![region, key_id],
             )?;
             Ok(())
-        })
+        })?;
+        self.caches.forget_key(region, key_id);
+        Ok(())
     }
 
     /// Keys pending deletion whose deletion date is at or before `now_ms`.
@@ -253,6 +307,20 @@ impl Store {
     }
 
     pub fn material(
+        &self,
+        region: &str,
+        key_id: &str,
+        version: u32,
+    ) -> Result<Option<KeyMaterial>> {
+        // Material versions never change once written; they go away with their key.
+        self.caches
+            .materials
+            .get_or_load((region.to_string(), key_id.to_string(), version), || {
+                self.load_material(region, key_id, version)
+            })
+    }
+
+    fn load_material(
         &self,
         region: &str,
         key_id: &str,
@@ -278,7 +346,7 @@ impl Store {
     // ---- aliases ------------------------------------------------------------------------------
 
     pub fn create_alias(&self, alias: &Alias) -> Result<()> {
-        self.write(|tx| {
+        let result = self.write(|tx| {
             let inserted = tx.execute(
                 "INSERT INTO aliases (region, account, alias_name, target_key_id, created_ms, updated_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -304,7 +372,9 @@ impl Store {
                 }
                 other => other.map(|_| ()).map_err(StoreError::from),
             }
-        })
+        });
+        self.caches.forget_aliases();
+        result
     }
 
     /// Points an existing alias at another key.
@@ -316,7 +386,7 @@ impl Store {
         target_key_id: &str,
         now_ms: i64,
     ) -> Result<()> {
-        self.write(|tx| {
+        let result = self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5 \
                  WHERE region = ?1 AND account = ?2 AND alias_name = ?3",
@@ -326,11 +396,13 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             Ok(())
-        })
+        });
+        self.caches.forget_aliases();
+        result
     }
 
     pub fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()> {
-        self.write(|tx| {
+        let result = self.write(|tx| {
             let changed = tx.execute(
                 "DELETE FROM aliases WHERE region = ?1 AND account = ?2 AND alias_name = ?3",
                 params![region, account, alias_name],
@@ -339,7 +411,9 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             Ok(())
-        })
+        });
+        self.caches.forget_aliases();
+        result
     }
 
     pub fn get_alias(
@@ -348,6 +422,17 @@ impl Store {
         account: &str,
         alias_name: &str,
     ) -> Result<Option<Alias>> {
+        self.caches.aliases.get_or_load(
+            (
+                region.to_string(),
+                account.to_string(),
+                alias_name.to_string(),
+            ),
+            || self.load_alias(region, account, alias_name),
+        )
+    }
+
+    fn load_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<Option<Alias>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT region, account, alias_name, target_key_id, created_ms, updated_ms FROM aliases \
@@ -356,6 +441,15 @@ impl Store {
         Ok(stmt
             .query_row(params![region, account, alias_name], alias_from_row)
             .optional()?)
+    }
+
+    /// Every alias of a key (`kms:ResourceAliases`), ordered by name.
+    pub fn aliases_of_key(&self, region: &str, account: &str, key_id: &str) -> Result<Vec<Alias>> {
+        self.caches
+            .key_aliases
+            .get_or_load((region.to_string(), key_id.to_string()), || {
+                self.list_aliases(region, account, Some(key_id), None, usize::MAX >> 1)
+            })
     }
 
     /// Aliases of one account and region (optionally of one key), ordered by name, after `after`.
@@ -384,7 +478,7 @@ impl Store {
 
     /// Adds or overwrites tags; refuses (changing nothing) if the key would exceed `max_tags`.
     pub fn tag_key(&self, region: &str, key_id: &str, tags: &[Tag], max_tags: usize) -> Result<()> {
-        self.write(|tx| {
+        let result = self.write(|tx| {
             for tag in tags {
                 tx.execute(
                     "INSERT INTO tags (region, key_id, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4) \
@@ -402,11 +496,15 @@ impl Store {
                 return Err(StoreError::LimitExceeded("tags"));
             }
             Ok(())
-        })
+        });
+        self.caches
+            .tags
+            .remove(&(region.to_string(), key_id.to_string()));
+        result
     }
 
     pub fn untag_key(&self, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()> {
-        self.write(|tx| {
+        let result = self.write(|tx| {
             for k in tag_keys {
                 tx.execute(
                     "DELETE FROM tags WHERE region = ?1 AND key_id = ?2 AND tag_key = ?3",
@@ -414,11 +512,23 @@ impl Store {
                 )?;
             }
             Ok(())
-        })
+        });
+        self.caches
+            .tags
+            .remove(&(region.to_string(), key_id.to_string()));
+        result
     }
 
     /// Tags of a key ordered by tag key.
     pub fn tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
+        self.caches
+            .tags
+            .get_or_load((region.to_string(), key_id.to_string()), || {
+                self.load_tags(region, key_id)
+            })
+    }
+
+    fn load_tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT tag_key, tag_value FROM tags WHERE region = ?1 AND key_id = ?2 ORDER BY tag_key",

@@ -204,13 +204,9 @@ impl Kms {
                     kp_context.clone()
                 } else {
                     let tags = self.store.tags(&key.region, &key.key_id)?;
-                    let aliases = self.store.list_aliases(
-                        &key.region,
-                        &key.account,
-                        Some(&key.key_id),
-                        None,
-                        1000,
-                    )?;
+                    let aliases =
+                        self.store
+                            .aliases_of_key(&key.region, &key.account, &key.key_id)?;
                     kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
                 };
                 decide::decide(&decide::Question {
