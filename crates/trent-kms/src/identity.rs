@@ -84,6 +84,7 @@ pub struct AuthzTrace {
 struct TraceInner {
     decisions: Vec<Decision>,
     overridden: bool,
+    lockout_checks: Vec<Decision>,
 }
 
 impl Clone for AuthzTrace {
@@ -114,6 +115,16 @@ impl AuthzTrace {
 
     pub fn decisions(&self) -> Vec<Decision> {
         self.lock().decisions.clone()
+    }
+
+    /// A failed policy lockout safety check (spec §8.2): the decision for a later PutKeyPolicy
+    /// under the candidate policy. Not an authorization of this request.
+    pub fn record_lockout_check(&self, decision: Decision) {
+        self.lock().lockout_checks.push(decision);
+    }
+
+    pub fn lockout_checks(&self) -> Vec<Decision> {
+        self.lock().lockout_checks.clone()
     }
 }
 

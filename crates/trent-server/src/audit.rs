@@ -365,6 +365,10 @@ pub struct TrentAuthorization {
     /// caller's identity-policy details (what the key's account may be shown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decisions_for_key_account: Option<Vec<Explanation>>,
+    /// CreateKey/PutKeyPolicy refused by the policy lockout safety check: why the candidate
+    /// policy would not let the caller call PutKeyPolicy later.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lockout_check: Vec<Explanation>,
 }
 
 /// What the server knows about a request when it is done with it.
@@ -732,6 +736,16 @@ pub fn record(input: &Input<'_>) -> Record {
             overridden: input.caller.is_some_and(|c| c.trace.overridden()),
             decisions: explained,
             decisions_for_key_account: for_key_account,
+            lockout_check: input
+                .caller
+                .map(|c| {
+                    c.trace
+                        .lockout_checks()
+                        .iter()
+                        .map(|d| explanation(d, &c.principal, false))
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
     }
 }

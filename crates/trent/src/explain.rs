@@ -132,5 +132,16 @@ pub fn render_record(r: &Value) -> String {
         out.push('\n');
         out.push_str(&d.render());
     }
+    let lockout: Vec<Explanation> = r
+        .pointer("/trentAuthorization/lockoutCheck")
+        .cloned()
+        .and_then(|d| serde_json::from_value(d).ok())
+        .unwrap_or_default();
+    for d in &lockout {
+        out.push_str(
+            "\npolicy lockout safety check: the new key policy would not let the caller call PutKeyPolicy later:\n",
+        );
+        out.push_str(&d.render());
+    }
     out
 }

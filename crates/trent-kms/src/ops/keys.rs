@@ -101,6 +101,7 @@ fn check_new_key_policy(
         let decision =
             kms.decide_check(caller, &Check::key("kms:PutKeyPolicy", key), Some(&policy))?;
         if !decision.is_allowed() {
+            caller.trace.record_lockout_check(decision);
             return Err(malformed(
                 "The new key policy will not allow you to update the key policy in the future.",
             ));
