@@ -1,6 +1,8 @@
 //! The store's contract: every method is one transaction, refused writes change nothing, and the
 //! write-through caches never serve a value older than the last committed write.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test setup: a failure is a failed test
+
 use trent_store::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Store, StoreError, Tag};
 
 fn key(id: &str) -> KeyRecord {

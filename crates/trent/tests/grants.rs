@@ -1,6 +1,8 @@
 //! Grants as a permission source, through the wire (spec §5, §11 rows 9–12, 19, 20), and the
 //! Lambda environment-variable scenario end to end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test setup: a failure is a failed test
+
 mod common;
 
 use std::collections::HashSet;

@@ -77,7 +77,11 @@ pub struct StatementRef {
 
 /// What the IAM side of a delegation rested on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum IdentityAllow {
     /// The account's root user passes the IAM side implicitly.
     RootUser,
@@ -89,7 +93,11 @@ pub enum IdentityAllow {
 
 /// Why a decision came out as it did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum Reason {
     /// A key-policy statement names the caller, its role, or everyone.
     KeyPolicyAllows {
