@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, Request};
 use axum::response::Response;
 use axum::routing::get;
-use trent_kms::{Directory, Kms, Operation};
+use trent_kms::{Kms, Operation};
 
 pub use audit::{AuditLog, Destination as AuditDestination};
 pub use render::WireError;
@@ -26,8 +26,8 @@ pub use render::WireError;
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub struct AppState {
+    /// The service; it also holds the identities (`Kms::directory`).
     pub kms: Arc<Kms>,
-    pub directory: Arc<Directory>,
     /// Every request that reaches the API (KMS or `/_trent/`) gets a record here before its
     /// response is sent.
     pub audit: AuditLog,
@@ -49,6 +49,19 @@ async fn api(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request<Body>,
 ) -> Response {
+    // The request runs to its end, audit record included, even if the client goes away (which
+    // drops this future): the operation may already have happened, and its record must not be
+    // lost with the connection.
+    match tokio::spawn(process(state, peer, request)).await {
+        Ok(response) => response,
+        Err(e) => render::error(
+            &render::new_request_id(),
+            &WireError::from(trent_kms::KmsError::internal(e)),
+        ),
+    }
+}
+
+async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>) -> Response {
     let request_id = render::new_request_id();
     let (parts, body) = request.into_parts();
     let is_admin = parts.uri.path().starts_with(admin::PREFIX);
@@ -136,7 +149,7 @@ async fn handle(
         request: None,
         result: Err(WireError::unknown_operation()),
     };
-    let caller = match auth::authenticate(&state.directory, peer, method, uri, headers, &body) {
+    let caller = match auth::authenticate(&state.kms.directory(), peer, method, uri, headers, &body) {
         Ok(c) => c,
         Err(e) => {
             done.result = Err(e);
