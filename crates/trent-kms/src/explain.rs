@@ -411,14 +411,15 @@ impl Kms {
                 out.push(p);
             }
         };
-        for p in self.directory.principals() {
+        let directory = self.directory();
+        for p in directory.principals() {
             push(p.clone(), &mut out);
         }
-        for account in self.directory.accounts() {
+        for account in directory.accounts() {
             push(Principal::root(account), &mut out);
         }
-        for arn in self.directory.declared_arns() {
-            if let Some(p) = hypothetical_principal(&self.directory, arn) {
+        for arn in directory.declared_arns() {
+            if let Some(p) = hypothetical_principal(&directory, arn) {
                 push(p, &mut out);
             }
         }

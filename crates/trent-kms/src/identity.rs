@@ -155,6 +155,23 @@ pub struct AccessKey {
     /// For a trusted service caller: the service (e.g. `lambda.amazonaws.com`) that signs with
     /// this key when it acts for `principal`.
     pub via_service: Option<String>,
+    /// For temporary credentials issued by STS: the session token, expiry and session policies.
+    pub session: Option<Arc<SessionCredential>>,
+    /// An inactive key (IAM `Status=Inactive`) authenticates nothing.
+    pub active: bool,
+}
+
+/// What temporary credentials carry besides their secret.
+#[derive(Debug)]
+pub struct SessionCredential {
+    /// The session token the request must present (`X-Amz-Security-Token`).
+    pub token: SecretKey,
+    pub expires_ms: i64,
+    /// Session policies (inline `Policy` and `PolicyArns` of AssumeRole): they can only narrow
+    /// what the role's policies allow. `None` when the session has none.
+    pub policies: Option<Vec<NamedPolicy>>,
+    /// Whether the session was itself made by a role session (role chaining: at most 1 hour).
+    pub chained: bool,
 }
 
 /// A named identity policy (inline or managed): its document and its parsed form.
@@ -167,6 +184,10 @@ pub struct NamedPolicy {
 
 /// The identities Trent knows, indexed by access key ID, with the identity policies attached to
 /// users and roles (keyed by user ARN or role ARN).
+///
+/// A `Directory` is an immutable snapshot: the service holds the current one (see
+/// [`crate::iam`]) and replaces it after every change of identities, so authorization reads no
+/// database for known principals.
 #[derive(Debug, Default, Clone)]
 pub struct Directory {
     access_keys: HashMap<String, AccessKey>,
@@ -174,6 +195,8 @@ pub struct Directory {
     trust_policies: HashMap<String, String>,
     principals: std::collections::HashSet<String>,
     accounts: std::collections::HashSet<String>,
+    /// The stored identities this snapshot was built from (secrets left out), for the IAM API.
+    pub(crate) iam: Arc<trent_store::iam::IamData<()>>,
 }
 
 impl Directory {
@@ -188,8 +211,37 @@ impl Directory {
                 secret: SecretKey(secret.to_string()),
                 principal,
                 via_service: None,
+                session: None,
+                active: true,
             },
         );
+    }
+
+    /// Temporary credentials of an STS session.
+    pub fn add_session_key(
+        &mut self,
+        access_key_id: &str,
+        secret: &str,
+        principal: Principal,
+        session: SessionCredential,
+    ) {
+        self.access_keys.insert(
+            access_key_id.to_string(),
+            AccessKey {
+                secret: SecretKey(secret.to_string()),
+                principal,
+                via_service: None,
+                session: Some(Arc::new(session)),
+                active: true,
+            },
+        );
+    }
+
+    /// Marks an access key inactive (it stays known, so its use is refused clearly).
+    pub fn deactivate_access_key(&mut self, access_key_id: &str) {
+        if let Some(k) = self.access_keys.get_mut(access_key_id) {
+            k.active = false;
+        }
     }
 
     /// An access key with which `service` acts on behalf of `principal`.
@@ -206,6 +258,8 @@ impl Directory {
                 secret: SecretKey(secret.to_string()),
                 principal,
                 via_service: Some(service.to_string()),
+                session: None,
+                active: true,
             },
         );
     }
@@ -214,7 +268,7 @@ impl Directory {
     pub fn principal_by_arn(&self, arn: &str) -> Option<&Principal> {
         self.access_keys
             .values()
-            .find(|k| k.via_service.is_none() && k.principal.arn == arn)
+            .find(|k| k.via_service.is_none() && k.session.is_none() && k.principal.arn == arn)
             .map(|k| &k.principal)
     }
 
@@ -222,14 +276,15 @@ impl Directory {
         self.access_keys.get(access_key_id)
     }
 
-    /// Every principal with credentials (users, role sessions, account roots), once each, by
-    /// ARN; service callers are left out (they act for one of these).
+    /// Every principal with long-term credentials (users, configured role sessions, account
+    /// roots), once each, by ARN; service callers are left out (they act for one of these), and
+    /// so are STS sessions (temporary).
     pub fn principals(&self) -> Vec<&Principal> {
         let mut seen = std::collections::BTreeMap::new();
         for k in self
             .access_keys
             .values()
-            .filter(|k| k.via_service.is_none())
+            .filter(|k| k.via_service.is_none() && k.session.is_none())
         {
             seen.entry(k.principal.arn.as_str()).or_insert(&k.principal);
         }
@@ -267,6 +322,14 @@ impl Directory {
                 policy: Arc::new(policy),
             });
         Ok(())
+    }
+
+    /// Attaches an already parsed identity policy to a user ARN or role ARN.
+    pub fn push_identity_policy(&mut self, owner_arn: &str, policy: NamedPolicy) {
+        self.identity_policies
+            .entry(owner_arn.to_string())
+            .or_default()
+            .push(policy);
     }
 
     /// Records that a user or role exists (key policies may only name existing principals).
@@ -310,5 +373,18 @@ impl Directory {
 
     pub fn trust_policy(&self, role_arn: &str) -> Option<&str> {
         self.trust_policies.get(role_arn).map(String::as_str)
+    }
+
+    /// The session policies of the temporary credentials `access_key_id`, if they have any.
+    pub fn session_policies(&self, access_key_id: &str) -> Option<&[NamedPolicy]> {
+        self.access_keys
+            .get(access_key_id)
+            .and_then(|k| k.session.as_ref())
+            .and_then(|s| s.policies.as_deref())
+    }
+
+    /// The stored identities (without secrets) this snapshot was built from.
+    pub fn stored(&self) -> &trent_store::iam::IamData<()> {
+        &self.iam
     }
 }

@@ -22,7 +22,7 @@ pub struct Kms {
     pub(crate) root_key: RootKey,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) materials: MaterialCache,
-    pub(crate) directory: Arc<Directory>,
+    pub(crate) directory: crate::iam::DirectoryCell,
     pub(crate) policies: PolicyCache,
     pub(crate) authz_mode: AuthzMode,
 }
@@ -65,7 +65,7 @@ impl Kms {
             root_key,
             clock,
             materials: MaterialCache::default(),
-            directory,
+            directory: crate::iam::DirectoryCell::new(directory),
             policies: PolicyCache::default(),
             authz_mode,
         }

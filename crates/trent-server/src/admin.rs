@@ -93,7 +93,7 @@ fn explain(
     body: ExplainBody,
 ) -> Result<Value, WireError> {
     let kms = &state.kms;
-    let principal = hypothetical_principal(&state.directory, &body.principal).ok_or_else(|| {
+    let principal = hypothetical_principal(&state.kms.directory(), &body.principal).ok_or_else(|| {
         WireError::from(KmsError::not_found(format!(
             "Trent does not know the principal {}: give a user, role, role session or account root declared in its configuration",
             body.principal

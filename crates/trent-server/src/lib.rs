@@ -149,7 +149,8 @@ async fn handle(
         request: None,
         result: Err(WireError::unknown_operation()),
     };
-    let caller = match auth::authenticate(&state.kms.directory(), peer, method, uri, headers, &body) {
+    let caller = match auth::authenticate(&state.kms.directory(), peer, method, uri, headers, &body)
+    {
         Ok(c) => c,
         Err(e) => {
             done.result = Err(e);

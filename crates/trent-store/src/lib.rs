@@ -6,6 +6,7 @@
 
 mod cache;
 mod grants;
+pub mod iam;
 mod migrations;
 mod model;
 mod sqlite;
@@ -24,6 +25,8 @@ pub enum StoreError {
     NotFound,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the row is still in use: {0} left")]
+    Conflict(&'static str),
     #[error("a limit was exceeded: {0}")]
     LimitExceeded(&'static str),
     #[error("the database schema version {found} is newer than this build supports ({supported})")]

@@ -88,6 +88,102 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX grant_tokens_by_grant ON grant_tokens (region, key_id, grant_id);
     "#,
+    // 3: identities (IAM users, roles, managed policies, inline policies, attachments, access
+    // keys) and STS sessions. Secrets are sealed under the root key. Names are unique per
+    // account regardless of case, as in IAM.
+    r#"
+    CREATE TABLE iam_accounts (
+        account TEXT PRIMARY KEY,
+        source  TEXT NOT NULL
+    );
+    CREATE TABLE iam_users (
+        account    TEXT NOT NULL,
+        name       TEXT NOT NULL COLLATE NOCASE,
+        path       TEXT NOT NULL,
+        unique_id  TEXT NOT NULL UNIQUE,
+        created_ms INTEGER NOT NULL,
+        tags       TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        PRIMARY KEY (account, name)
+    );
+    CREATE TABLE iam_roles (
+        account              TEXT NOT NULL,
+        name                 TEXT NOT NULL COLLATE NOCASE,
+        path                 TEXT NOT NULL,
+        unique_id            TEXT NOT NULL UNIQUE,
+        created_ms           INTEGER NOT NULL,
+        tags                 TEXT NOT NULL,
+        trust_policy         TEXT,
+        max_session_duration INTEGER NOT NULL,
+        description          TEXT,
+        source               TEXT NOT NULL,
+        PRIMARY KEY (account, name)
+    );
+    CREATE TABLE iam_policies (
+        account         TEXT NOT NULL,
+        name            TEXT NOT NULL COLLATE NOCASE,
+        path            TEXT NOT NULL,
+        unique_id       TEXT NOT NULL UNIQUE,
+        created_ms      INTEGER NOT NULL,
+        updated_ms      INTEGER NOT NULL,
+        description     TEXT,
+        default_version TEXT NOT NULL,
+        PRIMARY KEY (account, name)
+    );
+    CREATE TABLE iam_policy_versions (
+        account     TEXT NOT NULL,
+        policy_name TEXT NOT NULL COLLATE NOCASE,
+        version_id  TEXT NOT NULL,
+        document    TEXT NOT NULL,
+        created_ms  INTEGER NOT NULL,
+        PRIMARY KEY (account, policy_name, version_id)
+    );
+    CREATE TABLE iam_inline_policies (
+        account    TEXT NOT NULL,
+        owner_kind TEXT NOT NULL,
+        owner_name TEXT NOT NULL COLLATE NOCASE,
+        name       TEXT NOT NULL,
+        document   TEXT NOT NULL,
+        source     TEXT NOT NULL,
+        PRIMARY KEY (account, owner_kind, owner_name, name)
+    );
+    CREATE TABLE iam_attachments (
+        account    TEXT NOT NULL,
+        owner_kind TEXT NOT NULL,
+        owner_name TEXT NOT NULL COLLATE NOCASE,
+        policy_arn TEXT NOT NULL,
+        PRIMARY KEY (account, owner_kind, owner_name, policy_arn)
+    );
+    CREATE INDEX iam_attachments_by_policy ON iam_attachments (policy_arn);
+    CREATE TABLE iam_access_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account       TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        owner_name    TEXT NOT NULL,
+        session_name  TEXT,
+        via_service   TEXT,
+        acts_for      TEXT,
+        sealed_secret BLOB NOT NULL,
+        active        INTEGER NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        source        TEXT NOT NULL
+    );
+    CREATE TABLE iam_sessions (
+        access_key_id  TEXT PRIMARY KEY,
+        sealed_secret  BLOB NOT NULL,
+        account        TEXT NOT NULL,
+        role_name      TEXT NOT NULL,
+        role_unique_id TEXT NOT NULL,
+        session_name   TEXT NOT NULL,
+        created_ms     INTEGER NOT NULL,
+        expires_ms     INTEGER NOT NULL,
+        tags           TEXT NOT NULL,
+        session_policy TEXT,
+        policy_arns    TEXT NOT NULL,
+        source_arn     TEXT NOT NULL
+    );
+    CREATE INDEX iam_sessions_by_expiry ON iam_sessions (expires_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

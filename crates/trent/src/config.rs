@@ -5,7 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use trent_kms::{Directory, Principal, PrincipalKind};
+#[cfg(test)]
+use trent_kms::Directory;
+use trent_kms::iam::PlainIdentities;
+use trent_kms::iam_store::{
+    AccessKeyKind, AccessKeyRecord, InlinePolicyRecord, OwnerKind, RoleRecord, UserRecord,
+};
+use trent_policy::{Policy, PolicyKind};
 
 /// The well-known development credentials (as LocalStack users already have them).
 pub const DEV_ACCESS_KEY_ID: &str = "test";
@@ -105,6 +111,8 @@ pub struct RoleConfig {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub trust_policy: Option<String>,
+    /// Longest session AssumeRole may grant, in seconds (3600 to 43200; default 3600).
+    pub max_session_duration: Option<i64>,
     #[serde(default)]
     pub policies: Vec<PolicyConfig>,
     /// Long-lived sessions of this role with fixed credentials, for development and tests
@@ -142,29 +150,60 @@ impl Config {
     }
 
     /// Builds the identity directory, refusing duplicate access keys and malformed accounts.
+    #[cfg(test)]
     pub fn directory(&self) -> Result<Directory, ConfigError> {
-        let mut dir = Directory::new();
+        Ok(trent_kms::iam::build_directory(&self.identities()?, 0))
+    }
+
+    /// The identities this config declares (secrets in plaintext: the service seals them before
+    /// they reach the store), refusing duplicate access keys, malformed accounts and policies
+    /// that do not parse.
+    pub fn identities(&self) -> Result<PlainIdentities, ConfigError> {
+        let mut data = PlainIdentities::default();
+        // ARNs of the principals with credentials (service callers may act for them).
+        let mut principals = std::collections::HashSet::new();
         let mut seen = std::collections::HashSet::new();
-        let mut add = |dir: &mut Directory, key: &AccessKeyConfig, p: Principal| {
+        let mut add = |data: &mut PlainIdentities,
+                       key: &AccessKeyConfig,
+                       account: &str,
+                       kind: AccessKeyKind,
+                       owner: &str,
+                       session: Option<&str>|
+         -> Result<(), ConfigError> {
             if !seen.insert(key.access_key_id.clone()) {
                 return Err(ConfigError::Invalid(format!(
                     "access key {} is declared twice",
                     key.access_key_id
                 )));
             }
-            dir.add_access_key(&key.access_key_id, &key.secret_access_key, p);
+            data.access_keys.push(AccessKeyRecord {
+                access_key_id: key.access_key_id.clone(),
+                account: account.to_string(),
+                kind,
+                owner_name: owner.to_string(),
+                session_name: session.map(str::to_string),
+                via_service: None,
+                acts_for: None,
+                secret: key.secret_access_key.clone(),
+                active: true,
+                created_ms: 0,
+            });
             Ok(())
         };
         if self.dev_credentials_enabled() {
+            principals.insert(format!("arn:aws:iam::{DEV_ACCOUNT}:root"));
             add(
-                &mut dir,
+                &mut data,
                 &AccessKeyConfig {
                     access_key_id: DEV_ACCESS_KEY_ID.into(),
                     secret_access_key: DEV_SECRET_ACCESS_KEY.into(),
                 },
-                Principal::root(DEV_ACCOUNT),
+                DEV_ACCOUNT,
+                AccessKeyKind::Root,
+                "",
+                None,
             )?;
-            dir.add_account(DEV_ACCOUNT);
+            data.accounts.push(DEV_ACCOUNT.to_string());
         }
         for account in &self.accounts {
             let id = &account.id;
@@ -173,97 +212,140 @@ impl Config {
                     "account id {id:?} must be 12 digits"
                 )));
             }
-            dir.add_account(id);
+            if !data.accounts.contains(id) {
+                data.accounts.push(id.clone());
+            }
+            if !account.access_keys.is_empty() {
+                principals.insert(format!("arn:aws:iam::{id}:root"));
+            }
             for key in &account.access_keys {
-                add(&mut dir, key, Principal::root(id))?;
+                add(&mut data, key, id, AccessKeyKind::Root, "", None)?;
             }
             for user in &account.users {
-                let principal = Principal {
+                check_path(&user.path)?;
+                if !user.access_keys.is_empty() {
+                    principals.insert(format!("arn:aws:iam::{id}:user{}{}", user.path, user.name));
+                }
+                data.users.push(UserRecord {
                     account: id.clone(),
-                    arn: format!("arn:aws:iam::{id}:user{}{}", user.path, user.name),
-                    kind: PrincipalKind::User {
-                        name: user.name.clone(),
-                        path: user.path.clone(),
-                    },
+                    name: user.name.clone(),
+                    path: user.path.clone(),
                     unique_id: stable_unique_id("AIDA", id, &user.name),
-                    tags: user.tags.clone(),
-                };
-                dir.add_principal(&principal.arn);
+                    created_ms: 0,
+                    tags: user.tags.clone().into_iter().collect(),
+                });
                 for policy in &user.policies {
-                    add_policy(&mut dir, &principal.arn, policy)?;
+                    inline(&mut data, id, OwnerKind::User, &user.name, policy)?;
                 }
                 for key in &user.access_keys {
-                    add(&mut dir, key, principal.clone())?;
+                    add(&mut data, key, id, AccessKeyKind::User, &user.name, None)?;
                 }
             }
             for role in &account.roles {
-                let role_arn = format!("arn:aws:iam::{id}:role{}{}", role.path, role.name);
-                let role_id = stable_unique_id("AROA", id, &role.name);
-                dir.add_principal(&role_arn);
-                for policy in &role.policies {
-                    add_policy(&mut dir, &role_arn, policy)?;
-                }
+                check_path(&role.path)?;
                 if let Some(trust) = &role.trust_policy {
-                    dir.set_trust_policy(&role_arn, trust);
+                    Policy::parse(trust, PolicyKind::TrustPolicy).map_err(|e| {
+                        ConfigError::Invalid(format!("trust policy of role {}: {e}", role.name))
+                    })?;
+                }
+                data.roles.push(RoleRecord {
+                    account: id.clone(),
+                    name: role.name.clone(),
+                    path: role.path.clone(),
+                    unique_id: stable_unique_id("AROA", id, &role.name),
+                    created_ms: 0,
+                    tags: role.tags.clone().into_iter().collect(),
+                    trust_policy: role.trust_policy.clone(),
+                    max_session_duration: role.max_session_duration.unwrap_or(3600),
+                    description: None,
+                });
+                for policy in &role.policies {
+                    inline(&mut data, id, OwnerKind::Role, &role.name, policy)?;
                 }
                 for session in &role.sessions {
-                    let principal = Principal {
-                        account: id.clone(),
-                        arn: format!(
-                            "arn:aws:sts::{id}:assumed-role/{}/{}",
-                            role.name, session.name
-                        ),
-                        kind: PrincipalKind::AssumedRole {
-                            role_arn: role_arn.clone(),
-                            role_name: role.name.clone(),
-                            session_name: session.name.clone(),
-                        },
-                        unique_id: format!("{role_id}:{}", session.name),
-                        tags: role.tags.clone(),
-                    };
+                    principals.insert(format!(
+                        "arn:aws:sts::{id}:assumed-role/{}/{}",
+                        role.name, session.name
+                    ));
                     add(
-                        &mut dir,
+                        &mut data,
                         &AccessKeyConfig {
                             access_key_id: session.access_key_id.clone(),
                             secret_access_key: session.secret_access_key.clone(),
                         },
-                        principal,
+                        id,
+                        AccessKeyKind::RoleSession,
+                        &role.name,
+                        Some(&session.name),
                     )?;
                 }
             }
         }
         for sc in &self.service_callers {
-            let principal = dir.principal_by_arn(&sc.acts_for).cloned().ok_or_else(|| {
-                ConfigError::Invalid(format!(
+            if !principals.contains(&sc.acts_for) {
+                return Err(ConfigError::Invalid(format!(
                     "service caller {}: acts_for {} is not a principal declared in this config",
                     sc.service, sc.acts_for
-                ))
-            })?;
-            if !seen_service_key(&dir, &sc.access_key_id) {
-                dir.add_service_access_key(
-                    &sc.access_key_id,
-                    &sc.secret_access_key,
-                    &sc.service,
-                    principal,
-                );
-            } else {
-                return Err(ConfigError::Invalid(format!(
-                    "access key {} is declared twice",
-                    sc.access_key_id
                 )));
             }
+            let account = sc
+                .acts_for
+                .split(':')
+                .nth(4)
+                .unwrap_or_default()
+                .to_string();
+            add(
+                &mut data,
+                &AccessKeyConfig {
+                    access_key_id: sc.access_key_id.clone(),
+                    secret_access_key: sc.secret_access_key.clone(),
+                },
+                &account,
+                AccessKeyKind::Service,
+                "",
+                None,
+            )?;
+            if let Some(k) = data.access_keys.last_mut() {
+                k.via_service = Some(sc.service.clone());
+                k.acts_for = Some(sc.acts_for.clone());
+            }
         }
-        Ok(dir)
+        Ok(data)
     }
 }
 
-fn seen_service_key(dir: &Directory, access_key_id: &str) -> bool {
-    dir.access_key(access_key_id).is_some()
+fn check_path(path: &str) -> Result<(), ConfigError> {
+    if path.starts_with('/') && path.ends_with('/') {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(format!(
+            "path {path:?} must begin and end with /"
+        )))
+    }
 }
 
-fn add_policy(dir: &mut Directory, owner: &str, policy: &PolicyConfig) -> Result<(), ConfigError> {
-    dir.add_identity_policy(owner, &policy.name, &policy.document)
-        .map_err(|e| ConfigError::Invalid(format!("policy {:?} of {owner}: {e}", policy.name)))
+fn inline(
+    data: &mut PlainIdentities,
+    account: &str,
+    owner: OwnerKind,
+    owner_name: &str,
+    policy: &PolicyConfig,
+) -> Result<(), ConfigError> {
+    Policy::parse(&policy.document, PolicyKind::IdentityPolicy).map_err(|e| {
+        ConfigError::Invalid(format!(
+            "policy {:?} of {} {owner_name}: {e}",
+            policy.name,
+            owner.as_str()
+        ))
+    })?;
+    data.inline_policies.push(InlinePolicyRecord {
+        account: account.to_string(),
+        owner,
+        owner_name: owner_name.to_string(),
+        name: policy.name.clone(),
+        document: policy.document.clone(),
+    });
+    Ok(())
 }
 
 /// A unique ID in IAM's shape (prefix + 17 upper-case alphanumerics) that stays the same across

@@ -33,6 +33,25 @@ pub struct ServeArgs {
     /// then survive power loss, not only a crash of the process.
     #[arg(long, env = "TRENT_AUDIT_FSYNC", default_value_t = true, action = clap::ArgAction::Set)]
     pub audit_fsync: bool,
+    /// Tests only: run the service clock this many seconds ahead of the system clock (session
+    /// expiry, key deletion dates). SigV4 request dates are still checked against the system
+    /// clock.
+    #[arg(
+        long,
+        hide = true,
+        env = "TRENT_TEST_CLOCK_OFFSET",
+        allow_hyphen_values = true
+    )]
+    pub test_clock_offset: Option<i64>,
+}
+
+/// The system clock moved by a fixed offset (tests of expiry).
+struct OffsetClock(i64);
+
+impl trent_kms::Clock for OffsetClock {
+    fn now_ms(&self) -> i64 {
+        trent_kms::Clock::now_ms(&SystemClock) + self.0
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -88,14 +107,22 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("root key: {e}"))?,
     };
     let store = Store::open(&data_dir.join("trent.db"))?;
-    let directory = Arc::new(config.directory()?);
+    let identities = config.identities()?;
+    let clock: Arc<dyn trent_kms::Clock> = match args.test_clock_offset {
+        Some(seconds) => Arc::new(OffsetClock(seconds.saturating_mul(1000))),
+        None => Arc::new(SystemClock),
+    };
     let kms = Kms::new(
         store,
         root_key,
-        Arc::new(SystemClock),
-        Arc::clone(&directory),
+        clock,
+        Arc::new(trent_kms::Directory::new()),
         args.authz.into(),
     );
+    // Config identities go into the store (replacing those of the previous start); the
+    // directory is then built from the store, API-created identities included.
+    kms.install_config_identities(&identities)
+        .map_err(|e| format!("cannot store the configured identities: {e}"))?;
     let audit_destination = match args.audit_log.as_deref() {
         None => AuditDestination::File(data_dir.join("audit.log")),
         Some("off") => AuditDestination::Off,
@@ -105,7 +132,6 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let audit = AuditLog::open(audit_destination, args.audit_fsync)?;
     let state = Arc::new(AppState {
         kms: Arc::new(kms),
-        directory,
         audit,
     });
 

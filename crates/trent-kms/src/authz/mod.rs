@@ -178,7 +178,8 @@ impl Kms {
         policy_override: Option<&Policy>,
     ) -> KmsResult<Decision> {
         let principal = context::policy_principal(caller);
-        let identity = self.directory.identity_policies(&caller.principal);
+        let directory = self.directory();
+        let identity = directory.identity_policies(&caller.principal);
         let identity: Vec<decide::IdentityPolicy<'_>> = identity
             .iter()
             .map(|p| decide::IdentityPolicy {

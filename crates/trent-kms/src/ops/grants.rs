@@ -123,17 +123,17 @@ fn check_grant_principal(kms: &Kms, member: &str, principal: &str) -> KmsResult<
         return Err(invalid());
     }
     let (service, account, resource) = (parts[2], parts[4], parts[5]);
-    let known = kms.directory.has_account(account);
+    let known = kms.directory().has_account(account);
     let ok = match service {
         "iam" if resource == "root" => true,
         "iam" if resource.starts_with("user/") || resource.starts_with("role/") => {
-            !known || kms.directory.has_principal(principal)
+            !known || kms.directory().has_principal(principal)
         }
         "sts" if resource.starts_with("assumed-role/") => {
             let mut it = resource.splitn(3, '/').skip(1);
             match (it.next(), it.next()) {
                 (Some(role), Some(session)) if !role.is_empty() && !session.is_empty() => {
-                    !known || kms.directory.has_role_named(account, role)
+                    !known || kms.directory().has_role_named(account, role)
                 }
                 _ => false,
             }

@@ -58,14 +58,14 @@ fn principal_exists(kms: &Kms, name: &str) -> bool {
     else {
         return false;
     };
-    if *service != "iam" || !kms.directory.has_account(account) {
+    if *service != "iam" || !kms.directory().has_account(account) {
         return true;
     }
     if *resource == "root" {
         return true;
     }
     if resource.starts_with("user/") || resource.starts_with("role/") {
-        return kms.directory.has_principal(name);
+        return kms.directory().has_principal(name);
     }
     true
 }
