@@ -590,3 +590,47 @@ async fn aliases_work_in_every_cryptographic_operation() {
         assert_eq!(re.key_id(), Some(arn.as_str()));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_create_alias_has_exactly_one_winner() {
+    let s = Server::start();
+    let kms = s.kms();
+    let mut keys = Vec::new();
+    for _ in 0..8 {
+        keys.push(new_key(&kms).await.key_id().to_string());
+    }
+    let mut tasks = Vec::new();
+    for key in keys.clone() {
+        let kms = kms.clone();
+        tasks.push(tokio::spawn(async move {
+            kms.create_alias()
+                .alias_name("alias/contested")
+                .target_key_id(&key)
+                .send()
+                .await
+                .map(|_| key)
+                .map_err(common::err)
+        }));
+    }
+    let mut winner = None;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(key) => {
+                assert!(winner.is_none(), "two winners");
+                winner = Some(key);
+            }
+            Err(e) => assert_eq!(
+                e,
+                expected(
+                    "AlreadyExistsException",
+                    "An alias with the name arn:aws:kms:us-east-1:000000000000:alias/contested already exists"
+                )
+            ),
+        }
+    }
+    let winner = winner.expect("no winner");
+    let aliases = all_aliases(&kms, None, 100).await;
+    assert_eq!(aliases.len(), 1);
+    assert_eq!(aliases[0].target_key_id(), Some(winner.as_str()));
+    assert_eq!(describe(&kms, "alias/contested").await.key_id(), winner);
+}

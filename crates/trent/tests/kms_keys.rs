@@ -1008,3 +1008,91 @@ async fn create_key_with_tags_and_description() {
     assert_eq!(tags[0], tag("k00", "v0"));
     assert_eq!(tags[49], tag("k49", "v49"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_keep_the_state_machine_consistent() {
+    let s = Server::start();
+    let kms = s.kms();
+    // Parallel CreateKey: all distinct, all listed.
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let kms = kms.clone();
+        tasks.push(tokio::spawn(async move {
+            new_key(&kms).await.key_id().to_string()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16);
+    assert_eq!(all_key_ids(&kms, 5).await, ids);
+
+    // Parallel ScheduleKeyDeletion of one key: exactly one succeeds.
+    let id = ids[0].clone();
+    let mut tasks = Vec::new();
+    for days in 7..=16 {
+        let kms = kms.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            kms.schedule_key_deletion()
+                .key_id(&id)
+                .pending_window_in_days(days)
+                .send()
+                .await
+                .map(|r| r.deletion_date().cloned())
+                .map_err(common::err)
+        }));
+    }
+    let pending = expected(
+        "KMSInvalidStateException",
+        &format!("{} is pending deletion.", key_arn(&id)),
+    );
+    let mut scheduled = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(date) => scheduled.push(date),
+            Err(e) => assert_eq!(e, pending),
+        }
+    }
+    assert_eq!(scheduled.len(), 1);
+    assert_eq!(
+        describe(&kms, &id).await.deletion_date(),
+        scheduled[0].as_ref()
+    );
+
+    // Parallel CancelKeyDeletion: exactly one succeeds, the key ends Disabled.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let kms = kms.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            kms.cancel_key_deletion()
+                .key_id(&id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(common::err)
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => assert_eq!(
+                e,
+                expected(
+                    "KMSInvalidStateException",
+                    &format!("{} is not pending deletion.", key_arn(&id))
+                )
+            ),
+        }
+    }
+    assert_eq!(ok, 1);
+    assert_eq!(
+        describe(&kms, &id).await.key_state(),
+        Some(&KeyState::Disabled)
+    );
+}

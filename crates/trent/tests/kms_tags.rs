@@ -417,3 +417,45 @@ async fn at_most_50_tags_per_key_and_an_over_limit_request_is_all_or_nothing() {
     tag_key(&kms, id, &[("one-more", "x")]).await;
     assert_eq!(all_tags(&kms, id, 50).await.len(), 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_tagging_never_exceeds_the_limit_or_half_applies() {
+    let s = Server::start();
+    let kms = s.kms();
+    let id = new_key(&kms).await.key_id().to_string();
+    // Twelve requests of six new tags each race for 50 places: at most eight can win.
+    let mut tasks = Vec::new();
+    for r in 0..12 {
+        let kms = kms.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut req = kms.tag_resource().key_id(&id);
+            for t in 0..6 {
+                req = req.tags(tag(&format!("r{r:02}-t{t}"), "v"));
+            }
+            req.send().await.map_err(common::err)
+        }));
+    }
+    let mut winners = Vec::new();
+    for (r, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(_) => winners.push(r),
+            Err(e) => assert_eq!(e, expected("TagException", "Too many tags")),
+        }
+    }
+    assert_eq!(winners.len(), 8, "winners {winners:?}");
+    let tags = all_tags(&kms, &id, 50).await;
+    assert_eq!(tags.len(), 48);
+    // Every request applied all of its tags or none of them.
+    for r in 0..12 {
+        let mine = tags
+            .iter()
+            .filter(|t| t.tag_key().starts_with(&format!("r{r:02}-")))
+            .count();
+        assert_eq!(
+            mine,
+            if winners.contains(&r) { 6 } else { 0 },
+            "request {r}"
+        );
+    }
+}
