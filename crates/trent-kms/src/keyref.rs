@@ -3,7 +3,7 @@
 
 use trent_store::{KeyRecord, KeyState};
 
-use crate::arn::{alias_arn, key_arn, parse_kms_arn};
+use crate::arn::{alias_arn, key_arn, parse_kms_arn, partition};
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::Caller;
 use crate::service::Kms;
@@ -108,6 +108,11 @@ impl Kms {
             };
             if arn.region != region {
                 return Err(KmsError::not_found(format!("Invalid arn {}", arn.region)));
+            }
+            // The region is right, so only its own partition can be (`arn:aws-cn:` never
+            // names a key of us-east-1).
+            if !input.starts_with(&format!("arn:{}:", partition(region))) {
+                return Err(KmsError::not_found(format!("Invalid arn {input}")));
             }
             if let Some(id) = arn.resource.strip_prefix("key/") {
                 if !is_key_id(id) {

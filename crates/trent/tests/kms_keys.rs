@@ -155,8 +155,14 @@ async fn describe_key_accepts_key_id_key_arn_alias_name_and_alias_arn() {
 async fn not_found_messages_name_what_was_asked_for() {
     let s = Server::start();
     let kms = s.kms();
-    new_key(&kms).await;
+    let real = new_key(&kms).await.key_id().to_string();
+    // The ARN of a real key, but in another partition.
+    let other_partition = format!("arn:aws-cn:kms:us-east-1:{ACCOUNT}:key/{real}");
     let cases = [
+        (
+            other_partition.clone(),
+            format!("Invalid arn {other_partition}"),
+        ),
         (
             "fake-key-id".to_string(),
             "Invalid keyId 'fake-key-id'".to_string(),

@@ -71,6 +71,13 @@ pub struct AliasRequest {
 
 pub fn create_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Empty> {
     let name = check_alias_name(&r.alias_name)?;
+    // The model's pattern allows ':' (it is shared with alias ARNs), KMS does not: alias names
+    // are letters, digits, '/', '_' and '-'.
+    if name.contains(':') {
+        return Err(KmsError::validation(format!(
+            "{name} contains invalid characters for an alias"
+        )));
+    }
     let target = target_key_id(&r.target_key_id)?;
     let resolved = kms.resolve(caller, &target, Accept::KeyOnly)?;
     let arn = alias_arn(&caller.region, caller.account(), &name);
