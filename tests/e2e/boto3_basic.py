@@ -51,14 +51,14 @@ class Server:
 
     starts = 0
 
-    def __init__(self, binary, data_dir, work):
+    def __init__(self, binary, data_dir, work, extra_args=()):
         Server.starts += 1
         self.log_path = Path(work) / f"server.{Server.starts}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRENT_")}
         env["RUST_LOG"] = "info"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir)],
+                [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *extra_args],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -80,11 +80,11 @@ class Server:
     def log(self):
         return self.log_path.read_text(errors="replace")
 
-    def kms(self):
+    def kms(self, access_key="test", secret_key="test", region=REGION):
         return boto3.session.Session(
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            region_name=REGION,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=region,
         ).client(
             "kms",
             endpoint_url=self.endpoint,

@@ -9,47 +9,10 @@
 # after `cargo build -p trent`, with `aws` on PATH (scripts/test installs it in .venv):
 #   PATH="$PWD/.venv/bin:$PATH" TRENT_BIN=target/debug/trent tests/e2e/cli.sh
 set -euo pipefail
+# shellcheck source=tests/e2e/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-TRENT_BIN=${TRENT_BIN:-$root/target/debug/trent}
-if [[ ! -x "$TRENT_BIN" ]]; then
-    echo "cli.sh: TRENT_BIN=$TRENT_BIN is not an executable (run cargo build -p trent)" >&2
-    exit 1
-fi
-if ! command -v aws >/dev/null; then
-    echo "cli.sh: no 'aws' on PATH; run scripts/test (it installs the pinned awscli in .venv)" >&2
-    exit 1
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/trent-e2e-cli.XXXXXX")
 data="$work/data"
-server_pid=""
-server_log=""
-endpoint=""
-starts=0
-
-cleanup() {
-    local status=$?
-    if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    if [[ $status -ne 0 && -n "$server_log" && -f "$server_log" ]]; then
-        echo "--- server log ($server_log) ---" >&2
-        tail -n 50 "$server_log" >&2
-    fi
-    rm -rf -- "$work"
-}
-trap cleanup EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-step() {
-    echo "== $*"
-}
 
 # Joins the arguments with tabs, as `--output text` prints a list.
 tsv() {
@@ -57,56 +20,15 @@ tsv() {
     echo "$*"
 }
 
-expect_eq() { # description expected actual
-    if [[ "$2" != "$3" ]]; then
-        fail "$1"$'\n'"  expected: [$2]"$'\n'"  actual:   [$3]"
-    fi
-}
-
-# The aws CLI, hermetic: development credentials, no config files, no instance metadata.
+# Development credentials: the root of account 000000000000.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
-export AWS_CONFIG_FILE="$work/no-aws-config" AWS_SHARED_CREDENTIALS_FILE="$work/no-aws-credentials"
-export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
-unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ENDPOINT_URL \
-    AWS_ENDPOINT_URL_KMS AWS_CA_BUNDLE
 
 kms() {
     aws --endpoint-url "$endpoint" kms "$@"
 }
 
-# Asserts that `aws kms OP ARGS...` fails as a service error with exactly CODE and MESSAGE.
 expect_error() { # code message op args...
-    local code=$1 message=$2 op=$3
-    shift 3
-    local out="$work/err.out" err="$work/err.err" rc=0
-    kms "$op" "$@" >"$out" 2>"$err" || rc=$?
-    local operation
-    operation=$(sed -E 's/(^|-)([a-z])/\U\2/g' <<<"$op")
-    # awscli v1 exits 255 on a service error and prints a blank line, then the error.
-    expect_eq "$op exit status (stderr: $(cat "$err"))" 255 "$rc"
-    expect_eq "$op stdout" "" "$(cat "$out")"
-    expect_eq "$op error" \
-        "An error occurred ($code) when calling the $operation operation: $message" \
-        "$(grep -v '^$' "$err")"
-}
-
-start_server() {
-    starts=$((starts + 1))
-    server_log="$work/server.$starts.log"
-    env -u TRENT_ROOT_KEY -u TRENT_CONFIG -u TRENT_LISTEN -u TRENT_DATA_DIR RUST_LOG=info \
-        "$TRENT_BIN" serve --listen 127.0.0.1:0 --data-dir "$data" >/dev/null 2>"$server_log" &
-    server_pid=$!
-    local addr="" i
-    for ((i = 0; i < 300; i++)); do
-        addr=$(sed -n 's|.*listening on http://\([^,]*\), data dir .*|\1|p' "$server_log")
-        [[ -n "$addr" ]] && break
-        kill -0 "$server_pid" 2>/dev/null || fail "server exited during startup"
-        sleep 0.1
-    done
-    [[ -n "$addr" ]] || fail "server did not log its address within 30 s"
-    [[ "$addr" =~ ^127\.0\.0\.1:[0-9]+$ ]] || fail "unexpected listen address: $addr"
-    endpoint="http://$addr"
-    echo "   server $starts: pid $server_pid on $endpoint"
+    expect_kms_error "$@"
 }
 
 # SIGTERM, then the server must exit 0 within 10 s after logging that it stopped.
@@ -131,7 +53,7 @@ alias_name=alias/trent-e2e-cli
 context=purpose=e2e,tool=aws-cli
 
 step "start the server on a fresh data dir"
-start_server
+start_server "$data"
 
 step "create a key"
 key_id=$(kms create-key --description "trent e2e cli" --query KeyMetadata.KeyId --output text)
@@ -191,7 +113,7 @@ expect_error InvalidCiphertextException "" \
 
 step "restart the server on the same data dir and decrypt again"
 stop_server
-start_server
+start_server "$data"
 decrypt_and_compare "after restart"
 expect_eq "alias after restart" "$key_id" \
     "$(kms describe-key --key-id "$alias_name" --query KeyMetadata.KeyId --output text)"
@@ -227,7 +149,7 @@ expect_error KMSInvalidStateException "$arn is pending deletion." \
 
 step "restart: the pending deletion persisted"
 stop_server
-start_server
+start_server "$data"
 expect_eq "state after restart" "$(tsv PendingDeletion "$sched_date")" \
     "$(kms describe-key --key-id "$key_id" --output text --query 'KeyMetadata.[KeyState,DeletionDate]')"
 expect_error KMSInvalidStateException "$arn is pending deletion." \
