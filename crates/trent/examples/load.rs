@@ -8,8 +8,9 @@
 //!     --endpoint http://127.0.0.1:4599 --op encrypt --concurrency 64 --duration 10s
 //! ```
 //!
-//! Without `--key-id` it creates a symmetric key for the run and schedules its deletion (7 days)
-//! at the end. Retries are disabled so that every failed request counts as an error; the exit
+//! Without `--key-id` it creates a key for the run and schedules its deletion (7 days) at the
+//! end: symmetric for encrypt, decrypt and generate-data-key; ECC_NIST_P256 (SIGN_VERIFY) for
+//! sign-ecdsa and verify; RSA_2048 (SIGN_VERIFY) for sign-rsa; HMAC_256 for generate-mac. Retries are disabled so that every failed request counts as an error; the exit
 //! status is non-zero when any request failed (after the report). Only loopback endpoints are
 //! accepted unless `--allow-non-loopback` is given.
 
@@ -24,7 +25,9 @@ use aws_sdk_kms::config::timeout::TimeoutConfig;
 use aws_sdk_kms::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::DataKeySpec;
+use aws_sdk_kms::types::{
+    DataKeySpec, KeySpec, KeyUsageType, MacAlgorithmSpec, MessageType, SigningAlgorithmSpec,
+};
 use clap::{Parser, ValueEnum};
 
 /// The longest run the tool accepts.
@@ -79,6 +82,33 @@ enum Op {
     Decrypt,
     /// GenerateDataKey with KeySpec AES_256.
     GenerateDataKey,
+    /// Sign `--size` bytes (RAW) with ECDSA_SHA_256 and an ECC_NIST_P256 key.
+    SignEcdsa,
+    /// Sign `--size` bytes (RAW) with RSASSA_PSS_SHA_256 and an RSA_2048 key.
+    SignRsa,
+    /// Verify one ECDSA_SHA_256 signature (ECC_NIST_P256) of `--size` bytes made before the run.
+    Verify,
+    /// GenerateMac of `--size` bytes with HMAC_SHA_256 and an HMAC_256 key.
+    GenerateMac,
+}
+
+impl Op {
+    /// Key spec and usage of the key a run creates; `None` for the symmetric operations.
+    fn key_kind(self) -> Option<(KeySpec, KeyUsageType)> {
+        match self {
+            Op::Encrypt | Op::Decrypt | Op::GenerateDataKey => None,
+            Op::SignEcdsa | Op::Verify => Some((KeySpec::EccNistP256, KeyUsageType::SignVerify)),
+            Op::SignRsa => Some((KeySpec::Rsa2048, KeyUsageType::SignVerify)),
+            Op::GenerateMac => Some((KeySpec::Hmac256, KeyUsageType::GenerateVerifyMac)),
+        }
+    }
+
+    fn signing_algorithm(self) -> SigningAlgorithmSpec {
+        match self {
+            Op::SignRsa => SigningAlgorithmSpec::RsassaPssSha256,
+            _ => SigningAlgorithmSpec::EcdsaSha256,
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -102,7 +132,8 @@ struct Args {
     /// Existing symmetric key (id, ARN or alias). Default: create one for the run.
     #[arg(long)]
     key_id: Option<String>,
-    /// Plaintext size in bytes for encrypt and decrypt (1-4096).
+    /// Plaintext (encrypt, decrypt) or message (sign-*, verify, generate-mac) size in bytes
+    /// (1-4096).
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=4096))]
     size: u32,
     /// Access key id.
@@ -199,9 +230,30 @@ impl TaskStats {
 /// The request a loop repeats.
 #[derive(Clone)]
 enum Request {
-    Encrypt { key_id: String, plaintext: Blob },
-    Decrypt { ciphertext: Blob },
-    GenerateDataKey { key_id: String },
+    Encrypt {
+        key_id: String,
+        plaintext: Blob,
+    },
+    Decrypt {
+        ciphertext: Blob,
+    },
+    GenerateDataKey {
+        key_id: String,
+    },
+    Sign {
+        key_id: String,
+        message: Blob,
+        algorithm: SigningAlgorithmSpec,
+    },
+    Verify {
+        key_id: String,
+        message: Blob,
+        signature: Blob,
+    },
+    GenerateMac {
+        key_id: String,
+        message: Blob,
+    },
 }
 
 impl Request {
@@ -256,6 +308,76 @@ impl Request {
                     Ok(out) if out.plaintext().is_some_and(|p| p.as_ref().len() == 32) => true,
                     Ok(_) => {
                         stats.record_missing("GenerateDataKey returned no 32-byte Plaintext");
+                        false
+                    }
+                    Err(e) => {
+                        stats.record_error(&e);
+                        false
+                    }
+                }
+            }
+            Request::Sign {
+                key_id,
+                message,
+                algorithm,
+            } => {
+                match kms
+                    .sign()
+                    .key_id(key_id)
+                    .message(message.clone())
+                    .message_type(MessageType::Raw)
+                    .signing_algorithm(algorithm.clone())
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.signature().is_some() => true,
+                    Ok(_) => {
+                        stats.record_missing("Sign returned no Signature");
+                        false
+                    }
+                    Err(e) => {
+                        stats.record_error(&e);
+                        false
+                    }
+                }
+            }
+            Request::Verify {
+                key_id,
+                message,
+                signature,
+            } => {
+                match kms
+                    .verify()
+                    .key_id(key_id)
+                    .message(message.clone())
+                    .signature(signature.clone())
+                    .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.signature_valid() => true,
+                    Ok(_) => {
+                        stats.record_missing("Verify returned SignatureValid false");
+                        false
+                    }
+                    Err(e) => {
+                        stats.record_error(&e);
+                        false
+                    }
+                }
+            }
+            Request::GenerateMac { key_id, message } => {
+                match kms
+                    .generate_mac()
+                    .key_id(key_id)
+                    .message(message.clone())
+                    .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+                    .send()
+                    .await
+                {
+                    Ok(out) if out.mac().is_some_and(|m| m.as_ref().len() == 32) => true,
+                    Ok(_) => {
+                        stats.record_missing("GenerateMac returned no 32-byte Mac");
                         false
                     }
                     Err(e) => {
@@ -331,31 +453,16 @@ fn plaintext(size: u32) -> Vec<u8> {
     (0..size).map(|i| (i % 256) as u8).collect()
 }
 
-async fn run(args: Args) -> BoxResult<()> {
-    let kms = client(&args);
-
-    let (key_id, created) = match &args.key_id {
-        Some(k) => (k.clone(), false),
-        None => {
-            let out = kms
-                .create_key()
-                .description("trent load tool (scheduled for deletion after the run)")
-                .send()
-                .await
-                .map_err(|e| fail(format!("CreateKey failed: {}", describe(&e))))?;
-            let id = out
-                .key_metadata()
-                .map(|m| m.key_id().to_string())
-                .ok_or_else(|| fail("CreateKey returned no KeyMetadata"))?;
-            (id, true)
-        }
-    };
-
-    // One checked round trip before the run: a wrong endpoint or key fails here, not 64 times.
-    let plain = plaintext(args.size);
+/// Checks the symmetric key with one Encrypt/Decrypt round trip and builds the request.
+async fn symmetric_request(
+    kms: &aws_sdk_kms::Client,
+    args: &Args,
+    key_id: &str,
+    plain: Vec<u8>,
+) -> BoxResult<Request> {
     let encrypted = kms
         .encrypt()
-        .key_id(&key_id)
+        .key_id(key_id)
         .plaintext(Blob::new(plain.clone()))
         .send()
         .await
@@ -381,15 +488,121 @@ async fn run(args: Args) -> BoxResult<()> {
         ));
     }
 
-    let request = Arc::new(match args.op {
-        Op::Encrypt => Request::Encrypt {
-            key_id: key_id.clone(),
-            plaintext: Blob::new(plain),
-        },
+    Ok(match args.op {
         Op::Decrypt => Request::Decrypt { ciphertext },
         Op::GenerateDataKey => Request::GenerateDataKey {
-            key_id: key_id.clone(),
+            key_id: key_id.to_string(),
         },
+        _ => Request::Encrypt {
+            key_id: key_id.to_string(),
+            plaintext: Blob::new(plain),
+        },
+    })
+}
+
+/// Checks a signing or HMAC key with one Sign/Verify or GenerateMac/VerifyMac round trip and
+/// builds the request.
+async fn asymmetric_request(
+    kms: &aws_sdk_kms::Client,
+    op: Op,
+    key_id: &str,
+    plain: Vec<u8>,
+) -> BoxResult<Request> {
+    let message = Blob::new(plain);
+    if op == Op::GenerateMac {
+        let mac = kms
+            .generate_mac()
+            .key_id(key_id)
+            .message(message.clone())
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .send()
+            .await
+            .map_err(|e| {
+                fail(format!(
+                    "GenerateMac with key {key_id} failed: {}",
+                    describe(&e)
+                ))
+            })?;
+        let mac = mac
+            .mac()
+            .ok_or_else(|| fail("GenerateMac returned no Mac"))?;
+        kms.verify_mac()
+            .key_id(key_id)
+            .message(message.clone())
+            .mac(mac.clone())
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .send()
+            .await
+            .map_err(|e| fail(format!("VerifyMac failed: {}", describe(&e))))?;
+        return Ok(Request::GenerateMac {
+            key_id: key_id.to_string(),
+            message,
+        });
+    }
+    let algorithm = op.signing_algorithm();
+    let signed = kms
+        .sign()
+        .key_id(key_id)
+        .message(message.clone())
+        .signing_algorithm(algorithm.clone())
+        .send()
+        .await
+        .map_err(|e| fail(format!("Sign with key {key_id} failed: {}", describe(&e))))?;
+    let signature = signed
+        .signature()
+        .ok_or_else(|| fail("Sign returned no Signature"))?
+        .clone();
+    kms.verify()
+        .key_id(key_id)
+        .message(message.clone())
+        .signature(signature.clone())
+        .signing_algorithm(algorithm.clone())
+        .send()
+        .await
+        .map_err(|e| fail(format!("Verify failed: {}", describe(&e))))?;
+    Ok(match op {
+        Op::Verify => Request::Verify {
+            key_id: key_id.to_string(),
+            message,
+            signature,
+        },
+        _ => Request::Sign {
+            key_id: key_id.to_string(),
+            message,
+            algorithm,
+        },
+    })
+}
+
+async fn run(args: Args) -> BoxResult<()> {
+    let kms = client(&args);
+
+    let (key_id, created) = match &args.key_id {
+        Some(k) => (k.clone(), false),
+        None => {
+            let mut create = kms
+                .create_key()
+                .description("trent load tool (scheduled for deletion after the run)");
+            if let Some((spec, usage)) = args.op.key_kind() {
+                create = create.key_spec(spec).key_usage(usage);
+            }
+            let out = create
+                .send()
+                .await
+                .map_err(|e| fail(format!("CreateKey failed: {}", describe(&e))))?;
+            let id = out
+                .key_metadata()
+                .map(|m| m.key_id().to_string())
+                .ok_or_else(|| fail("CreateKey returned no KeyMetadata"))?;
+            (id, true)
+        }
+    };
+
+    // One checked round trip before the run: a wrong endpoint or key fails here, not 64 times.
+    let plain = plaintext(args.size);
+    let request = Arc::new(match args.op.key_kind() {
+        None => symmetric_request(&kms, &args, &key_id, plain).await?,
+        Some(_) => asymmetric_request(&kms, args.op, &key_id, plain).await?,
     });
 
     eprintln!(
