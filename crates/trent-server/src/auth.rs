@@ -1,22 +1,66 @@
-//! Turns a signed HTTP request into a [`Caller`]: SigV4 verification against the directory.
+//! Turns a signed HTTP request into a [`Caller`]: SigV4 verification against the directory, and
+//! for temporary credentials their session token and expiry. The service (KMS, STS, IAM) is the
+//! one of the SigV4 credential scope.
 
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use axum::http::{HeaderMap, Method, Uri};
+use trent_kms::iam::QueryService;
 use trent_kms::{Caller, Directory};
 use trent_sigv4::{HttpRequestParts, SigV4Error};
 
-use crate::render::WireError;
+/// The service a request was signed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Kms,
+    Query(QueryService),
+}
+
+/// Why authentication failed; rendered per protocol (see `query.rs` and `render.rs`).
+#[derive(Debug)]
+pub enum AuthError {
+    SigV4(SigV4Error),
+    /// Temporary credentials without their session token, or with another one.
+    InvalidToken,
+    /// Temporary credentials past their expiry.
+    ExpiredToken,
+}
+
+impl From<SigV4Error> for AuthError {
+    fn from(e: SigV4Error) -> Self {
+        AuthError::SigV4(e)
+    }
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The service of a request's credential scope, without verifying anything (for rendering
+/// errors in the right protocol).
+pub fn scope_service(headers: &HeaderMap) -> Option<Service> {
+    let value = headers.get("authorization")?.to_str().ok()?;
+    let scope = value
+        .split(['\u{20}', ','])
+        .find_map(|p| p.trim().strip_prefix("Credential="))?;
+    match scope.split('/').nth(3)? {
+        "sts" => Some(Service::Query(QueryService::Sts)),
+        "iam" => Some(Service::Query(QueryService::Iam)),
+        _ => None,
+    }
+}
 
 pub fn authenticate(
     directory: &Directory,
+    now_ms: i64,
     peer: SocketAddr,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Caller, WireError> {
+) -> Result<(Caller, Service), AuthError> {
     let header_list: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| {
@@ -34,13 +78,32 @@ pub fn authenticate(
         body,
     };
     let auth = trent_sigv4::parse_authorization(&parts)?;
-    // Only KMS is served so far; STS and IAM will be routed by the credential scope.
-    auth.check_scope(None, Some("kms"))?;
+    let service = match auth.service.as_str() {
+        "sts" => Service::Query(QueryService::Sts),
+        "iam" => Service::Query(QueryService::Iam),
+        _ => {
+            auth.check_scope(None, Some("kms"))?;
+            Service::Kms
+        }
+    };
     let key = directory
         .access_key(&auth.access_key_id)
+        .filter(|k| k.active)
         .ok_or(SigV4Error::UnknownAccessKey)?;
     trent_sigv4::verify(&parts, &auth, &key.secret.0, SystemTime::now())?;
-    Ok(Caller {
+    if let Some(session) = &key.session {
+        let token = headers
+            .get("x-amz-security-token")
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !same_secret(token, session.token.0.as_bytes()) {
+            return Err(AuthError::InvalidToken);
+        }
+        if now_ms >= session.expires_ms {
+            return Err(AuthError::ExpiredToken);
+        }
+    }
+    let caller = Caller {
         principal: key.principal.clone(),
         region: auth.region.clone(),
         access_key_id: auth.access_key_id,
@@ -55,5 +118,6 @@ pub fn authenticate(
             format!("{name}.{}.amazonaws.com", auth.region)
         }),
         trace: Default::default(),
-    })
+    };
+    Ok((caller, service))
 }

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 mod auth;
+mod query;
 mod render;
 
 use std::net::SocketAddr;
@@ -75,14 +76,27 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
         operation: None,
         request: None,
         result: Err(WireError::body_too_large()),
+        query: auth::scope_service(&parts.headers).and_then(|s| match s {
+            auth::Service::Query(q) => Some((q, String::new())),
+            auth::Service::Kms => None,
+        }),
+        xml: Vec::new(),
     };
     if let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         done = handle(&state, peer, &parts, body, is_admin).await;
     }
     let overridden = done.caller.as_ref().is_some_and(|c| c.trace.overridden());
-    let mut response = match &done.result {
-        Ok(json) => render::json_ok(&request_id, serde_json::to_vec(json).unwrap_or_default()),
-        Err(e) => render::error(&request_id, e),
+    let mut response = match (&done.query, &done.result) {
+        (Some((service, action)), Ok(_)) => query::ok(*service, action, &request_id, &done.xml),
+        (Some((service, _)), Err(e)) => query::error(*service, &request_id, e),
+        (None, Ok(json)) => {
+            render::json_ok(&request_id, serde_json::to_vec(json).unwrap_or_default())
+        }
+        (None, Err(e)) => render::error(&request_id, e),
+    };
+    let event_name = match &done.query {
+        Some((_, action)) if !action.is_empty() => action.clone(),
+        _ => event_name,
     };
     if overridden {
         // Audit mode: authorization denied the request, but the denial was not enforced.
@@ -100,10 +114,10 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
                 .get("user-agent")
                 .and_then(|v| v.to_str().ok()),
             event_name: &event_name,
-            event_source: if is_admin {
-                "trent"
-            } else {
-                "kms.amazonaws.com"
+            event_source: match (&done.query, is_admin) {
+                (Some((service, _)), _) => service.event_source(),
+                (None, true) => "trent",
+                (None, false) => "kms.amazonaws.com",
             },
             operation: done.operation,
             read_only: is_admin || done.operation.is_some_and(Operation::is_read_only),
@@ -133,6 +147,9 @@ struct Handled {
     /// The request body as JSON, when the audit log needs it.
     request: Option<serde_json::Value>,
     result: Result<serde_json::Value, WireError>,
+    /// STS/IAM (query protocol): the service and the action; the result is then `xml`.
+    query: Option<(trent_kms::iam::QueryService, String)>,
+    xml: Vec<trent_kms::iam::Xml>,
 }
 
 async fn handle(
@@ -148,15 +165,34 @@ async fn handle(
         operation: None,
         request: None,
         result: Err(WireError::unknown_operation()),
+        query: None,
+        xml: Vec::new(),
     };
-    let caller = match auth::authenticate(&state.kms.directory(), peer, method, uri, headers, &body)
-    {
+    let authenticated = auth::authenticate(
+        &state.kms.directory(),
+        state.kms.clock_ms(),
+        peer,
+        method,
+        uri,
+        headers,
+        &body,
+    );
+    let (caller, service) = match authenticated {
         Ok(c) => c,
         Err(e) => {
-            done.result = Err(e);
+            done.result = Err(match auth::scope_service(headers) {
+                Some(auth::Service::Query(q)) => {
+                    done.query = Some((q, String::new()));
+                    query::auth_error(&e)
+                }
+                _ => WireError::from(e),
+            });
             return done;
         }
     };
+    if let (auth::Service::Query(service), false) = (service, is_admin) {
+        return handle_query(state, caller, service, method, uri, body, done).await;
+    }
     if state.audit.enabled() {
         done.request = serde_json::from_slice(&body).ok();
     }
@@ -200,6 +236,49 @@ async fn handle(
     match joined {
         Ok((result, caller)) => {
             done.result = result.map_err(WireError::from);
+            done.caller = Some(caller);
+        }
+        Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),
+    }
+    done
+}
+
+/// An STS or IAM request (AWS query protocol).
+async fn handle_query(
+    state: &Arc<AppState>,
+    caller: trent_kms::Caller,
+    service: trent_kms::iam::QueryService,
+    method: &Method,
+    uri: &axum::http::Uri,
+    body: Bytes,
+    mut done: Handled,
+) -> Handled {
+    let params = query::params(uri.query(), &body);
+    let action = params.get("Action").unwrap_or_default().to_string();
+    done.query = Some((service, action));
+    if method != Method::POST || uri.path() != "/" {
+        done.result = Err(query::wire_error(trent_kms::iam::IamError::invalid_action(
+            params.get("Action").unwrap_or_default(),
+            service.version(),
+        )));
+        done.caller = Some(caller);
+        return done;
+    }
+    let kms = Arc::clone(&state.kms);
+    let joined = tokio::task::spawn_blocking(move || {
+        let result = kms.query(&caller, service, &params);
+        (result, caller)
+    })
+    .await;
+    match joined {
+        Ok((result, caller)) => {
+            match result {
+                Ok(xml) => {
+                    done.xml = xml;
+                    done.result = Ok(serde_json::Value::Null);
+                }
+                Err(e) => done.result = Err(query::wire_error(e)),
+            }
             done.caller = Some(caller);
         }
         Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),

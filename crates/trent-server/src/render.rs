@@ -60,6 +60,25 @@ impl From<KmsError> for WireError {
     }
 }
 
+impl From<crate::auth::AuthError> for WireError {
+    fn from(e: crate::auth::AuthError) -> Self {
+        use crate::auth::AuthError;
+        match e {
+            AuthError::SigV4(e) => e.into(),
+            AuthError::ExpiredToken => WireError::new(
+                StatusCode::BAD_REQUEST,
+                "ExpiredTokenException",
+                Some("The security token included in the request is expired".into()),
+            ),
+            AuthError::InvalidToken => WireError::new(
+                StatusCode::BAD_REQUEST,
+                "UnrecognizedClientException",
+                Some("The security token included in the request is invalid.".into()),
+            ),
+        }
+    }
+}
+
 impl From<trent_sigv4::SigV4Error> for WireError {
     fn from(e: trent_sigv4::SigV4Error) -> Self {
         // AWS answers every authentication failure of a JSON 1.1 service with 400.

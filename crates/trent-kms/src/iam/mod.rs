@@ -14,7 +14,12 @@ use crate::error::{KmsError, KmsResult};
 use crate::identity::{Directory, NamedPolicy, Principal, PrincipalKind, SessionCredential};
 use crate::service::Kms;
 
+pub mod api;
 pub mod ids;
+pub mod wire;
+
+pub use api::{Params, QueryService};
+pub use wire::{IamError, IamResult, Xml};
 
 /// Sessions are kept this long after they expire (a request with them is answered
 /// `ExpiredTokenException`, not "unknown key"); then they are forgotten.
@@ -314,6 +319,11 @@ impl Kms {
     /// The current identities.
     pub fn directory(&self) -> Arc<Directory> {
         self.directory.get()
+    }
+
+    /// The service's clock (milliseconds since the epoch): session expiry is judged by it.
+    pub fn clock_ms(&self) -> i64 {
+        self.now_ms()
     }
 
     pub(crate) fn seal_secret(&self, access_key_id: &str, secret: &str) -> KmsResult<Vec<u8>> {
