@@ -43,20 +43,7 @@ impl Validator {
         max: usize,
     ) -> &mut Self {
         if let Some(v) = value {
-            let n = v.chars().count();
-            if n < min {
-                self.push(
-                    Some(v),
-                    member,
-                    &format!("Member must have length greater than or equal to {min}"),
-                );
-            } else if n > max {
-                self.push(
-                    Some(v),
-                    member,
-                    &format!("Member must have length less than or equal to {max}"),
-                );
-            }
+            self.size_bounds(Some(v), member, v.chars().count(), min, max);
         }
         self
     }
@@ -70,19 +57,7 @@ impl Validator {
         max: usize,
     ) -> &mut Self {
         if let Some(v) = value {
-            if v.len() < min {
-                self.push(
-                    None,
-                    member,
-                    &format!("Member must have length greater than or equal to {min}"),
-                );
-            } else if v.len() > max {
-                self.push(
-                    None,
-                    member,
-                    &format!("Member must have length less than or equal to {max}"),
-                );
-            }
+            self.size_bounds(None, member, v.len(), min, max);
         }
         self
     }
@@ -151,21 +126,35 @@ impl Validator {
         max: usize,
     ) -> &mut Self {
         if let Some(v) = value {
-            if v.len() < min {
-                self.push(
-                    None,
-                    member,
-                    &format!("Member must have length greater than or equal to {min}"),
-                );
-            } else if v.len() > max {
-                self.push(
-                    None,
-                    member,
-                    &format!("Member must have length less than or equal to {max}"),
-                );
-            }
+            self.size_bounds(None, member, v.len(), min, max);
         }
         self
+    }
+
+    /// A `KeyId`-shaped member (1 to 2048 characters), required or not.
+    pub fn key_id(&mut self, member: &str, value: &Option<String>, required: bool) -> &mut Self {
+        if required {
+            self.required(member, value);
+        }
+        self.length(member, value.as_deref(), 1, 2048)
+    }
+
+    /// The model's length constraints, on characters, bytes or list members; `shown` is the value
+    /// to echo (never a blob's).
+    fn size_bounds(&mut self, shown: Option<&str>, member: &str, n: usize, min: usize, max: usize) {
+        if n < min {
+            self.push(
+                shown,
+                member,
+                &format!("Member must have length greater than or equal to {min}"),
+            );
+        } else if n > max {
+            self.push(
+                shown,
+                member,
+                &format!("Member must have length less than or equal to {max}"),
+            );
+        }
     }
 
     pub fn finish(&mut self) -> Result<(), KmsError> {

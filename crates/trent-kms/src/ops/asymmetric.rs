@@ -34,8 +34,7 @@ pub const MAX_SIGNATURE: usize = 6144;
 const MAX_PUBLIC_KEY: usize = 8192;
 
 pub(crate) fn validate_key_id(v: &mut Validator, key_id: &Option<String>) {
-    v.required("keyId", key_id)
-        .length("keyId", key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", key_id, true);
 }
 
 /// A name already checked against the model's enum; parsing cannot fail unless the enum lists

@@ -86,13 +86,6 @@ fn crypto_check<'a>(
         .with_all(request_alias(resolved.via_alias.as_deref()))
 }
 
-fn validate_key_id(v: &mut Validator, member: &str, key_id: &Option<String>, required: bool) {
-    if required {
-        v.required(member, key_id);
-    }
-    v.length(member, key_id.as_deref(), 1, 2048);
-}
-
 // ---- Encrypt -------------------------------------------------------------------------------------
 
 #[derive(Debug, Deserialize)]
@@ -116,7 +109,7 @@ pub struct EncryptResponse {
 
 pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<EncryptResponse> {
     let mut v = Validator::new();
-    validate_key_id(&mut v, "keyId", &r.key_id, true);
+    v.key_id("keyId", &r.key_id, true);
     v.required("plaintext", &r.plaintext)
         .blob_length(
             "plaintext",
@@ -289,7 +282,7 @@ pub struct DecryptResponse {
 
 pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<DecryptResponse> {
     let mut v = Validator::new();
-    validate_key_id(&mut v, "keyId", &r.key_id, false);
+    v.key_id("keyId", &r.key_id, false);
     v.required("ciphertextBlob", &r.ciphertext_blob)
         .blob_length(
             "ciphertextBlob",
@@ -386,8 +379,8 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
             1,
             6144,
         );
-    validate_key_id(&mut v, "sourceKeyId", &r.source_key_id, false);
-    validate_key_id(&mut v, "destinationKeyId", &r.destination_key_id, true);
+    v.key_id("sourceKeyId", &r.source_key_id, false);
+    v.key_id("destinationKeyId", &r.destination_key_id, true);
     v.one_of(
         "sourceEncryptionAlgorithm",
         r.source_encryption_algorithm.as_deref(),
@@ -492,7 +485,7 @@ fn generate_data_key_common(
     operation: &str,
 ) -> KmsResult<DataKey> {
     let mut v = Validator::new();
-    validate_key_id(&mut v, "keyId", &r.key_id, true);
+    v.key_id("keyId", &r.key_id, true);
     v.range("numberOfBytes", r.number_of_bytes, 1, 1024).one_of(
         "keySpec",
         r.key_spec.as_deref(),

@@ -174,9 +174,8 @@ pub struct CreateGrantResponse {
 
 fn validate_create_grant(r: &CreateGrantRequest) -> KmsResult<()> {
     let mut v = Validator::new();
-    v.required("keyId", &r.key_id)
-        .required("operations", &r.operations)
-        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", &r.key_id, true)
+        .required("operations", &r.operations);
     for (member, value) in [
         ("granteePrincipal", &r.grantee_principal),
         ("retiringPrincipal", &r.retiring_principal),
@@ -487,8 +486,7 @@ pub fn list_grants(
     r: ListGrantsRequest,
 ) -> KmsResult<ListGrantsResponse> {
     Validator::new()
-        .required("keyId", &r.key_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        .key_id("keyId", &r.key_id, true)
         .length("grantId", r.grant_id.as_deref(), 1, 128)
         .length("granteePrincipal", r.grantee_principal.as_deref(), 1, 256)
         .finish()?;
@@ -632,7 +630,7 @@ pub fn retire_grant(
 ) -> KmsResult<crate::ops::Empty> {
     Validator::new()
         .length("grantToken", r.grant_token.as_deref(), 1, 8192)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        .key_id("keyId", &r.key_id, false)
         .length("grantId", r.grant_id.as_deref(), 1, 128)
         .finish()?;
     let grant = match (&r.grant_token, &r.key_id, &r.grant_id) {
@@ -694,9 +692,8 @@ pub fn revoke_grant(
     r: RevokeGrantRequest,
 ) -> KmsResult<crate::ops::Empty> {
     Validator::new()
-        .required("keyId", &r.key_id)
+        .key_id("keyId", &r.key_id, true)
         .required("grantId", &r.grant_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
         .length("grantId", r.grant_id.as_deref(), 1, 128)
         .finish()?;
     let resolved = kms.resolve(

@@ -307,8 +307,7 @@ pub fn describe_key(
     r: DescribeKeyRequest,
 ) -> KmsResult<KeyMetadataResponse> {
     let mut v = Validator::new();
-    v.required("keyId", &r.key_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", &r.key_id, true);
     crate::ops::validate_grant_tokens(&mut v, r.grant_tokens.as_deref());
     v.finish()?;
     let key_id = r.key_id.unwrap_or_default();
@@ -384,10 +383,7 @@ pub struct KeyIdRequest {
 }
 
 fn required_key_id(key_id: &Option<String>) -> KmsResult<String> {
-    Validator::new()
-        .required("keyId", key_id)
-        .length("keyId", key_id.as_deref(), 1, 2048)
-        .finish()?;
+    Validator::new().key_id("keyId", key_id, true).finish()?;
     Ok(key_id.clone().unwrap_or_default())
 }
 
@@ -455,8 +451,7 @@ pub fn schedule_key_deletion(
     r: ScheduleKeyDeletionRequest,
 ) -> KmsResult<ScheduleKeyDeletionResponse> {
     Validator::new()
-        .required("keyId", &r.key_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
+        .key_id("keyId", &r.key_id, true)
         // The model allows 1-365; KMS itself accepts 7-30.
         .range("pendingWindowInDays", r.pending_window_in_days, 7, 30)
         .finish()?;
@@ -532,9 +527,8 @@ pub fn update_key_description(
     r: UpdateKeyDescriptionRequest,
 ) -> KmsResult<Empty> {
     Validator::new()
-        .required("keyId", &r.key_id)
+        .key_id("keyId", &r.key_id, true)
         .required("description", &r.description)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
         .length("description", r.description.as_deref(), 0, 8192)
         .finish()?;
     let description = r.description.unwrap_or_default();
@@ -580,8 +574,7 @@ pub fn get_key_policy(
     r: GetKeyPolicyRequest,
 ) -> KmsResult<GetKeyPolicyResponse> {
     let mut v = Validator::new();
-    v.required("keyId", &r.key_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", &r.key_id, true);
     validate_policy_name(&mut v, r.policy_name.as_deref());
     v.finish()?;
     let resolved = kms.resolve(
@@ -619,10 +612,7 @@ pub fn list_key_policies(
     caller: &Caller,
     r: ListKeyPoliciesRequest,
 ) -> KmsResult<ListKeyPoliciesResponse> {
-    Validator::new()
-        .required("keyId", &r.key_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
-        .finish()?;
+    Validator::new().key_id("keyId", &r.key_id, true).finish()?;
     Page::parse(r.limit, r.marker.as_deref(), 100, 1000)?;
     let resolved = kms.resolve(
         caller,
@@ -647,9 +637,8 @@ pub struct PutKeyPolicyRequest {
 
 pub fn put_key_policy(kms: &Kms, caller: &Caller, r: PutKeyPolicyRequest) -> KmsResult<Empty> {
     let mut v = Validator::new();
-    v.required("keyId", &r.key_id)
-        .required("policy", &r.policy)
-        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", &r.key_id, true)
+        .required("policy", &r.policy);
     validate_policy_name(&mut v, r.policy_name.as_deref());
     validate_policy_member(&mut v, r.policy.as_deref());
     v.finish()?;

@@ -72,9 +72,7 @@ pub struct TagResourceRequest {
 
 pub fn tag_resource(kms: &Kms, caller: &Caller, r: TagResourceRequest) -> KmsResult<Empty> {
     let mut v = Validator::new();
-    v.required("keyId", &r.key_id)
-        .required("tags", &r.tags)
-        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", &r.key_id, true).required("tags", &r.tags);
     validate_tags(&mut v, r.tags.as_deref(), "tags");
     v.finish()?;
     let tags = check_tag_rules(r.tags.as_deref().unwrap_or_default())?;
@@ -109,9 +107,8 @@ pub struct UntagResourceRequest {
 
 pub fn untag_resource(kms: &Kms, caller: &Caller, r: UntagResourceRequest) -> KmsResult<Empty> {
     let mut v = Validator::new();
-    v.required("keyId", &r.key_id)
-        .required("tagKeys", &r.tag_keys)
-        .length("keyId", r.key_id.as_deref(), 1, 2048);
+    v.key_id("keyId", &r.key_id, true)
+        .required("tagKeys", &r.tag_keys);
     for (i, k) in r.tag_keys.as_deref().unwrap_or_default().iter().enumerate() {
         v.length(&format!("tagKeys.{}.member", i + 1), Some(k), 1, 128);
     }
@@ -164,10 +161,7 @@ pub fn list_resource_tags(
     caller: &Caller,
     r: ListResourceTagsRequest,
 ) -> KmsResult<ListResourceTagsResponse> {
-    Validator::new()
-        .required("keyId", &r.key_id)
-        .length("keyId", r.key_id.as_deref(), 1, 2048)
-        .finish()?;
+    Validator::new().key_id("keyId", &r.key_id, true).finish()?;
     let page = Page::parse(r.limit, r.marker.as_deref(), 50, 50)?;
     let resolved = kms.resolve(
         caller,
