@@ -1102,3 +1102,48 @@ async fn concurrent_requests_keep_the_state_machine_consistent() {
         Some(&KeyState::Disabled)
     );
 }
+
+#[tokio::test]
+async fn a_disabled_key_can_still_be_managed() {
+    let s = Server::start();
+    let kms = s.kms();
+    let id = new_key(&kms).await.key_id().to_string();
+    kms.disable_key().key_id(&id).send().await.unwrap();
+    kms.update_key_description()
+        .key_id(&id)
+        .description("off but managed")
+        .send()
+        .await
+        .unwrap();
+    kms.tag_resource()
+        .key_id(&id)
+        .tags(tag("k", "v"))
+        .send()
+        .await
+        .unwrap();
+    kms.create_alias()
+        .alias_name("alias/off")
+        .target_key_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let p = kms.get_key_policy().key_id(&id).send().await.unwrap();
+    assert!(p.policy().is_some());
+    let d = describe(&kms, "alias/off").await;
+    assert_eq!(d.description(), Some("off but managed"));
+    assert_eq!(d.key_state(), Some(&KeyState::Disabled));
+    // A disabled key can be scheduled for deletion, and comes back disabled.
+    let r = kms
+        .schedule_key_deletion()
+        .key_id(&id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.key_state(), Some(&KeyState::PendingDeletion));
+    kms.cancel_key_deletion().key_id(&id).send().await.unwrap();
+    let d = describe(&kms, &id).await;
+    assert_eq!(d.key_state(), Some(&KeyState::Disabled));
+    assert_eq!(d.description(), Some("off but managed"));
+    assert_eq!(all_tags(&kms, &id, 50).await, vec![tag("k", "v")]);
+}
