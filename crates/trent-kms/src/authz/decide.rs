@@ -258,6 +258,57 @@ fn identity_side(q: &Question<'_>) -> IdentitySide {
     }
 }
 
+/// Session policies (of STS AssumeRole's `Policy`/`PolicyArns`) can only narrow an allow: an
+/// allow that is not a grant's also needs a session policy to allow, and an explicit deny in one
+/// denies. Session policies are evaluated with the identity-side condition keys and reported
+/// among the identity policies as `session policy <name>`. Explicit denials are reported as an
+/// identity-policy deny and a missing allow as `NoIdentityBasedAllow` (AWS says "session
+/// policy" in these messages; Trent says "identity-based policy").
+pub fn apply_session_policies(
+    mut decision: Decision,
+    session: Option<&[IdentityPolicy<'_>]>,
+    principal: &Principal,
+    identity_context: &ConditionContext,
+) -> Decision {
+    let Some(session) = session else {
+        return decision;
+    };
+    if decision.outcome != Outcome::Allow || matches!(decision.reason, Reason::Grant { .. }) {
+        return decision;
+    }
+    let request = RequestContext {
+        principal: principal.clone(),
+        action: decision.action.clone(),
+        resource: decision.resource.clone(),
+        context: identity_context.clone(),
+    };
+    let evaluations: Vec<NamedEvaluation> = session
+        .iter()
+        .map(|p| NamedEvaluation {
+            name: format!("session policy {}", p.name),
+            evaluation: p.policy.evaluate(&request),
+        })
+        .collect();
+    let deny = evaluations.iter().find_map(|e| {
+        e.evaluation
+            .explicit_deny()
+            .map(|s| (e.name.clone(), statement_ref(&e.evaluation, s.index)))
+    });
+    let allowed = evaluations
+        .iter()
+        .any(|e| e.evaluation.any_allow().is_some());
+    decision.identity_policies.extend(evaluations);
+    decision.identity_consulted = true;
+    if let Some((policy, statement)) = deny {
+        decision.outcome = Outcome::ExplicitDeny;
+        decision.reason = Reason::IdentityPolicyDenies { policy, statement };
+    } else if !allowed {
+        decision.outcome = Outcome::ImplicitDeny;
+        decision.reason = Reason::NoIdentityBasedAllow;
+    }
+    decision
+}
+
 pub fn decide(q: &Question<'_>) -> Decision {
     let mut decision = Decision {
         outcome: Outcome::ImplicitDeny,

@@ -187,6 +187,17 @@ impl Kms {
                 policy: &p.policy,
             })
             .collect();
+        // Session policies of temporary credentials narrow whatever the rest allows.
+        let session: Option<Vec<decide::IdentityPolicy<'_>>> =
+            directory.session_policies(&caller.access_key_id).map(|ps| {
+                ps.iter()
+                    .map(|p| decide::IdentityPolicy {
+                        name: &p.name,
+                        policy: &p.policy,
+                    })
+                    .collect()
+            });
+        let session = session.as_deref();
         let base = context::base(caller, self.now_ms()).with_pairs(check.context.iter().cloned());
         let decision = match &check.resource {
             Resource::Key(key) => {
@@ -210,7 +221,7 @@ impl Kms {
                             .aliases_of_key(&key.region, &key.account, &key.key_id)?;
                     kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
                 };
-                decide::decide(&decide::Question {
+                let d = decide::decide(&decide::Question {
                     principal: &principal,
                     action: check.action,
                     resource: &arn,
@@ -224,30 +235,41 @@ impl Kms {
                     identity_context: &identity_context,
                     identity_policies: &identity,
                     grants: &self.grant_outcomes(caller, &principal, key, check)?,
-                })
+                });
+                decide::apply_session_policies(d, session, &principal, &identity_context)
             }
-            Resource::Arn(arn) => decide::decide(&decide::Question {
-                principal: &principal,
-                action: check.action,
-                resource: arn,
-                key: None,
-                cross_account_action: false,
-                key_policy_context: &base,
-                identity_context: &base,
-                identity_policies: &identity,
-                grants: &[],
-            }),
-            Resource::None => decide::decide(&decide::Question {
-                principal: &principal,
-                action: check.action,
-                resource: "*",
-                key: None,
-                cross_account_action: false,
-                key_policy_context: &base,
-                identity_context: &base,
-                identity_policies: &identity,
-                grants: &[],
-            }),
+            Resource::Arn(arn) => decide::apply_session_policies(
+                decide::decide(&decide::Question {
+                    principal: &principal,
+                    action: check.action,
+                    resource: arn,
+                    key: None,
+                    cross_account_action: false,
+                    key_policy_context: &base,
+                    identity_context: &base,
+                    identity_policies: &identity,
+                    grants: &[],
+                }),
+                session,
+                &principal,
+                &base,
+            ),
+            Resource::None => decide::apply_session_policies(
+                decide::decide(&decide::Question {
+                    principal: &principal,
+                    action: check.action,
+                    resource: "*",
+                    key: None,
+                    cross_account_action: false,
+                    key_policy_context: &base,
+                    identity_context: &base,
+                    identity_policies: &identity,
+                    grants: &[],
+                }),
+                session,
+                &principal,
+                &base,
+            ),
         };
         Ok(decision)
     }

@@ -434,12 +434,13 @@ impl Kms {
             .filter_map(|mut r| r.pop().flatten())
             .collect();
         let dir = self.directory();
-        let denied = || {
+        let denied_for = |action: &str| {
             IamError::access_denied(format!(
-                "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+                "User: {} is not authorized to perform: {action} on resource: {role_arn}",
                 caller.arn()
             ))
         };
+        let denied = || denied_for("sts:AssumeRole");
         // A role that does not exist is refused like one that does not trust the caller.
         let role = dir
             .stored()
@@ -496,7 +497,7 @@ impl Kms {
                 );
             }
             if !self.trust_allows(&dir, caller, &request, &trust, &role.account) {
-                return Err(denied());
+                return Err(denied_for(action));
             }
         }
         // Issue the credentials.
