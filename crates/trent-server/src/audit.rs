@@ -2,11 +2,15 @@
 //! `trentAuthorization` member saying which statement, identity policy or grant decided.
 //!
 //! Guarantees (file destination):
-//! - Records are written by one writer thread to a file opened with `O_APPEND`, each record with
-//!   a single `write` of the full line and its `\n`; the request's response is sent only after
-//!   its line was written (and, with `fsync`, after `fdatasync` of the batch it was in). So
-//!   every request whose response a client saw has its complete line in the log, as of process
-//!   death (SIGKILL); with `fsync` also as of power loss.
+//! - The file is opened with `O_APPEND`; each record is appended with a single `write` of the
+//!   full line and its `\n`, under a mutex, and the request's response is sent only after its
+//!   line was written. So every request whose response a client saw has its complete line in
+//!   the log as of process death (SIGKILL).
+//! - Power loss needs `fdatasync` (`--audit-fsync`, [`SyncPolicy`]): records to be synced go
+//!   through one thread that appends them and syncs once per batch of concurrent requests
+//!   (group commit) before releasing their responses. By default the records of successful
+//!   state changes are synced; reads and cryptographic operations, whose responses change
+//!   nothing, are written but not synced (an `fdatasync` costs a disk flush, ~5 ms here).
 //! - A record being written when the process dies can at worst leave a partial last line
 //!   without its `\n` (the kernel may stop a write of a killed process at a page boundary). Its
 //!   response was never sent. Readers ignore such a tail, and the server truncates it when it
@@ -51,41 +55,123 @@ pub enum AuditError {
     Spawn(io::Error),
 }
 
+/// When the audit log is `fdatasync`ed before a response is sent (`--audit-fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncPolicy {
+    /// Every record: all records survive power loss.
+    Always,
+    /// Records of successful requests that changed state (keys, policies, grants, aliases,
+    /// tags, IAM): those survive power loss; reads and cryptographic operations survive a
+    /// crash of the process only (they are written, not synced, before their responses).
+    #[default]
+    Mutations,
+    /// None: every record survives a crash of the process, not power loss.
+    Never,
+}
+
+/// Whether a request changed state: what [`SyncPolicy::Mutations`] syncs.
+pub fn is_mutation(operation: Option<Operation>, read_only: bool, succeeded: bool) -> bool {
+    use Operation::*;
+    if !succeeded || read_only {
+        return false;
+    }
+    match operation {
+        Some(
+            Encrypt
+            | Decrypt
+            | ReEncrypt
+            | GenerateDataKey
+            | GenerateDataKeyWithoutPlaintext
+            | GenerateDataKeyPair
+            | GenerateDataKeyPairWithoutPlaintext
+            | GenerateRandom
+            | GenerateMac
+            | VerifyMac
+            | Sign
+            | Verify
+            | DeriveSharedSecret
+            | GetPublicKey,
+        ) => false,
+        // KMS management operations, and STS/IAM actions (no KMS operation).
+        _ => true,
+    }
+}
+
 struct Job {
     line: Vec<u8>,
     done: tokio::sync::oneshot::Sender<()>,
 }
 
-/// The audit log: a channel to the writer thread.
+/// The destination, shared by the requests' threads and the sync thread.
+struct Shared {
+    sink: std::sync::Mutex<Box<dyn Write + Send>>,
+}
+
+impl Shared {
+    /// Appends one line (one `write`) under the lock.
+    fn append(&self, line: &[u8]) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = sink.write_all(line).and_then(|()| sink.flush()) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+/// The audit log.
 pub struct AuditLog {
     destination: Destination,
-    tx: Option<mpsc::Sender<Job>>,
+    shared: Option<std::sync::Arc<Shared>>,
+    policy: SyncPolicy,
+    /// The sync thread (file destinations unless the policy is `Never`).
+    syncer: Option<mpsc::Sender<Job>>,
 }
 
 impl AuditLog {
     pub fn off() -> AuditLog {
         AuditLog {
             destination: Destination::Off,
-            tx: None,
+            shared: None,
+            policy: SyncPolicy::Never,
+            syncer: None,
         }
     }
 
-    /// Opens the destination (repairing a torn last line of a file) and starts the writer.
-    /// With `fsync`, each batch of records is `fdatasync`ed before their responses are sent.
-    pub fn open(destination: Destination, fsync: bool) -> Result<AuditLog, AuditError> {
-        let sink: Box<dyn Write + Send> = match &destination {
+    /// Opens the destination (repairing a torn last line of a file). Records to be synced go
+    /// through one thread that appends them and `fdatasync`s once per batch (group commit);
+    /// the others are appended by the request's own thread.
+    pub fn open(destination: Destination, policy: SyncPolicy) -> Result<AuditLog, AuditError> {
+        let (sink, file): (Box<dyn Write + Send>, Option<File>) = match &destination {
             Destination::Off => return Ok(AuditLog::off()),
-            Destination::Stdout => Box::new(io::stdout()),
-            Destination::File(path) => Box::new(FileSink::open(path, fsync)?),
+            Destination::Stdout => (Box::new(io::stdout()), None),
+            Destination::File(path) => {
+                let sink = FileSink::open(path)?;
+                let dup = sink.file.try_clone().map_err(|source| AuditError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+                (Box::new(sink), Some(dup))
+            }
         };
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("trent-audit".into())
-            .spawn(move || writer(sink, rx))
-            .map_err(AuditError::Spawn)?;
+        let shared = std::sync::Arc::new(Shared {
+            sink: std::sync::Mutex::new(sink),
+        });
+        let syncer = match (file, policy) {
+            (Some(file), SyncPolicy::Always | SyncPolicy::Mutations) => {
+                let (tx, rx) = mpsc::channel::<Job>();
+                let shared = std::sync::Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name("trent-audit".into())
+                    .spawn(move || sync_writer(&shared, &file, rx))
+                    .map_err(AuditError::Spawn)?;
+                Some(tx)
+            }
+            _ => None,
+        };
         Ok(AuditLog {
             destination,
-            tx: Some(tx),
+            shared: Some(shared),
+            policy,
+            syncer,
         })
     }
 
@@ -94,12 +180,13 @@ impl AuditLog {
     }
 
     pub fn enabled(&self) -> bool {
-        self.tx.is_some()
+        self.shared.is_some()
     }
 
-    /// Writes `record` and resolves once it is written (see the module docs).
-    pub async fn write(&self, record: &Record) {
-        let Some(tx) = &self.tx else { return };
+    /// Writes `record` and resolves once it is written, and synced if the policy says so for a
+    /// request that was (`mutation`) or was not a mutation (see the module docs).
+    pub async fn write(&self, record: &Record, mutation: bool) {
+        let Some(shared) = &self.shared else { return };
         let mut line = match serde_json::to_vec(record) {
             Ok(l) => l,
             Err(e) => {
@@ -108,6 +195,15 @@ impl AuditLog {
             }
         };
         line.push(b'\n');
+        let sync = match self.policy {
+            SyncPolicy::Always => true,
+            SyncPolicy::Mutations => mutation,
+            SyncPolicy::Never => false,
+        };
+        let Some(tx) = self.syncer.as_ref().filter(|_| sync) else {
+            shared.append(&line);
+            return;
+        };
         let (done, wait) = tokio::sync::oneshot::channel();
         if tx.send(Job { line, done }).is_err() {
             tracing::error!("the audit writer has stopped; record lost");
@@ -127,9 +223,9 @@ impl AuditLog {
     }
 }
 
-/// The writer thread: takes every queued record, writes each with one `write`, flushes (and
-/// syncs) once per batch, then releases the waiting requests.
-fn writer(mut sink: Box<dyn Write + Send>, rx: mpsc::Receiver<Job>) {
+/// The sync thread: takes every queued record, appends each with one `write`, `fdatasync`s
+/// once for the batch, then releases the waiting requests.
+fn sync_writer(shared: &Shared, file: &File, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < 1024
@@ -138,12 +234,10 @@ fn writer(mut sink: Box<dyn Write + Send>, rx: mpsc::Receiver<Job>) {
             batch.push(job);
         }
         for job in &batch {
-            if let Err(e) = sink.write_all(&job.line) {
-                tracing::error!(error = %e, "cannot write the audit log");
-            }
+            shared.append(&job.line);
         }
-        if let Err(e) = sink.flush() {
-            tracing::error!(error = %e, "cannot flush the audit log");
+        if let Err(e) = file.sync_data() {
+            tracing::error!(error = %e, "cannot sync the audit log");
         }
         for job in batch {
             let _ = job.done.send(());
@@ -156,11 +250,10 @@ struct FileSink {
     file: File,
     /// Length of the file up to the last complete record.
     len: u64,
-    fsync: bool,
 }
 
 impl FileSink {
-    fn open(path: &Path, fsync: bool) -> Result<FileSink, AuditError> {
+    fn open(path: &Path) -> Result<FileSink, AuditError> {
         let err = |source| AuditError::Open {
             path: path.to_path_buf(),
             source,
@@ -177,7 +270,7 @@ impl FileSink {
         }
         let mut file = options.open(path).map_err(err)?;
         let len = repair_tail(&mut file).map_err(err)?;
-        Ok(FileSink { file, len, fsync })
+        Ok(FileSink { file, len })
     }
 }
 
@@ -211,11 +304,7 @@ impl Write for FileSink {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        if self.fsync {
-            self.file.sync_data()
-        } else {
-            Ok(())
-        }
+        Ok(())
     }
 }
 
@@ -832,6 +921,18 @@ mod tests {
     }
 
     #[test]
+    fn mutations_are_successful_state_changes() {
+        assert!(is_mutation(Some(Operation::CreateKey), false, true));
+        assert!(is_mutation(Some(Operation::RetireGrant), false, true));
+        assert!(!is_mutation(Some(Operation::CreateKey), false, false));
+        assert!(!is_mutation(Some(Operation::Decrypt), false, true));
+        assert!(!is_mutation(Some(Operation::GenerateDataKey), false, true));
+        assert!(!is_mutation(Some(Operation::ListGrants), true, true));
+        // STS and IAM actions have no KMS operation: treated as changes unless read-only.
+        assert!(is_mutation(None, false, true));
+    }
+
+    #[test]
     fn credential_scope_without_verifying() {
         let mut h = axum::http::HeaderMap::new();
         h.insert(
@@ -858,7 +959,7 @@ mod tests {
             serde_json::json!(1)
         );
         assert!(find_record(&path, "abc").unwrap().is_none());
-        let sink = FileSink::open(&path, false).unwrap();
+        let sink = FileSink::open(&path).unwrap();
         assert_eq!(sink.len, complete.len() as u64);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), complete);
         std::fs::remove_dir_all(&dir).unwrap();

@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::get;
 use trent_kms::{Kms, Operation};
 
-pub use audit::{AuditLog, Destination as AuditDestination};
+pub use audit::{AuditLog, Destination as AuditDestination, SyncPolicy as AuditSync};
 pub use render::WireError;
 
 /// Largest request body accepted. KMS's largest members (4 KiB plaintext, 6 KiB ciphertext,
@@ -134,8 +134,10 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
                 .err()
                 .map(|e| (e.code, e.message.as_deref())),
         });
-        // The response leaves only once its record is written.
-        state.audit.write(&record).await;
+        let read_only = is_admin || done.operation.is_some_and(Operation::is_read_only);
+        let mutation = audit::is_mutation(done.operation, read_only, done.result.is_ok());
+        // The response leaves only once its record is written (and synced, for mutations).
+        state.audit.write(&record, mutation).await;
     }
     response
 }

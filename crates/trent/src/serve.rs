@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use trent_crypto::RootKey;
 use trent_kms::{AuthzMode, Kms, SystemClock};
-use trent_server::{AppState, AuditDestination, AuditLog};
+use trent_server::{AppState, AuditDestination, AuditLog, AuditSync};
 use trent_store::Store;
 
 use crate::config::Config;
@@ -29,10 +29,11 @@ pub struct ServeArgs {
     /// Default: `<data-dir>/audit.log`.
     #[arg(long, env = "TRENT_AUDIT_LOG", value_name = "PATH|stdout|off")]
     pub audit_log: Option<String>,
-    /// `fdatasync` the audit log before answering (per batch of concurrent requests): records
-    /// then survive power loss, not only a crash of the process.
-    #[arg(long, env = "TRENT_AUDIT_FSYNC", default_value_t = true, action = clap::ArgAction::Set)]
-    pub audit_fsync: bool,
+    /// `fdatasync` the audit log before answering (once per batch of concurrent requests), so
+    /// that records survive power loss and not only a crash of the process: for every request,
+    /// for successful state changes only (not reads and cryptographic operations), or never.
+    #[arg(long, env = "TRENT_AUDIT_FSYNC", value_enum, default_value_t = AuditFsync::Mutations)]
+    pub audit_fsync: AuditFsync,
     /// Tests only: run the service clock this many seconds ahead of the system clock (session
     /// expiry, key deletion dates). SigV4 request dates are still checked against the system
     /// clock.
@@ -51,6 +52,23 @@ struct OffsetClock(i64);
 impl trent_kms::Clock for OffsetClock {
     fn now_ms(&self) -> i64 {
         trent_kms::Clock::now_ms(&SystemClock) + self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AuditFsync {
+    Always,
+    Mutations,
+    Never,
+}
+
+impl From<AuditFsync> for AuditSync {
+    fn from(a: AuditFsync) -> Self {
+        match a {
+            AuditFsync::Always => AuditSync::Always,
+            AuditFsync::Mutations => AuditSync::Mutations,
+            AuditFsync::Never => AuditSync::Never,
+        }
     }
 }
 
@@ -129,7 +147,7 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         Some("stdout") | Some("-") => AuditDestination::Stdout,
         Some(path) => AuditDestination::File(PathBuf::from(path)),
     };
-    let audit = AuditLog::open(audit_destination, args.audit_fsync)?;
+    let audit = AuditLog::open(audit_destination, args.audit_fsync.into())?;
     let state = Arc::new(AppState {
         kms: Arc::new(kms),
         audit,
