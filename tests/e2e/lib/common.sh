@@ -59,6 +59,9 @@ unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_E
 start_server() { # data-dir [config]
     starts=$((starts + 1))
     server_log="$work/server.$starts.log"
+    # Created here, not by the background job's redirection, so that the first read of the log
+    # below cannot run before the file exists (sed would fail and set -e end the script).
+    : >"$server_log"
     local args=(serve --listen 127.0.0.1:0 --data-dir "$1")
     [[ $# -ge 2 ]] && args+=(--config "$2")
     env -u TRENT_ROOT_KEY -u TRENT_CONFIG -u TRENT_LISTEN -u TRENT_DATA_DIR -u TRENT_AUTHZ \
