@@ -404,7 +404,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[serde(rename_all = "camelCase")]
 pub struct Record {
     pub event_version: &'static str,
-    pub user_identity: Value,
+    pub user_identity: UserIdentity,
     pub event_time: String,
     pub event_source: &'static str,
     pub event_name: String,
@@ -522,7 +522,7 @@ fn event_time() -> String {
 /// CloudTrail's `userIdentity`, in its member order.
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UserIdentity {
+pub struct UserIdentity {
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     kind: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -536,12 +536,36 @@ struct UserIdentity {
     #[serde(skip_serializing_if = "Option::is_none")]
     user_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    session_context: Option<Value>,
+    session_context: Option<SessionContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
     invoked_by: Option<String>,
 }
 
-fn user_identity(caller: &Caller) -> Value {
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionContext {
+    session_issuer: SessionIssuer,
+    attributes: SessionAttributes,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionIssuer {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    principal_id: String,
+    arn: String,
+    account_id: String,
+    user_name: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionAttributes {
+    mfa_authenticated: &'static str,
+}
+
+fn user_identity(caller: &Caller) -> UserIdentity {
     let p = &caller.principal;
     let mut id = UserIdentity {
         kind: Some(match &p.kind {
@@ -564,20 +588,22 @@ fn user_identity(caller: &Caller) -> Value {
             ..
         } => {
             let role_id = p.unique_id.split(':').next().unwrap_or_default();
-            id.session_context = Some(serde_json::json!({
-                "sessionIssuer": {
-                    "type": "Role",
-                    "principalId": role_id,
-                    "arn": role_arn,
-                    "accountId": p.account,
-                    "userName": role_name,
+            id.session_context = Some(SessionContext {
+                session_issuer: SessionIssuer {
+                    kind: "Role",
+                    principal_id: role_id.to_string(),
+                    arn: role_arn.clone(),
+                    account_id: p.account.clone(),
+                    user_name: role_name.clone(),
                 },
-                "attributes": { "mfaAuthenticated": "false" },
-            }));
+                attributes: SessionAttributes {
+                    mfa_authenticated: "false",
+                },
+            });
         }
         PrincipalKind::Root => {}
     }
-    serde_json::to_value(id).unwrap_or_default()
+    id
 }
 
 /// `lambda.ap-northeast-1.amazonaws.com` → `lambda.amazonaws.com`.
@@ -766,12 +792,12 @@ pub fn record(input: &Input<'_>) -> Record {
                 ..Default::default()
             };
             (
-                serde_json::to_value(id).unwrap_or_default(),
+                id,
                 cred.region.clone().unwrap_or_else(|| "us-east-1".into()),
                 None,
             )
         }
-        (None, None) => (Value::Object(Map::new()), "us-east-1".into(), None),
+        (None, None) => (UserIdentity::default(), "us-east-1".into(), None),
     };
     let recipient = resources
         .first()
