@@ -41,6 +41,10 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 /// The service of a request's credential scope, without verifying anything (for rendering
 /// errors in the right protocol).
 pub fn scope_service(headers: &HeaderMap) -> Option<Service> {
+    if headers.contains_key("x-amz-target") {
+        // A JSON 1.1 (KMS) request, whatever its scope says.
+        return None;
+    }
     let value = headers.get("authorization")?.to_str().ok()?;
     let scope = value
         .split(['\u{20}', ','])
@@ -78,9 +82,12 @@ pub fn authenticate(
         body,
     };
     let auth = trent_sigv4::parse_authorization(&parts)?;
+    // STS and IAM speak the query protocol: a JSON 1.1 request (`X-Amz-Target`) is for KMS,
+    // and must be signed for it.
+    let json = headers.contains_key("x-amz-target");
     let service = match auth.service.as_str() {
-        "sts" => Service::Query(QueryService::Sts),
-        "iam" => Service::Query(QueryService::Iam),
+        "sts" if !json => Service::Query(QueryService::Sts),
+        "iam" if !json => Service::Query(QueryService::Iam),
         _ => {
             auth.check_scope(None, Some("kms"))?;
             Service::Kms
