@@ -433,7 +433,7 @@ async fn every_response_carries_a_request_id() {
 #[tokio::test]
 async fn signatures_for_another_service_or_incomplete_ones_are_refused() {
     let s = Server::start();
-    // Signed for another service (the scope says "sts").
+    // Signed for another service (the scope says "s3", which Trent does not serve).
     let r = raw(
         &s.endpoint,
         "POST",
@@ -447,7 +447,7 @@ async fn signatures_for_another_service_or_incomplete_ones_are_refused() {
             ("x-amz-date".to_string(), "20260101T000000Z".to_string()),
             (
                 "authorization".to_string(),
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000".to_string(),
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000".to_string(),
             ),
         ],
         b"{}",
