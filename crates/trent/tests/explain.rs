@@ -45,6 +45,11 @@ policies = [{ name = "explain", document = '{"Version":"2012-10-17","Statement":
 id = "444455556666"
 access_keys = [{ access_key_id = "AKIAOTHERROOT", secret_access_key = "other" }]
 
+[[accounts.users]]
+name = "partner"
+access_keys = [{ access_key_id = "AKIAPARTNER", secret_access_key = "partner" }]
+policies = [{ name = "partner-private-policy", document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}' }]
+
 [[service_callers]]
 service = "lambda.amazonaws.com"
 acts_for = "arn:aws:sts::012345678901:assumed-role/my-role/admin"
@@ -450,4 +455,97 @@ async fn who_may_ask() {
 async fn list_keys_request_id(c: &Client) -> String {
     let out = c.list_keys().send().await.unwrap();
     out.request_id().unwrap().to_string()
+}
+
+/// A caller of another account keeps its identity-policy names to itself: the key's account sees
+/// that "an identity policy allows", the file keeps everything.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_accounts_identity_policies_stay_hidden() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"},{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let blob = admin
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new("shared"))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let out = client(&server, ("AKIAPARTNER", "partner"))
+        .decrypt()
+        .key_id(key_arn(&key))
+        .ciphertext_blob(blob)
+        .send()
+        .await
+        .unwrap();
+    let id = out.request_id().unwrap().to_string();
+    let private = "partner-private-policy";
+
+    // The operator's file has the details.
+    let log = std::fs::read_to_string(server.data_dir.join("audit.log")).unwrap();
+    assert!(log.contains(private));
+    // The key's account sees the path, not the partner's policy names.
+    let text = trent_ok(&server, ROOT, &["explain", "--request-id", &id]);
+    assert!(
+        text.contains(&format!(
+            "ALLOW kms:Decrypt on {} for arn:aws:iam::444455556666:user/partner: key policy statement 1 (Sid \"Partner\") delegates to account 444455556666 and an identity policy allows",
+            key_arn(&key)
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(private), "{text}");
+    let json = trent_ok(&server, ROOT, &["explain", "--request-id", &id, "--json"]);
+    assert!(!json.contains(private), "{json}");
+    // So does a hypothetical request as the partner.
+    let args = [
+        "explain",
+        "--as",
+        "arn:aws:iam::444455556666:user/partner",
+        "--action",
+        "kms:Decrypt",
+        "--key",
+        &key_arn(&key),
+    ];
+    let text = trent_ok(&server, ROOT, &args);
+    assert!(text.starts_with("ALLOW kms:Decrypt"), "{text}");
+    assert!(!text.contains(private), "{text}");
+    let answer = trent_json(&server, ROOT, &args);
+    assert!(answer.get("decision").is_none());
+    assert!(!answer.to_string().contains(private));
+    // The access report lists the partner without its policy names.
+    let report = trent_json(&server, ROOT, &["access", &key]);
+    assert_eq!(report["delegations"][0]["account"], "444455556666");
+    let known: Vec<&str> = report["delegations"][0]["knownIdentities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["principal"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        known,
+        [
+            "arn:aws:iam::444455556666:root",
+            "arn:aws:iam::444455556666:user/partner"
+        ]
+    );
+    assert!(!report.to_string().contains(private), "{report}");
+    // The partner's account may not read the key's records.
+    let (ok, _, stderr) = trent(
+        &server,
+        ("AKIAOTHERROOT", "other"),
+        &["explain", "--request-id", &id],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
 }
