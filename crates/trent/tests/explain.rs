@@ -549,3 +549,69 @@ async fn other_accounts_identity_policies_stay_hidden() {
     assert!(!ok);
     assert!(stderr.contains("AccessDeniedException"), "{stderr}");
 }
+
+/// Credentials and region as the `aws` CLI finds them: `--profile` (or `AWS_PROFILE`) from the
+/// shared credentials and config files.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_the_shared_files() {
+    let server = Server::start_with_config(CONFIG);
+    let key = client(&server, ADMIN)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[default]\naws_access_key_id = AKIANOBODY\naws_secret_access_key = x\n\n[auditor]\naws_access_key_id = AKIAAUDITOR\naws_secret_access_key = auditor\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        "[profile auditor]\nregion = ap-northeast-1\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str], profile_env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trent"));
+        cmd.arg("access")
+            .arg(&key)
+            .args(extra)
+            .arg("--endpoint-url")
+            .arg(&server.endpoint)
+            .env("HOME", home.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+            .env_remove("AWS_CONFIG_FILE")
+            .env_remove("AWS_PROFILE")
+            .env_remove("TRENT_ENDPOINT_URL");
+        if let Some(p) = profile_env {
+            cmd.env("AWS_PROFILE", p);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, out) = run(&["--profile", "auditor"], None);
+    assert!(ok, "{out}");
+    assert!(out.contains(&key_arn(&key)), "{out}");
+    let (ok, out) = run(&[], Some("auditor"));
+    assert!(ok, "{out}");
+    // The default profile's key is unknown to the server.
+    let (ok, out) = run(&["--region", REGION], None);
+    assert!(!ok);
+    assert!(out.contains("UnrecognizedClientException"), "{out}");
+    let (ok, out) = run(&["--profile", "missing"], None);
+    assert!(!ok);
+    assert!(out.contains("profile \"missing\" not found"), "{out}");
+}
