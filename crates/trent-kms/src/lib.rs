@@ -3,6 +3,8 @@
 //! and returns the JSON response or a [`KmsError`] that the HTTP layer renders.
 
 pub mod arn;
+#[cfg(test)]
+mod at_rest_tests;
 pub mod authz;
 pub mod clock;
 pub mod error;
