@@ -7,6 +7,8 @@ pub mod arn;
 mod at_rest_tests;
 pub mod authz;
 pub mod clock;
+#[cfg(test)]
+mod deletion_tests;
 pub mod error;
 pub mod explain;
 pub mod iam;
