@@ -156,6 +156,8 @@ fn encrypt_via_grant(c: &mut Criterion) {
                         issuing_account: format!("arn:aws:iam::{ACCOUNT}:root"),
                         operations: vec!["Encrypt".into(), "Decrypt".into()],
                         constraints: None,
+                        grantee_unique_id: None,
+                        retiring_unique_id: None,
                     },
                     format!("token-{key}-{i}"),
                 )

@@ -39,6 +39,20 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The unique ID of the user or role behind this principal: the user's, or the role's for
+    /// a session (`AROA…` without `:session`). `None` for an account root.
+    pub fn identity_unique_id(&self) -> Option<&str> {
+        match &self.kind {
+            PrincipalKind::Root => None,
+            PrincipalKind::User { .. } => Some(&self.unique_id),
+            PrincipalKind::AssumedRole { .. } => Some(
+                self.unique_id
+                    .split_once(':')
+                    .map_or(self.unique_id.as_str(), |(role, _)| role),
+            ),
+        }
+    }
+
     pub fn root(account: &str) -> Principal {
         Principal {
             account: account.to_string(),
@@ -194,6 +208,8 @@ pub struct Directory {
     identity_policies: HashMap<String, Vec<NamedPolicy>>,
     trust_policies: HashMap<String, String>,
     principals: std::collections::HashSet<String>,
+    /// Unique IDs of the declared users and roles, by ARN.
+    unique_ids: HashMap<String, String>,
     accounts: std::collections::HashSet<String>,
     /// The stored identities this snapshot was built from (secrets left out), for the IAM API.
     pub(crate) iam: Arc<trent_store::iam::IamData<()>>,
@@ -335,6 +351,37 @@ impl Directory {
     /// Records that a user or role exists (key policies may only name existing principals).
     pub fn add_principal(&mut self, arn: &str) {
         self.principals.insert(arn.to_string());
+    }
+
+    /// Records the unique ID of a declared user or role.
+    pub fn set_unique_id(&mut self, arn: &str, unique_id: &str) {
+        self.unique_ids
+            .insert(arn.to_string(), unique_id.to_string());
+    }
+
+    /// The unique ID of a declared user or role, by ARN.
+    pub fn unique_id_of(&self, arn: &str) -> Option<&str> {
+        self.unique_ids.get(arn).map(String::as_str)
+    }
+
+    /// The unique ID of the user or role a principal ARN names: a user or role ARN, or an
+    /// assumed-role session ARN (its role's, found by name: session ARNs carry no path).
+    pub fn unique_id_for_principal_arn(&self, arn: &str) -> Option<&str> {
+        if let Some(id) = self.unique_id_of(arn) {
+            return Some(id);
+        }
+        let rest = arn.strip_prefix("arn:aws:sts::")?;
+        let (account, rest) = rest.split_once(':')?;
+        let rest = rest.strip_prefix("assumed-role/")?;
+        let (role, _session) = rest.split_once('/')?;
+        let prefix = format!("arn:aws:iam::{account}:role/");
+        self.unique_ids
+            .iter()
+            .find(|(a, _)| {
+                a.strip_prefix(&prefix)
+                    .is_some_and(|r| r.rsplit('/').next() == Some(role))
+            })
+            .map(|(_, id)| id.as_str())
     }
 
     /// Records that an account exists in this Trent.

@@ -8,7 +8,7 @@ use crate::{Result, StoreError};
 
 const GRANT_COLUMNS: &str = "region, key_id, grant_id, name, created_ms, grantee_principal, \
      grantee_service_principal, retiring_principal, retiring_service_principal, issuing_account, \
-     operations, constraints";
+     operations, constraints, grantee_unique_id, retiring_unique_id";
 
 fn grant_from_row(row: &Row<'_>) -> rusqlite::Result<(GrantRecord, String)> {
     Ok((
@@ -25,6 +25,8 @@ fn grant_from_row(row: &Row<'_>) -> rusqlite::Result<(GrantRecord, String)> {
             issuing_account: row.get(9)?,
             operations: Vec::new(),
             constraints: row.get(11)?,
+            grantee_unique_id: row.get(12)?,
+            retiring_unique_id: row.get(13)?,
         },
         row.get(10)?,
     ))
@@ -85,7 +87,7 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let sql = format!(
                 "INSERT INTO grants ({GRANT_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             );
             tx.execute(
                 &sql,
@@ -102,6 +104,8 @@ impl Store {
                     grant.issuing_account,
                     operations,
                     grant.constraints,
+                    grant.grantee_unique_id,
+                    grant.retiring_unique_id,
                 ],
             )?;
             insert_token(tx, grant, token)?;
@@ -116,7 +120,7 @@ impl Store {
         let result = self.write(|tx| {
             let sql = format!(
                 "INSERT INTO grants ({GRANT_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             );
             let mut stmt = tx.prepare_cached(&sql)?;
             for (g, token) in grants {
@@ -135,6 +139,8 @@ impl Store {
                     g.issuing_account,
                     operations,
                     g.constraints,
+                    g.grantee_unique_id,
+                    g.retiring_unique_id,
                 ])?;
                 insert_token(tx, g, token)?;
             }
@@ -211,7 +217,8 @@ impl Store {
         let conn = self.reader();
         let sql = "SELECT g.region, g.key_id, g.grant_id, g.name, g.created_ms, g.grantee_principal, \
              g.grantee_service_principal, g.retiring_principal, g.retiring_service_principal, \
-             g.issuing_account, g.operations, g.constraints \
+             g.issuing_account, g.operations, g.constraints, g.grantee_unique_id, \
+             g.retiring_unique_id \
              FROM grant_tokens t JOIN grants g \
              ON g.region = t.region AND g.key_id = t.key_id AND g.grant_id = t.grant_id \
              WHERE t.token = ?1";

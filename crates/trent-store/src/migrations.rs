@@ -184,6 +184,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX iam_sessions_by_expiry ON iam_sessions (expires_ms);
     "#,
+    // 4: principals by unique ID. A grant records the unique ID of its grantee and retiring
+    // principal (user or role) when Trent knows it; a key records, for the users and roles its
+    // policy names, their unique IDs when the policy was set (JSON object ARN -> unique ID). A
+    // principal deleted and recreated with the same name no longer matches them.
+    r#"
+    ALTER TABLE grants ADD COLUMN grantee_unique_id TEXT;
+    ALTER TABLE grants ADD COLUMN retiring_unique_id TEXT;
+    ALTER TABLE keys ADD COLUMN policy_principal_ids TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -74,6 +74,9 @@ pub struct KeyRecord {
     pub multi_region: bool,
     /// The material version new ciphertexts are made with.
     pub current_material: u32,
+    /// The unique IDs of the users and roles the key policy names, when it was set: ARN ->
+    /// unique ID (JSON object), `None` for keys whose policy predates them.
+    pub policy_principal_ids: Option<String>,
 }
 
 /// One version of a key's material, sealed under the root key. Never plaintext.
@@ -129,6 +132,11 @@ pub struct GrantRecord {
     pub operations: Vec<String>,
     /// The `Constraints` structure as JSON, if any.
     pub constraints: Option<String>,
+    /// The unique ID of the grantee principal (user or role) when the grant was created, if
+    /// Trent knew it: a principal recreated with the same name does not match the grant.
+    pub grantee_unique_id: Option<String>,
+    /// The same for the retiring principal.
+    pub retiring_unique_id: Option<String>,
 }
 
 impl GrantRecord {
@@ -146,5 +154,7 @@ impl GrantRecord {
             && self.retiring_service_principal == other.retiring_service_principal
             && a == b
             && self.constraints == other.constraints
+            && self.grantee_unique_id == other.grantee_unique_id
+            && self.retiring_unique_id == other.retiring_unique_id
     }
 }

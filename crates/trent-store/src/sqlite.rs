@@ -75,7 +75,8 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
 }
 
 const KEY_COLUMNS: &str = "region, key_id, account, created_ms, description, key_spec, key_usage, \
-     origin, key_state, deletion_ms, pending_window_days, policy, multi_region, current_material";
+     origin, key_state, deletion_ms, pending_window_days, policy, multi_region, current_material, \
+     policy_principal_ids";
 
 fn key_from_row(row: &Row<'_>) -> rusqlite::Result<(KeyRecord, String)> {
     let state: String = row.get(8)?;
@@ -95,6 +96,7 @@ fn key_from_row(row: &Row<'_>) -> rusqlite::Result<(KeyRecord, String)> {
             policy: row.get(11)?,
             multi_region: row.get(12)?,
             current_material: row.get(13)?,
+            policy_principal_ids: row.get(14)?,
         },
         state,
     ))
@@ -127,7 +129,8 @@ fn read_key(conn: &Connection, region: &str, key_id: &str) -> Result<Option<KeyR
 fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
     Ok(tx.execute(
         "UPDATE keys SET description = ?3, key_state = ?4, deletion_ms = ?5, \
-         pending_window_days = ?6, policy = ?7, current_material = ?8 \
+         pending_window_days = ?6, policy = ?7, current_material = ?8, \
+         policy_principal_ids = ?9 \
          WHERE region = ?1 AND key_id = ?2",
         params![
             key.region,
@@ -138,6 +141,7 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
             key.pending_window_days,
             key.policy,
             key.current_material,
+            key.policy_principal_ids,
         ],
     )?)
 }
@@ -188,7 +192,7 @@ impl Store {
         self.write(|tx| {
             let sql = format!(
                 "INSERT INTO keys ({KEY_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
             );
             let inserted = tx.execute(
                 &sql,
@@ -207,6 +211,7 @@ impl Store {
                     key.policy,
                     key.multi_region,
                     key.current_material,
+                    key.policy_principal_ids,
                 ],
             );
             match inserted {

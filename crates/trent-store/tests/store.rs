@@ -21,6 +21,7 @@ fn key(id: &str) -> KeyRecord {
         policy: "{}".into(),
         multi_region: false,
         current_material: 1,
+        policy_principal_ids: None,
     }
 }
 
@@ -47,6 +48,8 @@ fn grant(key_id: &str, id: &str, grantee: &str) -> GrantRecord {
         issuing_account: "arn:aws:iam::111122223333:root".into(),
         operations: vec!["Decrypt".into()],
         constraints: None,
+        grantee_unique_id: None,
+        retiring_unique_id: None,
     }
 }
 

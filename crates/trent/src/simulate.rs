@@ -1162,6 +1162,7 @@ fn simulate_key(
             arn: &r.resource,
             account,
             policy: &key_policy,
+            policy_principal: None,
         }),
         cross_account_action: is_cross_account_action(&r.action),
         key_policy_context: &kp_context,

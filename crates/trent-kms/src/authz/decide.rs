@@ -13,6 +13,10 @@ pub struct KeyAccess<'a> {
     pub arn: &'a str,
     pub account: &'a str,
     pub policy: &'a Policy,
+    /// The principal the key policy sees, when it differs from the caller: a user or role
+    /// deleted and recreated with the same name no longer matches the ARN the policy named
+    /// (its unique ID changed), so its ARN is replaced by one nothing matches.
+    pub policy_principal: Option<&'a Principal>,
 }
 
 /// One identity policy of the caller (inline or managed), by name.
@@ -342,7 +346,7 @@ pub fn decide(q: &Question<'_>) -> Decision {
     let same_account =
         q.principal.kind == PrincipalKind::Service || q.principal.account == key.account;
     let kp = key.policy.evaluate(&RequestContext {
-        principal: q.principal.clone(),
+        principal: key.policy_principal.unwrap_or(q.principal).clone(),
         action: q.action.to_string(),
         resource: q.resource.to_string(),
         context: q.key_policy_context.clone(),
@@ -458,6 +462,7 @@ mod tests {
                 action,
                 resource: arn,
                 key: Some(KeyAccess {
+                    policy_principal: None,
                     arn,
                     account: "111122223333",
                     policy: &policy,

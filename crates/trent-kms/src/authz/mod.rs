@@ -152,6 +152,59 @@ pub fn grant_operation(action: &str) -> Option<&'static str> {
         .find(|op| *op == name)
 }
 
+/// Why a grant naming `grantee` (recorded with unique ID `recorded`) does not name `caller`
+/// although the ARNs match: the user or role was deleted and recreated with the same name, so
+/// its unique ID changed (as in AWS, the grant names the old principal). `None` when it names
+/// the caller, or when no unique ID was recorded.
+pub fn recreated_grantee(
+    grantee: Option<&str>,
+    recorded: Option<&str>,
+    caller: &crate::identity::Principal,
+) -> Option<String> {
+    let recorded = recorded?;
+    let current = caller.identity_unique_id()?;
+    (current != recorded).then(|| {
+        format!(
+            "the grantee {} was deleted and recreated: the grant names the principal with unique \
+             ID {recorded}, not the current one ({current})",
+            grantee.unwrap_or_default()
+        )
+    })
+}
+
+/// The principal the key policy of `key` sees for `caller`, when the caller's user or role was
+/// deleted and recreated since the policy named it: the policy recorded another unique ID for
+/// that ARN, so (as in AWS) the policy does not name the caller. Its user or role ARN is replaced
+/// by `<ARN> (recreated: unique ID <current>, …)`, which no policy can name. A session ARN is
+/// left as is (policies naming sessions are matched by ARN, as in AWS).
+fn recreated_principal(
+    caller: &Caller,
+    key: &KeyRecord,
+    principal: &trent_policy::Principal,
+) -> Option<trent_policy::Principal> {
+    let ids = key.policy_principal_ids.as_deref()?;
+    let current = caller.principal.identity_unique_id()?;
+    let arn = caller.principal.principal_arn();
+    let ids: std::collections::HashMap<String, String> = match serde_json::from_str(ids) {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(key = %key.key_id, error = %e, "stored policy principal IDs do not parse");
+            return None;
+        }
+    };
+    let recorded = ids.get(arn)?;
+    if recorded == current {
+        return None;
+    }
+    let marker = format!("{arn} (recreated: unique ID {current}, the key policy named {recorded})");
+    let mut p = principal.clone();
+    match &mut p.kind {
+        trent_policy::PrincipalKind::AssumedRole { role_arn } => *role_arn = marker,
+        _ => p.arn = marker,
+    }
+    Some(p)
+}
+
 /// Maps a key-policy parse error to the error KMS returns for it.
 pub fn policy_error(e: &PolicyError) -> KmsError {
     if e.is_limit_exceeded() {
@@ -210,6 +263,7 @@ impl Kms {
                         &stored
                     }
                 };
+                let kp_principal = recreated_principal(caller, key, &principal);
                 let kp_context = base.with_pairs(context::key_properties(key));
                 // IAM-only condition keys cost two reads; only fetch them if IAM will look.
                 let identity_context = if identity.is_empty() {
@@ -229,6 +283,7 @@ impl Kms {
                         arn: &arn,
                         account: &key.account,
                         policy,
+                        policy_principal: kp_principal.as_ref(),
                     }),
                     cross_account_action: is_cross_account_action(check.action),
                     key_policy_context: &kp_context,
@@ -314,6 +369,18 @@ impl Kms {
                     source_arn: None,
                 },
             );
+            if outcome.grantee_matches
+                && let Some(why) = recreated_grantee(
+                    record.grantee_principal.as_deref(),
+                    record.grantee_unique_id.as_deref(),
+                    &caller.principal,
+                )
+            {
+                outcome.grantee_matches = false;
+                outcome.account_grantee = false;
+                outcome.applies = false;
+                outcome.mismatch = Some(why);
+            }
             if outcome.applies
                 && let Some(child) = &check.child_grant
                 && let Some(why) =

@@ -159,11 +159,14 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
         }
     };
     for u in &data.users {
-        dir.add_principal(&user_arn(&u.account, &u.path, &u.name));
+        let arn = user_arn(&u.account, &u.path, &u.name);
+        dir.add_principal(&arn);
+        dir.set_unique_id(&arn, &u.unique_id);
     }
     for r in &data.roles {
         let arn = role_arn(&r.account, &r.path, &r.name);
         dir.add_principal(&arn);
+        dir.set_unique_id(&arn, &r.unique_id);
         if let Some(trust) = &r.trust_policy {
             dir.set_trust_policy(&arn, trust);
         }

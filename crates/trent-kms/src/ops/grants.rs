@@ -385,6 +385,16 @@ pub fn create_grant(
         }
     }
 
+    // The unique IDs of the user or role principals, when Trent knows them: a principal deleted
+    // and recreated with the same name is not the grantee (as in AWS).
+    let directory = kms.directory();
+    let unique_id = |p: &Option<String>| {
+        p.as_deref()
+            .and_then(|arn| directory.unique_id_for_principal_arn(arn))
+            .map(str::to_string)
+    };
+    let grantee_unique_id = unique_id(&r.grantee_principal);
+    let retiring_unique_id = unique_id(&r.retiring_principal);
     let record = GrantRecord {
         region: key.region.clone(),
         key_id: key.key_id.clone(),
@@ -401,6 +411,8 @@ pub fn create_grant(
             .then(|| serde_json::to_string(&constraints))
             .transpose()
             .map_err(KmsError::internal)?,
+        grantee_unique_id,
+        retiring_unique_id,
     };
     let token = new_grant_token()?;
     let grant_id = match kms.store.create_grant(&record, &token, MAX_GRANTS_PER_KEY) {
@@ -610,11 +622,24 @@ fn may_retire(kms: &Kms, caller: &Caller, g: &GrantRecord, key: &KeyRecord) -> K
         return Err(KmsError::new(ErrorCode::AccessDenied, message));
     }
     let principal = crate::authz::context::policy_principal(caller);
-    let matches = |p: &Option<String>| p.as_deref().and_then(|p| grantee_match(p, &principal));
-    let retiring = matches(&g.retiring_principal);
+    // A user or role deleted and recreated with the same name is not the principal the grant
+    // recorded (unique IDs differ).
+    let matches = |p: &Option<String>, recorded: &Option<String>| {
+        p.as_deref()
+            .and_then(|p| grantee_match(p, &principal))
+            .filter(|_| {
+                crate::authz::recreated_grantee(
+                    p.as_deref(),
+                    recorded.as_deref(),
+                    &caller.principal,
+                )
+                .is_none()
+            })
+    };
+    let retiring = matches(&g.retiring_principal, &g.retiring_unique_id);
     let direct = retiring == Some(false)
         || (g.operations.iter().any(|o| o == "RetireGrant")
-            && matches(&g.grantee_principal) == Some(false));
+            && matches(&g.grantee_principal, &g.grantee_unique_id) == Some(false));
     let issuing_account = g.issuing_account.split(':').nth(4).unwrap_or_default();
     let delegated = iam_allows
         && (retiring == Some(true)

@@ -79,7 +79,7 @@ fn check_new_key_policy(
     text: &str,
     key: &KeyRecord,
     bypass_lockout_check: Option<bool>,
-) -> KmsResult<()> {
+) -> KmsResult<Option<String>> {
     if text.len() > MAX_KEY_POLICY_BYTES {
         return Err(KmsError::new(
             crate::ErrorCode::LimitExceeded,
@@ -97,9 +97,15 @@ fn check_new_key_policy(
             "Policy contains a statement with one or more invalid principals.",
         ));
     }
+    let ids = policy_principal_ids(kms, &policy)?;
     if bypass_lockout_check != Some(true) {
-        let decision =
-            kms.decide_check(caller, &Check::key("kms:PutKeyPolicy", key), Some(&policy))?;
+        let mut candidate = key.clone();
+        candidate.policy_principal_ids = ids.clone();
+        let decision = kms.decide_check(
+            caller,
+            &Check::key("kms:PutKeyPolicy", &candidate),
+            Some(&policy),
+        )?;
         if !decision.is_allowed() {
             caller.trace.record_lockout_check(decision);
             return Err(malformed(
@@ -107,7 +113,25 @@ fn check_new_key_policy(
             ));
         }
     }
-    Ok(())
+    Ok(ids)
+}
+
+/// The unique IDs of the users and roles a key policy names in the accounts Trent holds, as
+/// stored with the key (JSON object ARN -> unique ID); `None` when it names none. A user or
+/// role deleted and recreated with the same name gets a new unique ID and no longer matches.
+fn policy_principal_ids(kms: &Kms, policy: &trent_policy::Policy) -> KmsResult<Option<String>> {
+    let directory = kms.directory();
+    let ids: std::collections::BTreeMap<&str, &str> = policy
+        .principal_arns()
+        .into_iter()
+        .filter_map(|arn| directory.unique_id_of(arn).map(|id| (arn, id)))
+        .collect();
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&ids)
+        .map(Some)
+        .map_err(KmsError::internal)
 }
 
 fn new_key_id(multi_region: bool) -> KmsResult<String> {
@@ -261,7 +285,7 @@ pub fn create_key(
     let now = kms.now_ms();
     let material = new_material(&kms.root_key, crypto_spec, &key_id, 1, now)?;
     let default_policy = r.policy.is_none();
-    let key = KeyRecord {
+    let mut key = KeyRecord {
         policy: r
             .policy
             .unwrap_or_else(|| default_key_policy(&region, &account)),
@@ -278,9 +302,10 @@ pub fn create_key(
         pending_window_days: None,
         multi_region,
         current_material: 1,
+        policy_principal_ids: None,
     };
     if !default_policy {
-        check_new_key_policy(
+        key.policy_principal_ids = check_new_key_policy(
             kms,
             caller,
             &key.policy,
@@ -663,11 +688,12 @@ pub fn put_key_policy(kms: &Kms, caller: &Caller, r: PutKeyPolicyRequest) -> Kms
     let text = r.policy.unwrap_or_default();
     let mut candidate = resolved.key.clone();
     candidate.policy = text.clone();
-    check_new_key_policy(kms, caller, &text, &candidate, bypass)?;
+    let ids = check_new_key_policy(kms, caller, &text, &candidate, bypass)?;
     // Stored byte for byte: GetKeyPolicy returns exactly what was put.
     kms.store
         .modify_key(&resolved.key.region, &resolved.key.key_id, |k| {
             k.policy = text;
+            k.policy_principal_ids = ids;
             Ok::<_, KmsError>(())
         })?;
     Ok(Empty {})
