@@ -1,5 +1,5 @@
 //! Authorization cost through the service (no HTTP): one decision with the default key policy
-//! and five identity policies, and Encrypt allowed by a grant on keys holding 1, 1,000 and
+//! and five identity policies, and Decrypt allowed by a grant on keys holding 1, 1,000 and
 //! 50,000 grants (to other grantees) — the figure must stay flat.
 
 #![allow(clippy::unwrap_used)] // benchmark setup: a failure is a broken benchmark
@@ -107,7 +107,7 @@ fn decision_with_identity_policies(c: &mut Criterion) {
     );
 }
 
-fn encrypt_via_grant(c: &mut Criterion) {
+fn decrypt_via_grant(c: &mut Criterion) {
     let mut dir = Directory::new();
     dir.add_account(ACCOUNT);
     dir.add_principal(&format!("arn:aws:iam::{ACCOUNT}:role/admin"));
@@ -123,7 +123,7 @@ fn encrypt_via_grant(c: &mut Criterion) {
     let admin = caller(session("admin"));
     let policy = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
         "Principal":{"AWS":format!("arn:aws:iam::{ACCOUNT}:role/admin")},"Action":"kms:*","Resource":"*"}]});
-    let mut group = c.benchmark_group("Encrypt allowed by a grant");
+    let mut group = c.benchmark_group("Decrypt allowed by a grant");
     for total in [1usize, 1_000, 50_000] {
         let key = call(
             &kms,
@@ -138,7 +138,7 @@ fn encrypt_via_grant(c: &mut Criterion) {
             &kms,
             &admin,
             Operation::CreateGrant,
-            json!({"KeyId": key, "GranteePrincipal": format!("arn:aws:iam::{ACCOUNT}:role/app"), "Operations": ["Encrypt"]}),
+            json!({"KeyId": key, "GranteePrincipal": format!("arn:aws:iam::{ACCOUNT}:role/app"), "Operations": ["Decrypt"]}),
         );
         let others: Vec<(GrantRecord, String)> = (1..total)
             .map(|i| {
@@ -169,15 +169,20 @@ fn encrypt_via_grant(c: &mut Criterion) {
         // The service's own store caches grants per (key, grantee); other grantees' grants
         // imported behind its back are exactly the ones it must never have to look at.
         let app = caller(session("app"));
-        let body =
-            serde_json::to_vec(&json!({"KeyId": key, "Plaintext": "AAECAwQFBgcICQoLDA0ODw=="}))
-                .unwrap();
+        let blob = call(
+            &kms,
+            &admin,
+            Operation::Encrypt,
+            json!({"KeyId": key, "Plaintext": "AAECAwQFBgcICQoLDA0ODw=="}),
+        )["CiphertextBlob"]
+            .clone();
+        let body = serde_json::to_vec(&json!({"CiphertextBlob": blob})).unwrap();
         group.bench_function(format!("{total} grants on the key"), |b| {
-            b.iter(|| black_box(kms.call(&app, Operation::Encrypt, &body).unwrap()))
+            b.iter(|| black_box(kms.call(&app, Operation::Decrypt, &body).unwrap()))
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, decision_with_identity_policies, encrypt_via_grant);
+criterion_group!(benches, decision_with_identity_policies, decrypt_via_grant);
 criterion_main!(benches);

@@ -53,10 +53,21 @@ fn database_never_holds_plaintext_key_material() {
         json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
     ] {
         let created = kms
-            .call(&caller, Operation::CreateKey, &serde_json::to_vec(&spec).unwrap())
+            .call(
+                &caller,
+                Operation::CreateKey,
+                &serde_json::to_vec(&spec).unwrap(),
+            )
             .unwrap();
-        let key_id = created["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
-        let stored = kms.store.material("us-east-1", &key_id, 1).unwrap().unwrap();
+        let key_id = created["KeyMetadata"]["KeyId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let stored = kms
+            .store
+            .material("us-east-1", &key_id, 1)
+            .unwrap()
+            .unwrap();
         let raw = kms
             .root_key
             .unseal(&stored.sealed, &sealing_aad(&key_id, 1))
@@ -68,8 +79,17 @@ fn database_never_holds_plaintext_key_material() {
     let bytes = data_dir_bytes(dir.path());
     for (raw, sealed) in &materials {
         // The search can find things: the sealed form is there.
-        assert!(contains(&bytes, sealed), "sealed material not found in the data dir");
-        assert!(!contains(&bytes, raw), "plaintext key material found in the data dir");
+        assert!(
+            contains(&bytes, sealed),
+            "sealed material not found in the data dir"
+        );
+        assert!(
+            !contains(&bytes, raw),
+            "plaintext key material found in the data dir"
+        );
     }
-    assert!(!contains(&bytes, &root_bytes), "the root key is in the database");
+    assert!(
+        !contains(&bytes, &root_bytes),
+        "the root key is in the database"
+    );
 }
