@@ -52,6 +52,11 @@ as_root() {
     export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
     unset AWS_SESSION_TOKEN
 }
+# The IAM user `ops` assumes roles (an account root cannot, as in AWS).
+as_ops() {
+    export AWS_ACCESS_KEY_ID=$ops_key AWS_SECRET_ACCESS_KEY=$ops_secret
+    unset AWS_SESSION_TOKEN
+}
 
 trust_root='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":["sts:AssumeRole","sts:TagSession"]}]}'
 trust_user='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/carol"},"Action":"sts:AssumeRole"}]}'
@@ -93,7 +98,18 @@ grep -q '(MalformedPolicyDocument) when calling the PutRolePolicy operation' "$w
     fail "malformed policy: $(cat "$work/malformed.err")"
 expect_error DeleteConflict "Cannot delete a policy attached to entities." iam delete-policy --policy-arn "$policy_arn"
 
+step "an account root cannot assume a role; an IAM user of the account can"
+expect_error AccessDenied "Roles may not be assumed by root accounts." \
+    sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session-name build-42
+a iam create-user --user-name ops >/dev/null
+a iam put-user-policy --user-name ops --policy-name assume \
+    --policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession"],"Resource":"*"}]}'
+a iam create-access-key --user-name ops >"$work/ops.json"
+ops_key=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["AccessKey"]["AccessKeyId"])' "$work/ops.json")
+ops_secret=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["AccessKey"]["SecretAccessKey"])' "$work/ops.json")
+
 step "AssumeRole, then GetCallerIdentity with the session"
+as_ops
 a sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session-name build-42 \
     --duration-seconds 900 --tags Key=stage,Value=ci >"$work/s1.json"
 use_credentials "$work/s1.json"
@@ -121,6 +137,7 @@ expect_kms_error AccessDeniedException \
 step "a session policy narrows what the role allows"
 as_root
 a iam attach-role-policy --role-name app --policy-arn "$policy_arn"
+as_ops
 a sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session-name narrow \
     --policy '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:DescribeKey","Resource":"*"}]}' >"$work/s2.json"
 use_credentials "$work/s2.json"
@@ -165,8 +182,8 @@ cat >"$work/aws-config" <<CFG
 [profile trent]
 region = us-east-1
 endpoint_url = $endpoint
-aws_access_key_id = test
-aws_secret_access_key = test
+aws_access_key_id = $ops_key
+aws_secret_access_key = $ops_secret
 
 [profile app]
 region = us-east-1

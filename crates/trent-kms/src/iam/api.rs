@@ -433,6 +433,12 @@ impl Kms {
             .into_iter()
             .filter_map(|mut r| r.pop().flatten())
             .collect();
+        // AWS refuses an account's root user before looking at the role.
+        if caller.principal.kind == PrincipalKind::Root {
+            return Err(IamError::access_denied(
+                "Roles may not be assumed by root accounts.",
+            ));
+        }
         let dir = self.directory();
         let denied_for = |action: &str| {
             IamError::access_denied(format!(
