@@ -2,7 +2,8 @@
 # End-to-end test with the `aws` CLI (v1): principals are matched by unique ID, as in AWS. A role
 # deleted and recreated with the same name is a different principal: the key-policy statement
 # and the grant that named the old role do not let the new role's sessions in; the old role's
-# sessions are refused anyway. Setting the policy again (or a new grant) names the new role.
+# sessions are refused anyway. Setting the policy again (or a new grant) names the new role. The
+# same for a user deleted and recreated. An account root cannot assume roles.
 #
 #   PATH="$PWD/.venv/bin:$PATH" TRENT_BIN=target/debug/trent tests/e2e/recreated_role.sh
 set -euo pipefail
@@ -127,5 +128,38 @@ expect_eq "describe through the key policy" "$key_id" \
     "$(a kms describe-key --key-id "$key_id" --query KeyMetadata.KeyId --output text)"
 expect_eq "decrypt through the new grant" "aGVsbG8=" \
     "$(a kms decrypt --ciphertext-blob "fileb://$work/blob" --query Plaintext --output text)"
+
+step "the same for a user: a recreated user is not the user the policy and the grant named"
+as_root
+a iam create-user --user-name carol >/dev/null
+a iam create-access-key --user-name carol >"$work/carol1.json"
+user_policy='{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":["kms:PutKeyPolicy","kms:CreateGrant","kms:Encrypt"],"Resource":"*"},{"Sid":"carol","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:user/carol"},"Action":"kms:DescribeKey","Resource":"*"}]}'
+key2=$(a kms create-key --policy "$user_policy" --query KeyMetadata.KeyId --output text)
+a kms create-grant --key-id "$key2" --grantee-principal "arn:aws:iam::$account:user/carol" \
+    --operations Decrypt >/dev/null
+a kms encrypt --key-id "$key2" --plaintext "fileb://$work/plain" --query CiphertextBlob --output text |
+    base64 -d >"$work/blob2"
+AWS_ACCESS_KEY_ID=$(field "$work/carol1.json" 'd["AccessKey"]["AccessKeyId"]')
+AWS_SECRET_ACCESS_KEY=$(field "$work/carol1.json" 'd["AccessKey"]["SecretAccessKey"]')
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+expect_eq "carol describes through the key policy" "$key2" \
+    "$(a kms describe-key --key-id "$key2" --query KeyMetadata.KeyId --output text)"
+expect_eq "carol decrypts through the grant" "aGVsbG8=" \
+    "$(a kms decrypt --ciphertext-blob "fileb://$work/blob2" --query Plaintext --output text)"
+as_root
+a iam delete-access-key --user-name carol --access-key-id "$(field "$work/carol1.json" 'd["AccessKey"]["AccessKeyId"]')"
+a iam delete-user --user-name carol
+a iam create-user --user-name carol >/dev/null
+a iam create-access-key --user-name carol >"$work/carol2.json"
+AWS_ACCESS_KEY_ID=$(field "$work/carol2.json" 'd["AccessKey"]["AccessKeyId"]')
+AWS_SECRET_ACCESS_KEY=$(field "$work/carol2.json" 'd["AccessKey"]["SecretAccessKey"]')
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+key2_arn="arn:aws:kms:us-east-1:$account:key/$key2"
+expect_kms_error AccessDeniedException \
+    "User: arn:aws:iam::$account:user/carol is not authorized to perform: kms:DescribeKey on resource: $key2_arn because no resource-based policy allows the kms:DescribeKey action" \
+    describe-key --key-id "$key2"
+expect_kms_error AccessDeniedException \
+    "User: arn:aws:iam::$account:user/carol is not authorized to perform: kms:Decrypt on resource: $key2_arn because no resource-based policy allows the kms:Decrypt action" \
+    decrypt --ciphertext-blob "fileb://$work/blob2"
 
 echo "OK"
