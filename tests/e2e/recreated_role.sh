@@ -80,6 +80,8 @@ expect_eq "decrypt through the grant" "aGVsbG8=" \
 step "delete the role and create it again with the same name"
 as_root
 a iam delete-role --role-name app
+expect_eq "a deleted grantee is shown by its unique ID" "$old_id" \
+    "$(a kms list-grants --key-id "$key_id" --query 'Grants[0].GranteePrincipal' --output text)"
 new_id=$(a iam create-role --role-name app --assume-role-policy-document "$trust_root" \
     --query Role.RoleId --output text)
 [[ "$new_id" != "$old_id" ]] || fail "the recreated role has the old unique id"
@@ -104,7 +106,7 @@ expect_kms_error AccessDeniedException \
     "User: arn:aws:sts::$account:assumed-role/app/new is not authorized to perform: kms:Decrypt on resource: $key_arn because no resource-based policy allows the kms:Decrypt action" \
     decrypt --ciphertext-blob "fileb://$work/blob"
 
-step "ListGrants still shows the grantee's ARN"
+step "ListGrants shows the grantee's ARN again once a role of that name exists"
 as_root
 expect_eq "grantee" "$grant_id	$role_arn" \
     "$(a kms list-grants --key-id "$key_id" --query 'Grants[0].[GrantId,GranteePrincipal]' --output text)"

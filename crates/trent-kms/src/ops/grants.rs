@@ -455,16 +455,33 @@ pub struct GrantListEntry {
     constraints: Option<GrantConstraints>,
 }
 
-fn list_entry(g: GrantRecord, account: &str) -> KmsResult<GrantListEntry> {
+/// How a grant shows a principal it recorded the unique ID of: as in AWS, once that user or role
+/// no longer exists, as the raw unique ID (a user or role recreated since keeps its ARN shown).
+fn shown_principal(
+    directory: &crate::identity::Directory,
+    arn: Option<String>,
+    unique_id: Option<String>,
+) -> Option<String> {
+    match (arn, unique_id) {
+        (Some(arn), Some(id)) if directory.unique_id_for_principal_arn(&arn).is_none() => Some(id),
+        (arn, _) => arn,
+    }
+}
+
+fn list_entry(
+    g: GrantRecord,
+    account: &str,
+    directory: &crate::identity::Directory,
+) -> KmsResult<GrantListEntry> {
     let constraints = parse_constraints(g.constraints.as_deref())?;
     Ok(GrantListEntry {
         key_id: key_arn(&g.region, account, &g.key_id),
         grant_id: g.grant_id,
         name: g.name,
         creation_date: epoch_seconds(g.created_ms),
-        grantee_principal: g.grantee_principal,
+        grantee_principal: shown_principal(directory, g.grantee_principal, g.grantee_unique_id),
         grantee_service_principal: g.grantee_service_principal,
-        retiring_principal: g.retiring_principal,
+        retiring_principal: shown_principal(directory, g.retiring_principal, g.retiring_unique_id),
         retiring_service_principal: g.retiring_service_principal,
         issuing_account: g.issuing_account,
         operations: g.operations,
@@ -527,12 +544,13 @@ pub fn list_grants(
         page.limit + 1,
     )?;
     let (rows, next_marker) = page.finish(rows, |g| g.grant_id.clone());
+    let directory = kms.directory();
     Ok(ListGrantsResponse {
         truncated: next_marker.is_some(),
         next_marker,
         grants: rows
             .into_iter()
-            .map(|g| list_entry(g, &key.account))
+            .map(|g| list_entry(g, &key.account, &directory))
             .collect::<KmsResult<_>>()?,
     })
 }
@@ -578,13 +596,14 @@ pub fn list_retirable_grants(
         page.limit + 1,
     )?;
     let (rows, next_marker) = page.finish(rows, |g| format!("{}/{}", g.key_id, g.grant_id));
+    let directory = kms.directory();
     let mut grants = Vec::with_capacity(rows.len());
     for g in rows {
         let account = kms
             .load_key(&g.region, &g.key_id)?
             .map(|k| k.account)
             .unwrap_or_default();
-        grants.push(list_entry(g, &account)?);
+        grants.push(list_entry(g, &account, &directory)?);
     }
     Ok(ListGrantsResponse {
         truncated: next_marker.is_some(),
