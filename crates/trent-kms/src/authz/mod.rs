@@ -430,3 +430,63 @@ impl Kms {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::identity::{Principal, PrincipalKind};
+
+    fn session(role_id: &str) -> Principal {
+        Principal {
+            account: "111122223333".into(),
+            arn: "arn:aws:sts::111122223333:assumed-role/app/s".into(),
+            kind: PrincipalKind::AssumedRole {
+                role_arn: "arn:aws:iam::111122223333:role/app".into(),
+                role_name: "app".into(),
+                session_name: "s".into(),
+            },
+            unique_id: format!("{role_id}:s"),
+            tags: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_grant_names_the_role_it_recorded_not_a_recreated_one() {
+        let arn = Some("arn:aws:iam::111122223333:role/app");
+        assert_eq!(
+            recreated_grantee(arn, Some("AROAOLD"), &session("AROAOLD")),
+            None
+        );
+        // Grants created before unique IDs were recorded match by ARN.
+        assert_eq!(recreated_grantee(arn, None, &session("AROANEW")), None);
+        let why = recreated_grantee(arn, Some("AROAOLD"), &session("AROANEW")).unwrap();
+        assert!(why.contains("was deleted and recreated"), "{why}");
+        // An account root has no user or role unique ID: account grants are not affected.
+        assert_eq!(
+            recreated_grantee(arn, Some("AROAOLD"), &Principal::root("111122223333")),
+            None
+        );
+    }
+
+    #[test]
+    fn the_directory_finds_a_session_arns_role_unique_id() {
+        let mut d = crate::identity::Directory::new();
+        d.set_unique_id("arn:aws:iam::111122223333:role/svc/app", "AROAAPP");
+        d.set_unique_id("arn:aws:iam::111122223333:user/carol", "AIDACAROL");
+        assert_eq!(
+            d.unique_id_for_principal_arn("arn:aws:sts::111122223333:assumed-role/app/s"),
+            Some("AROAAPP")
+        );
+        assert_eq!(
+            d.unique_id_for_principal_arn("arn:aws:iam::111122223333:user/carol"),
+            Some("AIDACAROL")
+        );
+        assert_eq!(
+            d.unique_id_for_principal_arn("arn:aws:iam::111122223333:role/other"),
+            None
+        );
+        assert_eq!(session("AROAAPP").identity_unique_id(), Some("AROAAPP"));
+    }
+}
