@@ -143,7 +143,7 @@ a sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session
 use_credentials "$work/s2.json"
 a kms describe-key --key-id "$key_id" >/dev/null
 expect_kms_error AccessDeniedException \
-    "User: arn:aws:sts::$account:assumed-role/app/narrow is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:$account:key/$key_id because no identity-based policy allows the kms:Encrypt action" \
+    "User: arn:aws:sts::$account:assumed-role/app/narrow is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:$account:key/$key_id because no session policy allows the kms:Encrypt action" \
     encrypt --key-id "$key_id" --plaintext "fileb://$work/plain"
 
 step "a trust policy that does not allow the caller"

@@ -1090,6 +1090,25 @@ pub fn explanation(d: &Decision, subject: &Principal, hide_identity: bool) -> Ex
             ));
             format!("{} cannot be used across accounts", d.action)
         }
+        Reason::SessionPolicyDenies { policy, statement } => {
+            let mut c = Cause::new(
+                "sessionPolicy",
+                "denies",
+                "an explicit deny beats every allow",
+            );
+            c = c.statement(statement);
+            c.policy = Some(policy.clone());
+            causes.push(c);
+            format!("explicit deny in {policy} {}", statement_text(statement))
+        }
+        Reason::NoSessionPolicyAllow => {
+            causes.push(Cause::new(
+                "sessionPolicy",
+                "doesNotAllow",
+                "the role session has session policies and none of them allows the action",
+            ));
+            "no session policy of the role session allows it".to_string()
+        }
         Reason::NoResourceBasedAllow | Reason::NoIdentityBasedAllow => {
             implicit_deny_causes(d, subject, names_subject, &delegation_mismatch, &mut causes)
         }

@@ -734,6 +734,10 @@ fn kms_reason(r: &Reason, action: &str, caller_account: &str) -> String {
         Reason::NotCrossAccountAction => {
             format!("{action} cannot be used on a KMS key of another account")
         }
+        Reason::SessionPolicyDenies { policy, statement } => {
+            format!("{policy} {} denies explicitly", stmt(statement))
+        }
+        Reason::NoSessionPolicyAllow => format!("no session policy allows {action}"),
     }
 }
 

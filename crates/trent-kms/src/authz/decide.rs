@@ -134,6 +134,13 @@ pub enum Reason {
     NoIdentityBasedAllow,
     /// The action cannot be used on a key of another account at all.
     NotCrossAccountAction,
+    /// A session policy of the caller's role session denies.
+    SessionPolicyDenies {
+        policy: String,
+        statement: StatementRef,
+    },
+    /// The caller's role session has session policies, and none allows.
+    NoSessionPolicyAllow,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -178,6 +185,13 @@ impl Decision {
             }
             Reason::NoIdentityBasedAllow => {
                 format!("because no identity-based policy allows the {action} action")
+            }
+            // IAM's wording for session policies (troubleshoot_access-denied).
+            Reason::SessionPolicyDenies { .. } => {
+                "with an explicit deny in a session policy".to_string()
+            }
+            Reason::NoSessionPolicyAllow => {
+                format!("because no session policy allows the {action} action")
             }
             _ if self.resource == "*" => {
                 format!("because no identity-based policy allows the {action} action")
@@ -305,10 +319,10 @@ pub fn apply_session_policies(
     decision.identity_consulted = true;
     if let Some((policy, statement)) = deny {
         decision.outcome = Outcome::ExplicitDeny;
-        decision.reason = Reason::IdentityPolicyDenies { policy, statement };
+        decision.reason = Reason::SessionPolicyDenies { policy, statement };
     } else if !allowed {
         decision.outcome = Outcome::ImplicitDeny;
-        decision.reason = Reason::NoIdentityBasedAllow;
+        decision.reason = Reason::NoSessionPolicyAllow;
     }
     decision
 }
