@@ -213,16 +213,7 @@ async fn lambda_environment_variable_scenario() {
         .send()
         .await
         .unwrap();
-    assert!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .is_empty()
-    );
+    assert!(grant_count(&admin, &key).await == 0);
 
     let (code, message) = decrypt(&function, &blob, &[function_ec()])
         .await
@@ -235,6 +226,17 @@ async fn lambda_environment_variable_scenario() {
             key_arn(&key)
         )
     );
+}
+
+/// How many grants `key` has, as its administrator lists them.
+async fn grant_count(c: &Client, key: &str) -> usize {
+    c.list_grants()
+        .key_id(key)
+        .send()
+        .await
+        .unwrap()
+        .grants()
+        .len()
 }
 
 /// A key with the default policy (delegation to the account) for §11 rows 9–12.
@@ -435,16 +437,7 @@ async fn create_grant_validation_and_row_20() {
     assert_eq!(code, "InvalidArnException");
 
     // None of the failed requests left a grant behind.
-    assert!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .is_empty()
-    );
+    assert!(grant_count(&admin, &key).await == 0);
 
     // DryRun answers DryRunOperationException and creates nothing.
     let (code, _) = admin
@@ -458,16 +451,7 @@ async fn create_grant_validation_and_row_20() {
         .map_err(err)
         .unwrap_err();
     assert_eq!(code, "DryRunOperationException");
-    assert!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .is_empty()
-    );
+    assert!(grant_count(&admin, &key).await == 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -504,17 +488,7 @@ async fn name_idempotency_and_tokens() {
     let d = create(None, GrantOperation::Decrypt).await.unwrap();
     let e = create(None, GrantOperation::Decrypt).await.unwrap();
     assert_ne!(d.grant_id, e.grant_id, "no name: always a new grant");
-    assert_eq!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .len(),
-        4
-    );
+    assert_eq!(grant_count(&admin, &key).await, 4);
 
     // Both tokens of the first grant retire it (interchangeably): the first one does.
     env.function()
@@ -530,17 +504,7 @@ async fn name_idempotency_and_tokens() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .len(),
-        3
-    );
+    assert_eq!(grant_count(&admin, &key).await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -620,17 +584,7 @@ async fn list_grants_filters_pagination_and_retirable() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .len(),
-        6
-    );
+    assert_eq!(grant_count(&admin, &key).await, 6);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -705,16 +659,7 @@ async fn retire_and_revoke_rules() {
         .send()
         .await
         .unwrap();
-    assert!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .is_empty()
-    );
+    assert!(grant_count(&admin, &key).await == 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -841,17 +786,7 @@ async fn grants_survive_disable() {
         code, "DisabledException",
         "authorized by the grant, then refused on key state"
     );
-    assert_eq!(
-        admin
-            .list_grants()
-            .key_id(&key)
-            .send()
-            .await
-            .unwrap()
-            .grants()
-            .len(),
-        1
-    );
+    assert_eq!(grant_count(&admin, &key).await, 1);
     admin.enable_key().key_id(&key).send().await.unwrap();
     assert_eq!(
         decrypt(&env.function(), &blob, &[]).await.unwrap(),
