@@ -27,7 +27,6 @@ fn caller(principal: Principal) -> Caller {
         source_ip: Some("127.0.0.1".parse().unwrap()),
         user_agent: None,
         via_service: None,
-        trace: Default::default(),
     }
 }
 
@@ -73,6 +72,7 @@ fn service(dir: Directory) -> (Kms, tempfile::TempDir) {
 
 fn call(kms: &Kms, c: &Caller, op: Operation, body: Value) -> Value {
     kms.call(c, op, &serde_json::to_vec(&body).unwrap())
+        .result
         .unwrap()
 }
 
@@ -103,7 +103,7 @@ fn decision_with_identity_policies(c: &mut Criterion) {
     let u = caller(user());
     c.bench_function(
         "DescribeKey: default key policy + 5 identity policies",
-        |b| b.iter(|| black_box(kms.call(&u, Operation::DescribeKey, &body).unwrap())),
+        |b| b.iter(|| black_box(kms.call(&u, Operation::DescribeKey, &body).result.unwrap())),
     );
 }
 
@@ -178,7 +178,7 @@ fn decrypt_via_grant(c: &mut Criterion) {
             .clone();
         let body = serde_json::to_vec(&json!({"CiphertextBlob": blob})).unwrap();
         group.bench_function(format!("{total} grants on the key"), |b| {
-            b.iter(|| black_box(kms.call(&app, Operation::Decrypt, &body).unwrap()))
+            b.iter(|| black_box(kms.call(&app, Operation::Decrypt, &body).result.unwrap()))
         });
     }
     group.finish();

@@ -44,7 +44,6 @@ fn database_never_holds_plaintext_key_material() {
         source_ip: None,
         user_agent: None,
         via_service: None,
-        trace: Default::default(),
     };
     let mut materials = Vec::new();
     for spec in [
@@ -58,6 +57,7 @@ fn database_never_holds_plaintext_key_material() {
                 Operation::CreateKey,
                 &serde_json::to_vec(&spec).unwrap(),
             )
+            .result
             .unwrap();
         let key_id = created["KeyMetadata"]["KeyId"]
             .as_str()

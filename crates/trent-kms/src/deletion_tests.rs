@@ -18,12 +18,12 @@ fn caller() -> Caller {
         source_ip: None,
         user_agent: None,
         via_service: None,
-        trace: Default::default(),
     }
 }
 
 fn call(kms: &Kms, op: Operation, body: Value) -> Result<Value, crate::KmsError> {
     kms.call(&caller(), op, &serde_json::to_vec(&body).unwrap())
+        .result
 }
 
 #[test]

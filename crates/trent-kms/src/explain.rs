@@ -189,7 +189,6 @@ pub fn hypothetical_caller(principal: Principal, region: &str) -> Caller {
         source_ip: None,
         user_agent: None,
         via_service: None,
-        trace: Default::default(),
     }
 }
 
@@ -200,7 +199,7 @@ impl Kms {
     }
 
     /// Decides a request `caller` did not make, against the live state, with the very same
-    /// authorizer as real requests. Nothing is recorded in `caller.trace`, and the decision is
+    /// authorizer as real requests. Nothing is recorded for the caller, and the decision is
     /// made whatever the server's `--authz` mode.
     pub fn explain(&self, caller: &Caller, request: &HypotheticalRequest) -> KmsResult<Decision> {
         let action = canonical_action(&request.action).ok_or_else(|| {
@@ -243,7 +242,7 @@ impl Kms {
     /// be its root user or be allowed `trent:Explain` on the resource by its identity policies.
     pub fn authorize_explain(
         &self,
-        requester: &Caller,
+        requester: &crate::call::Call<'_>,
         account: &str,
         resource: &str,
     ) -> KmsResult<()> {
@@ -254,7 +253,7 @@ impl Kms {
         )?;
         let allowed = decision.is_allowed();
         let message = decision.denial_message(requester.arn());
-        requester.trace.record(decision);
+        requester.record(decision);
         if requester.account() != account {
             return Err(KmsError::new(
                 ErrorCode::AccessDenied,

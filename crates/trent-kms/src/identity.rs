@@ -3,11 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use trent_policy::{Policy, PolicyError, PolicyKind};
-
-use crate::authz::Decision;
 
 /// The kind of an IAM principal, with what the request context needs about it (spec §1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +70,8 @@ impl Principal {
     }
 }
 
-/// The caller of one request: a principal plus what the request itself says, and the
-/// authorization decisions made for it (for the audit log and explanations).
+/// The caller of one request: a principal plus what the request itself says. The decisions
+/// made for the request are the [`crate::Call`]'s.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub principal: Principal,
@@ -85,61 +83,6 @@ pub struct Caller {
     /// Set when an AWS service makes the request on the principal's behalf: the service's
     /// endpoint name, e.g. `lambda.ap-northeast-1.amazonaws.com` (`kms:ViaService`).
     pub via_service: Option<String>,
-    pub trace: AuthzTrace,
-}
-
-/// The decisions made while serving one request.
-#[derive(Debug, Default)]
-pub struct AuthzTrace {
-    inner: Mutex<TraceInner>,
-}
-
-#[derive(Debug, Default, Clone)]
-struct TraceInner {
-    decisions: Vec<Decision>,
-    overridden: bool,
-    lockout_checks: Vec<Decision>,
-}
-
-impl Clone for AuthzTrace {
-    fn clone(&self) -> Self {
-        AuthzTrace {
-            inner: Mutex::new(self.lock().clone()),
-        }
-    }
-}
-
-impl AuthzTrace {
-    fn lock(&self) -> std::sync::MutexGuard<'_, TraceInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn record(&self, decision: Decision) {
-        self.lock().decisions.push(decision);
-    }
-
-    /// A denial was not enforced (audit mode).
-    pub fn mark_overridden(&self) {
-        self.lock().overridden = true;
-    }
-
-    pub fn overridden(&self) -> bool {
-        self.lock().overridden
-    }
-
-    pub fn decisions(&self) -> Vec<Decision> {
-        self.lock().decisions.clone()
-    }
-
-    /// A failed policy lockout safety check (spec §8.2): the decision for a later PutKeyPolicy
-    /// under the candidate policy. Not an authorization of this request.
-    pub fn record_lockout_check(&self, decision: Decision) {
-        self.lock().lockout_checks.push(decision);
-    }
-
-    pub fn lockout_checks(&self) -> Vec<Decision> {
-        self.lock().lockout_checks.clone()
-    }
 }
 
 impl Caller {

@@ -1,9 +1,11 @@
-//! Which key states allow which operations (spec §6.2), with AWS's messages.
+//! Key state and key usage checks with AWS's messages. Which states allow which operation
+//! (spec §6.2) is the operation table's `key_states` column.
 
 use trent_store::{KeyRecord, KeyState};
 
 use crate::arn::key_arn;
 use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::operation::KeyStates;
 
 fn arn(key: &KeyRecord) -> String {
     key_arn(&key.region, &key.account, &key.key_id)
@@ -25,40 +27,19 @@ fn state_error(key: &KeyRecord) -> KmsError {
     }
 }
 
-/// Cryptographic operations: Enabled (or Updating) keys only.
-pub fn require_usable(key: &KeyRecord) -> KmsResult<()> {
-    match key.key_state {
-        KeyState::Enabled | KeyState::Updating => Ok(()),
-        _ => Err(state_error(key)),
+/// Whether the key's state allows the operation, by the rule of the operation's row in the
+/// operation table (`Call::key_states`), with AWS's error when it does not.
+pub fn require(states: KeyStates, key: &KeyRecord) -> KmsResult<()> {
+    if states.allows(key.key_state) {
+        return Ok(());
     }
-}
-
-/// Management operations that fail only while deletion is pending (TagResource,
-/// UpdateKeyDescription, CreateAlias, EnableKey/DisableKey add PendingImport themselves).
-pub fn require_not_pending_deletion(key: &KeyRecord) -> KmsResult<()> {
-    match key.key_state {
-        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => Err(state_error(key)),
-        _ => Ok(()),
-    }
-}
-
-/// EnableKey / DisableKey.
-pub fn require_toggleable(key: &KeyRecord) -> KmsResult<()> {
-    match key.key_state {
-        KeyState::Enabled | KeyState::Disabled | KeyState::Unavailable => Ok(()),
-        _ => Err(state_error(key)),
-    }
-}
-
-/// CancelKeyDeletion needs a key that is pending deletion.
-pub fn require_pending_deletion(key: &KeyRecord) -> KmsResult<()> {
-    match key.key_state {
-        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => Ok(()),
-        _ => Err(KmsError::invalid_state(format!(
+    if states == KeyStates::PendingDeletion {
+        return Err(KmsError::invalid_state(format!(
             "{} is not pending deletion.",
             arn(key)
-        ))),
+        )));
     }
+    Err(state_error(key))
 }
 
 /// The operation name used in InvalidKeyUsageException messages.

@@ -1,11 +1,13 @@
 //! The KMS service: operations, key state machine, authorization. HTTP-free:
 //! [`Kms::call`] takes an authenticated [`Caller`], an [`Operation`] and the JSON request body,
-//! and returns the JSON response or a [`KmsError`] that the HTTP layer renders.
+//! and returns an [`Outcome`]: the JSON response or a [`KmsError`] that the HTTP layer renders,
+//! with the authorization decisions made for the request.
 
 pub mod arn;
 #[cfg(test)]
 mod at_rest_tests;
 pub mod authz;
+pub mod call;
 pub mod clock;
 #[cfg(test)]
 mod deletion_tests;
@@ -24,9 +26,10 @@ pub mod validate;
 pub mod wire;
 
 pub use authz::AuthzMode;
+pub use call::{Authorization, Call, Outcome};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ErrorCode, KmsError, KmsResult};
-pub use identity::{AuthzTrace, Caller, Directory, Principal, PrincipalKind};
+pub use identity::{Caller, Directory, Principal, PrincipalKind};
 pub use operation::Operation;
 pub use ops::keys::default_key_policy;
 pub use service::Kms;

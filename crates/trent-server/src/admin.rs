@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use trent_kms::explain::{
     HypotheticalRequest, explanation, hypothetical_caller, hypothetical_principal,
 };
-use trent_kms::{Caller, ErrorCode, KmsError};
+use trent_kms::{Call, ErrorCode, KmsError};
 
 use crate::render::WireError;
 use crate::{AppState, audit};
@@ -67,7 +67,7 @@ pub fn event_name(method: &Method, path: &str) -> &'static str {
 /// Serves one authenticated admin request.
 pub fn handle(
     state: &Arc<AppState>,
-    requester: &Caller,
+    requester: &Call<'_>,
     method: &Method,
     path: &str,
     body: &[u8],
@@ -89,7 +89,7 @@ pub fn handle(
 
 fn explain(
     state: &Arc<AppState>,
-    requester: &Caller,
+    requester: &Call<'_>,
     body: ExplainBody,
 ) -> Result<Value, WireError> {
     let kms = &state.kms;
@@ -122,7 +122,11 @@ fn explain(
     Ok(out)
 }
 
-fn access(state: &Arc<AppState>, requester: &Caller, body: AccessBody) -> Result<Value, WireError> {
+fn access(
+    state: &Arc<AppState>,
+    requester: &Call<'_>,
+    body: AccessBody,
+) -> Result<Value, WireError> {
     let kms = &state.kms;
     let key = kms.resolve_key(requester, &body.key_id)?;
     let arn = trent_kms::arn::key_arn(&key.region, &key.account, &key.key_id);
@@ -133,7 +137,7 @@ fn access(state: &Arc<AppState>, requester: &Caller, body: AccessBody) -> Result
 
 fn request_record(
     state: &Arc<AppState>,
-    requester: &Caller,
+    requester: &Call<'_>,
     request_id: &str,
 ) -> Result<Value, WireError> {
     if !audit::valid_request_id(request_id) {

@@ -32,7 +32,7 @@ use std::sync::mpsc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use trent_kms::explain::{Explanation, decision_key_arn, explanation};
-use trent_kms::{Caller, Operation, PrincipalKind};
+use trent_kms::{Authorization, Caller, Operation, PrincipalKind};
 
 /// CloudTrail's placeholder for values it never shows.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
@@ -69,32 +69,10 @@ pub enum SyncPolicy {
     Never,
 }
 
-/// Whether a request changed state: what [`SyncPolicy::Mutations`] syncs.
+/// Whether a request changed state: what [`SyncPolicy::Mutations`] syncs. A KMS operation's row
+/// of the operation table says; every STS/IAM action counts as one (no KMS operation).
 pub fn is_mutation(operation: Option<Operation>, read_only: bool, succeeded: bool) -> bool {
-    use Operation::*;
-    if !succeeded || read_only {
-        return false;
-    }
-    match operation {
-        Some(
-            Encrypt
-            | Decrypt
-            | ReEncrypt
-            | GenerateDataKey
-            | GenerateDataKeyWithoutPlaintext
-            | GenerateDataKeyPair
-            | GenerateDataKeyPairWithoutPlaintext
-            | GenerateRandom
-            | GenerateMac
-            | VerifyMac
-            | Sign
-            | Verify
-            | DeriveSharedSecret
-            | GetPublicKey,
-        ) => false,
-        // KMS management operations, and STS/IAM actions (no KMS operation).
-        _ => true,
-    }
+    succeeded && !read_only && operation.is_none_or(|op| op.spec().changes_state())
 }
 
 struct Job {
@@ -472,8 +450,10 @@ pub struct Input<'a> {
     pub operation: Option<Operation>,
     /// CloudTrail's `readOnly`.
     pub read_only: bool,
-    /// The authenticated caller, with its authorization trace.
+    /// The authenticated caller.
     pub caller: Option<&'a Caller>,
+    /// The decisions made for the request.
+    pub authorization: Option<&'a Authorization>,
     /// From the `Authorization` header when authentication failed.
     pub credential: Option<Credential>,
     pub request: Option<&'a Value>,
@@ -724,17 +704,10 @@ pub fn request_parameters(request: Option<&Value>) -> Value {
 /// `responseElements`: key and grant management metadata only; `null` for everything else
 /// (cryptographic operations, reads), as CloudTrail.
 pub fn response_elements(op: Option<Operation>, response: Option<&Value>) -> Value {
-    use Operation::*;
     let Some(Value::Object(m)) = response else {
         return Value::Null;
     };
-    let members: &[&str] = match op {
-        Some(CreateKey) => &["KeyMetadata"],
-        Some(CreateGrant) => &["GrantId"],
-        Some(ScheduleKeyDeletion) => &["KeyId", "DeletionDate", "KeyState", "PendingWindowInDays"],
-        Some(CancelKeyDeletion) => &["KeyId"],
-        _ => &[],
-    };
+    let members = op.map_or(&[][..], |op| op.spec().audit_response);
     let out: Map<String, Value> = m
         .iter()
         .filter(|(k, _)| members.contains(&k.as_str()))
@@ -758,12 +731,11 @@ fn key_resource(arn: &str) -> Option<Resource> {
 
 /// Builds the record of a request.
 pub fn record(input: &Input<'_>) -> Record {
-    let decisions = input
-        .caller
-        .map(|c| c.trace.decisions())
-        .unwrap_or_default();
+    let no_decisions = Authorization::default();
+    let authorization = input.authorization.unwrap_or(&no_decisions);
+    let decisions = &authorization.decisions;
     let mut arns: Vec<String> = Vec::new();
-    for d in &decisions {
+    for d in decisions {
         if let Some(arn) = decision_key_arn(d)
             && !arns.iter().any(|a| a == arn)
         {
@@ -848,14 +820,14 @@ pub fn record(input: &Input<'_>) -> Record {
         recipient_account_id: recipient,
         event_category: "Management",
         trent_authorization: TrentAuthorization {
-            overridden: input.caller.is_some_and(|c| c.trace.overridden()),
+            overridden: authorization.overridden,
             decisions: explained,
             decisions_for_key_account: for_key_account,
             lockout_check: input
                 .caller
                 .map(|c| {
-                    c.trace
-                        .lockout_checks()
+                    authorization
+                        .lockout_checks
                         .iter()
                         .map(|d| explanation(d, &c.principal, false))
                         .collect()

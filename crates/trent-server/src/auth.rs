@@ -124,7 +124,6 @@ pub fn authenticate(
             let name = service.strip_suffix(".amazonaws.com").unwrap_or(service);
             format!("{name}.{}.amazonaws.com", auth.region)
         }),
-        trace: Default::default(),
     };
     Ok((caller, service))
 }

@@ -17,7 +17,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, Method, Request};
 use axum::response::Response;
 use axum::routing::get;
-use trent_kms::{Kms, Operation};
+use trent_kms::{Authorization, Call, Kms, Operation};
 
 pub use audit::{AuditLog, Destination as AuditDestination, SyncPolicy as AuditSync};
 pub use render::WireError;
@@ -75,6 +75,7 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
         caller: None,
         operation: None,
         request: None,
+        authorization: Authorization::default(),
         result: Err(WireError::body_too_large()),
         query: auth::scope_service(&parts.headers).and_then(|s| match s {
             auth::Service::Query(q) => Some((q, String::new())),
@@ -85,7 +86,7 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
     if let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         done = handle(&state, peer, &parts, body, is_admin).await;
     }
-    let overridden = done.caller.as_ref().is_some_and(|c| c.trace.overridden());
+    let overridden = done.authorization.overridden;
     let mut response = match (&done.query, &done.result) {
         (Some((service, action)), Ok(_)) => query::ok(*service, action, &request_id, &done.xml),
         (Some((service, _)), Err(e)) => query::error(*service, &request_id, e),
@@ -122,6 +123,7 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
             operation: done.operation,
             read_only: is_admin || done.operation.is_some_and(Operation::is_read_only),
             caller: done.caller.as_ref(),
+            authorization: Some(&done.authorization),
             credential: done
                 .caller
                 .is_none()
@@ -146,8 +148,10 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
 struct Handled {
     caller: Option<trent_kms::Caller>,
     operation: Option<Operation>,
-    /// The request body as JSON, when the audit log needs it.
+    /// The request as decoded by the service (KMS) or as JSON (Trent's API), for the audit log.
     request: Option<serde_json::Value>,
+    /// The authorization decisions made for the request.
+    authorization: Authorization,
     result: Result<serde_json::Value, WireError>,
     /// STS/IAM (query protocol): the service and the action; the result is then `xml`.
     query: Option<(trent_kms::iam::QueryService, String)>,
@@ -166,6 +170,7 @@ async fn handle(
         caller: None,
         operation: None,
         request: None,
+        authorization: Authorization::default(),
         result: Err(WireError::unknown_operation()),
         query: None,
         xml: Vec::new(),
@@ -195,20 +200,23 @@ async fn handle(
     if let (auth::Service::Query(service), false) = (service, is_admin) {
         return handle_query(state, caller, service, method, uri, body, done).await;
     }
-    if state.audit.enabled() {
-        done.request = serde_json::from_slice(&body).ok();
-    }
     if is_admin {
+        if state.audit.enabled() {
+            done.request = serde_json::from_slice(&body).ok();
+        }
         let state2 = Arc::clone(state);
         let (method, path) = (method.clone(), uri.path().to_string());
         let joined = tokio::task::spawn_blocking(move || {
-            let result = admin::handle(&state2, &caller, &method, &path, &body);
-            (result, caller)
+            let call = Call::other(&caller);
+            let result = admin::handle(&state2, &call, &method, &path, &body);
+            let authorization = call.finish();
+            (result, authorization, caller)
         })
         .await;
         match joined {
-            Ok((result, caller)) => {
+            Ok((result, authorization, caller)) => {
                 done.result = result;
+                done.authorization = authorization;
                 done.caller = Some(caller);
             }
             Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),
@@ -231,13 +239,15 @@ async fn handle(
     let kms = Arc::clone(&state.kms);
     // The service is synchronous (SQLite, crypto); keep it off the async workers.
     let joined = tokio::task::spawn_blocking(move || {
-        let result = kms.call(&caller, op, &body);
-        (result, caller)
+        let outcome = kms.call(&caller, op, &body);
+        (outcome, caller)
     })
     .await;
     match joined {
-        Ok((result, caller)) => {
-            done.result = result.map_err(WireError::from);
+        Ok((outcome, caller)) => {
+            done.result = outcome.result.map_err(WireError::from);
+            done.request = outcome.request;
+            done.authorization = outcome.authorization;
             done.caller = Some(caller);
         }
         Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),

@@ -20,26 +20,7 @@ pub struct GrantConstraints {
     pub source_arn: Option<String>,
 }
 
-/// The operations a grant can allow (botocore `GrantOperation`).
-pub const GRANT_OPERATIONS: &[&str] = &[
-    "Decrypt",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "Sign",
-    "Verify",
-    "GetPublicKey",
-    "CreateGrant",
-    "RetireGrant",
-    "DescribeKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac",
-    "VerifyMac",
-    "DeriveSharedSecret",
-];
+pub use crate::operation::GRANT_OPERATIONS;
 
 /// Stored constraints (JSON) back into their type.
 pub fn parse_constraints(json: Option<&str>) -> Result<GrantConstraints, crate::KmsError> {

@@ -13,6 +13,7 @@ use trent_policy::{ContextValue, Policy, PolicyError, PolicyKind};
 use trent_store::KeyRecord;
 
 use crate::arn::key_arn;
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::Caller;
 use crate::service::Kms;
@@ -116,41 +117,7 @@ impl<'a> Check<'a> {
     }
 }
 
-/// Actions that work on keys of other accounts (spec §2.2, column XA).
-pub fn is_cross_account_action(action: &str) -> bool {
-    matches!(
-        action,
-        "kms:CreateGrant"
-            | "kms:Decrypt"
-            | "kms:DeriveSharedSecret"
-            | "kms:DescribeKey"
-            | "kms:Encrypt"
-            | "kms:GenerateDataKey"
-            | "kms:GenerateDataKeyWithoutPlaintext"
-            | "kms:GenerateDataKeyPair"
-            | "kms:GenerateDataKeyPairWithoutPlaintext"
-            | "kms:GenerateMac"
-            | "kms:VerifyMac"
-            | "kms:GetKeyRotationStatus"
-            | "kms:GetPublicKey"
-            | "kms:ListGrants"
-            | "kms:ReEncryptFrom"
-            | "kms:ReEncryptTo"
-            | "kms:RetireGrant"
-            | "kms:RevokeGrant"
-            | "kms:Sign"
-            | "kms:Verify"
-    )
-}
-
-/// The grant operation an action corresponds to, if grants can allow it (spec §5.1).
-pub fn grant_operation(action: &str) -> Option<&'static str> {
-    let name = action.strip_prefix("kms:")?;
-    grants::GRANT_OPERATIONS
-        .iter()
-        .copied()
-        .find(|op| *op == name)
-}
+pub use crate::operation::{grant_operation, is_cross_account_action};
 
 /// Why a grant naming `grantee` (recorded with unique ID `recorded`) does not name `caller`
 /// although the ARNs match: the user or role was deleted and recreated with the same name, so
@@ -395,7 +362,7 @@ impl Kms {
     }
 
     /// Allows the request only if every check passes; reports the first failing check.
-    pub(crate) fn authorize(&self, caller: &Caller, checks: &[Check<'_>]) -> KmsResult<()> {
+    pub(crate) fn authorize(&self, caller: &Call<'_>, checks: &[Check<'_>]) -> KmsResult<()> {
         if self.authz_mode == AuthzMode::Off {
             return Ok(());
         }
@@ -403,11 +370,11 @@ impl Kms {
             let decision = self.decide_check(caller, check, None)?;
             let allowed = decision.is_allowed();
             let message = (!allowed).then(|| decision.denial_message(caller.arn()));
-            caller.trace.record(decision);
+            caller.record(decision);
             if let Some(message) = message {
                 if self.authz_mode == AuthzMode::Audit {
                     tracing::warn!(caller = caller.arn(), %message, "authorization denial overridden (audit mode)");
-                    caller.trace.mark_overridden();
+                    caller.mark_overridden();
                     continue;
                 }
                 return Err(KmsError::new(ErrorCode::AccessDenied, message));
@@ -419,7 +386,7 @@ impl Kms {
     /// Authorization, then the DryRun answer when the request asked for one.
     pub(crate) fn authorize_dry_run(
         &self,
-        caller: &Caller,
+        caller: &Call<'_>,
         checks: &[Check<'_>],
         dry_run: Option<bool>,
     ) -> KmsResult<()> {

@@ -5,8 +5,8 @@ use trent_store::{Alias, StoreError};
 
 use crate::arn::{alias_arn, key_arn};
 use crate::authz::Check;
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::Accept;
 use crate::keystate;
 use crate::ops::{Empty, Page};
@@ -55,7 +55,7 @@ fn target_key_id(id: &Option<String>) -> KmsResult<String> {
     Ok(id.clone().unwrap_or_default())
 }
 
-fn alias_not_found(caller: &Caller, name: &str) -> KmsError {
+fn alias_not_found(caller: &Call<'_>, name: &str) -> KmsError {
     KmsError::not_found(format!(
         "Alias {} is not found.",
         alias_arn(&caller.region, caller.account(), name)
@@ -69,7 +69,7 @@ pub struct AliasRequest {
     target_key_id: Option<String>,
 }
 
-pub fn create_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Empty> {
+pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<Empty> {
     let name = check_alias_name(&r.alias_name)?;
     // The model's pattern allows ':' (it is shared with alias ARNs), KMS does not: alias names
     // are letters, digits, '/', '_' and '-'.
@@ -88,7 +88,7 @@ pub fn create_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Em
             Check::key("kms:CreateAlias", &resolved.key),
         ],
     )?;
-    keystate::require_not_pending_deletion(&resolved.key)?;
+    keystate::require(caller.key_states(), &resolved.key)?;
     let now = kms.now_ms();
     let created = kms.store.create_alias(&Alias {
         region: caller.region.clone(),
@@ -112,7 +112,7 @@ pub fn create_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Em
     Ok(Empty {})
 }
 
-pub fn update_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Empty> {
+pub fn update_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<Empty> {
     let name = check_alias_name(&r.alias_name)?;
     let target = target_key_id(&r.target_key_id)?;
     let new_key = kms.resolve(caller, &target, Accept::KeyOnly)?;
@@ -132,7 +132,7 @@ pub fn update_alias(kms: &Kms, caller: &Caller, r: AliasRequest) -> KmsResult<Em
             Check::key("kms:UpdateAlias", &new_key.key),
         ],
     )?;
-    keystate::require_not_pending_deletion(&new_key.key)?;
+    keystate::require(caller.key_states(), &new_key.key)?;
     if current.key_spec != new_key.key.key_spec || current.key_usage != new_key.key.key_usage {
         return Err(KmsError::validation(format!(
             "Alias {arn} cannot be changed from a key with KeySpec {} and KeyUsage {} to a key with KeySpec {} and KeyUsage {}.",
@@ -158,7 +158,7 @@ pub struct DeleteAliasRequest {
     alias_name: Option<String>,
 }
 
-pub fn delete_alias(kms: &Kms, caller: &Caller, r: DeleteAliasRequest) -> KmsResult<Empty> {
+pub fn delete_alias(kms: &Kms, caller: &Call<'_>, r: DeleteAliasRequest) -> KmsResult<Empty> {
     let name = check_alias_name(&r.alias_name)?;
     let alias = kms
         .store
@@ -216,7 +216,7 @@ pub struct ListAliasesResponse {
 
 pub fn list_aliases(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: ListAliasesRequest,
 ) -> KmsResult<ListAliasesResponse> {
     Validator::new()

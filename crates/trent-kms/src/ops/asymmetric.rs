@@ -15,12 +15,13 @@ use trent_store::KeyRecord;
 use crate::arn::key_arn;
 use crate::authz::Check;
 use crate::authz::context::request_alias;
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::{Accept, Resolved};
 use crate::keyspec::{KEY_AGREEMENT_ALGORITHMS, MESSAGE_TYPES, SIGNING_ALGORITHMS, algorithms};
 use crate::keystate;
 use crate::materials::key_spec;
+use crate::operation::KeyStates;
 use crate::ops::validate_grant_tokens;
 use crate::service::Kms;
 use crate::validate::Validator;
@@ -56,7 +57,7 @@ fn recipient_unsupported() -> KmsError {
     )
 }
 
-fn resolve(kms: &Kms, caller: &Caller, key_id: Option<&str>) -> KmsResult<Resolved> {
+fn resolve(kms: &Kms, caller: &Call<'_>, key_id: Option<&str>) -> KmsResult<Resolved> {
     kms.resolve(caller, key_id.unwrap_or_default(), Accept::KeyOrAlias)
 }
 
@@ -179,7 +180,7 @@ pub struct GetPublicKeyResponse {
 
 pub fn get_public_key(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GetPublicKeyRequest,
 ) -> KmsResult<GetPublicKeyResponse> {
     let mut v = Validator::new();
@@ -193,7 +194,7 @@ pub fn get_public_key(
             .with_all(request_alias(resolved.via_alias.as_deref()))],
     )?;
     let key = &resolved.key;
-    keystate::require_usable(key)?;
+    keystate::require(caller.key_states(), key)?;
     let spec = key_spec(key)?;
     if matches!(
         spec,
@@ -263,12 +264,13 @@ fn signing_check<'a>(
 
 /// State, usage and algorithm checks of Sign and Verify; returns the parsed parameters.
 fn check_signing_use(
+    states: KeyStates,
     key: &KeyRecord,
     operation: &str,
     algorithm: &str,
     message_type: &str,
 ) -> KmsResult<Signing> {
-    keystate::require_usable(key)?;
+    keystate::require(states, key)?;
     keystate::require_usage(key, "SIGN_VERIFY", operation)?;
     let spec = key_spec(key)?;
     let algorithm: SigningAlgorithm = parse_name(algorithm)?;
@@ -300,7 +302,7 @@ pub struct SignResponse {
     signing_algorithm: &'static str,
 }
 
-pub fn sign(kms: &Kms, caller: &Caller, r: SignRequest) -> KmsResult<SignResponse> {
+pub fn sign(kms: &Kms, caller: &Call<'_>, r: SignRequest) -> KmsResult<SignResponse> {
     let mut v = Validator::new();
     validate_key_id(&mut v, &r.key_id);
     validate_signing(
@@ -324,7 +326,13 @@ pub fn sign(kms: &Kms, caller: &Caller, r: SignRequest) -> KmsResult<SignRespons
         )],
         r.dry_run,
     )?;
-    let s = check_signing_use(&resolved.key, "Sign", algorithm, message_type)?;
+    let s = check_signing_use(
+        caller.key_states(),
+        &resolved.key,
+        "Sign",
+        algorithm,
+        message_type,
+    )?;
     let material = kms.current_material(&resolved.key)?;
     let message = r.message.unwrap_or_default();
     let signature = trent_crypto::sign(&material.key, s.algorithm, &message.0, s.message_type)?;
@@ -355,7 +363,7 @@ pub struct VerifyResponse {
     signing_algorithm: &'static str,
 }
 
-pub fn verify(kms: &Kms, caller: &Caller, r: VerifyRequest) -> KmsResult<VerifyResponse> {
+pub fn verify(kms: &Kms, caller: &Call<'_>, r: VerifyRequest) -> KmsResult<VerifyResponse> {
     let mut v = Validator::new();
     validate_key_id(&mut v, &r.key_id);
     validate_signing(
@@ -385,7 +393,13 @@ pub fn verify(kms: &Kms, caller: &Caller, r: VerifyRequest) -> KmsResult<VerifyR
         )],
         r.dry_run,
     )?;
-    let s = check_signing_use(&resolved.key, "Verify", algorithm, message_type)?;
+    let s = check_signing_use(
+        caller.key_states(),
+        &resolved.key,
+        "Verify",
+        algorithm,
+        message_type,
+    )?;
     let material = kms.current_material(&resolved.key)?;
     let valid = trent_crypto::verify(
         &material.key,
@@ -429,7 +443,7 @@ pub struct DeriveSharedSecretResponse {
 
 pub fn derive_shared_secret(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: DeriveSharedSecretRequest,
 ) -> KmsResult<DeriveSharedSecretResponse> {
     let mut v = Validator::new();
@@ -462,7 +476,7 @@ pub fn derive_shared_secret(
         r.dry_run,
     )?;
     let key = &resolved.key;
-    keystate::require_usable(key)?;
+    keystate::require(caller.key_states(), key)?;
     keystate::require_usage(key, "KEY_AGREEMENT", "DeriveSharedSecret")?;
     let spec = key_spec(key)?;
     if !spec.supports_key_agreement() {

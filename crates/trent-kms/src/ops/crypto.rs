@@ -9,12 +9,13 @@ use trent_store::KeyRecord;
 
 use crate::authz::Check;
 use crate::authz::context::{encryption_context, request_alias};
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::{Accept, Resolved};
 use crate::keyspec::{DATA_KEY_SPECS, ENCRYPTION_ALGORITHMS};
 use crate::keystate;
 use crate::materials::Material;
+use crate::operation::KeyStates;
 use crate::ops::asymmetric::{Scheme, encryption_scheme, rsa_open, rsa_seal};
 use crate::ops::validate_grant_tokens;
 use crate::service::Kms;
@@ -33,12 +34,13 @@ fn symmetric(material: &Material) -> KmsResult<&trent_crypto::SymmetricKey> {
 
 /// State, usage, algorithm and encryption-context checks shared by every encryption operation.
 fn check_encryption_use(
+    states: KeyStates,
     key: &KeyRecord,
     operation: &str,
     algorithm: Option<&str>,
     ec: &EncryptionContext,
 ) -> KmsResult<Scheme> {
-    keystate::require_usable(key)?;
+    keystate::require(states, key)?;
     encryption_scheme(key, operation, algorithm, ec)
 }
 
@@ -107,7 +109,7 @@ pub struct EncryptResponse {
     encryption_algorithm: &'static str,
 }
 
-pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<EncryptResponse> {
+pub fn encrypt(kms: &Kms, caller: &Call<'_>, r: EncryptRequest) -> KmsResult<EncryptResponse> {
     let mut v = Validator::new();
     v.key_id("keyId", &r.key_id, true);
     v.required("plaintext", &r.plaintext)
@@ -142,6 +144,7 @@ pub fn encrypt(kms: &Kms, caller: &Caller, r: EncryptRequest) -> KmsResult<Encry
         r.dry_run,
     )?;
     let scheme = check_encryption_use(
+        caller.key_states(),
         &resolved.key,
         "Encrypt",
         r.encryption_algorithm.as_deref(),
@@ -176,7 +179,7 @@ struct Source {
 /// ciphertexts carry no key ID: without `key_id` they are InvalidCiphertext.
 fn resolve_source(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     key_id: Option<&str>,
     ciphertext: &[u8],
 ) -> KmsResult<Source> {
@@ -208,13 +211,14 @@ fn incorrect_key() -> KmsError {
 /// cannot decrypt at all, given a symmetric ciphertext of another key, is IncorrectKeyException
 /// (as AWS answers an HMAC key ID with a symmetric ciphertext).
 fn check_decryption_use(
+    states: KeyStates,
     source: &Source,
     operation: &str,
     algorithm: Option<&str>,
     ec: &EncryptionContext,
 ) -> KmsResult<Scheme> {
     let key = &source.resolved.key;
-    keystate::require_usable(key)?;
+    keystate::require(states, key)?;
     if key.key_usage != "ENCRYPT_DECRYPT"
         && source
             .header
@@ -280,7 +284,7 @@ pub struct DecryptResponse {
     key_material_id: Option<String>,
 }
 
-pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<DecryptResponse> {
+pub fn decrypt(kms: &Kms, caller: &Call<'_>, r: DecryptRequest) -> KmsResult<DecryptResponse> {
     let mut v = Validator::new();
     v.key_id("keyId", &r.key_id, false);
     v.required("ciphertextBlob", &r.ciphertext_blob)
@@ -328,7 +332,13 @@ pub fn decrypt(kms: &Kms, caller: &Caller, r: DecryptRequest) -> KmsResult<Decry
         )],
         r.dry_run,
     )?;
-    let scheme = check_decryption_use(&source, "Decrypt", r.encryption_algorithm.as_deref(), &ec)?;
+    let scheme = check_decryption_use(
+        caller.key_states(),
+        &source,
+        "Decrypt",
+        r.encryption_algorithm.as_deref(),
+        &ec,
+    )?;
     let (plaintext, material_id) = open(kms, &source, scheme, &ciphertext, &ec)?;
     Ok(DecryptResponse {
         key_id: source.resolved.arn(),
@@ -370,7 +380,11 @@ pub struct ReEncryptResponse {
     destination_key_material_id: Option<String>,
 }
 
-pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<ReEncryptResponse> {
+pub fn re_encrypt(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: ReEncryptRequest,
+) -> KmsResult<ReEncryptResponse> {
     let mut v = Validator::new();
     v.required("ciphertextBlob", &r.ciphertext_blob)
         .blob_length(
@@ -425,12 +439,14 @@ pub fn re_encrypt(kms: &Kms, caller: &Caller, r: ReEncryptRequest) -> KmsResult<
         r.dry_run,
     )?;
     let source_scheme = check_decryption_use(
+        caller.key_states(),
         &source,
         "ReEncrypt",
         r.source_encryption_algorithm.as_deref(),
         &source_ec,
     )?;
     let destination_scheme = check_encryption_use(
+        caller.key_states(),
         &destination.key,
         "ReEncrypt",
         r.destination_encryption_algorithm.as_deref(),
@@ -479,7 +495,7 @@ struct DataKey {
 
 fn generate_data_key_common(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateDataKeyRequest,
     action: &'static str,
     operation: &str,
@@ -521,7 +537,7 @@ fn generate_data_key_common(
     )?;
     // Data keys are always encrypted with SYMMETRIC_DEFAULT: an asymmetric key is
     // InvalidKeyUsage ("Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048.").
-    let scheme = check_encryption_use(&resolved.key, operation, None, &ec)?;
+    let scheme = check_encryption_use(caller.key_states(), &resolved.key, operation, None, &ec)?;
     if scheme != Scheme::Symmetric {
         return Err(KmsError::internal("data key under a non-symmetric key"));
     }
@@ -546,7 +562,7 @@ pub struct GenerateDataKeyResponse {
 
 pub fn generate_data_key(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateDataKeyRequest,
 ) -> KmsResult<GenerateDataKeyResponse> {
     let dk = generate_data_key_common(kms, caller, r, "kms:GenerateDataKey", "GenerateDataKey")?;
@@ -568,7 +584,7 @@ pub struct GenerateDataKeyWithoutPlaintextResponse {
 
 pub fn generate_data_key_without_plaintext(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateDataKeyRequest,
 ) -> KmsResult<GenerateDataKeyWithoutPlaintextResponse> {
     let dk = generate_data_key_common(
@@ -603,7 +619,7 @@ pub struct GenerateRandomResponse {
 
 pub fn generate_random(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateRandomRequest,
 ) -> KmsResult<GenerateRandomResponse> {
     Validator::new()

@@ -7,8 +7,8 @@ use trent_crypto::{EncryptionContext, KeySpec, blob};
 
 use crate::authz::Check;
 use crate::authz::context::{encryption_context, request_alias};
+use crate::call::Call;
 use crate::error::{KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::Accept;
 use crate::keyspec::DATA_KEY_PAIR_SPECS;
 use crate::keystate;
@@ -40,7 +40,7 @@ struct DataKeyPair {
 
 fn generate(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateDataKeyPairRequest,
     action: &'static str,
     operation: &str,
@@ -77,7 +77,7 @@ fn generate(
         r.dry_run,
     )?;
     let key = &resolved.key;
-    keystate::require_usable(key)?;
+    keystate::require(caller.key_states(), key)?;
     if encryption_scheme(key, operation, None, &ec)? != Scheme::Symmetric {
         return Err(KmsError::internal(
             "data key pair under a non-symmetric key",
@@ -128,7 +128,7 @@ pub struct GenerateDataKeyPairResponse {
 
 pub fn generate_data_key_pair(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateDataKeyPairRequest,
 ) -> KmsResult<GenerateDataKeyPairResponse> {
     let pair = generate(
@@ -160,7 +160,7 @@ pub struct GenerateDataKeyPairWithoutPlaintextResponse {
 
 pub fn generate_data_key_pair_without_plaintext(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateDataKeyPairRequest,
 ) -> KmsResult<GenerateDataKeyPairWithoutPlaintextResponse> {
     let pair = generate(

@@ -9,8 +9,8 @@ use trent_store::{GrantRecord, KeyRecord, StoreError};
 use crate::arn::{account_root_arn, key_arn, partition};
 use crate::authz::grants::{GRANT_OPERATIONS, grantee_match, parse_constraints};
 use crate::authz::{Check, ChildGrant, GrantConstraints, Outcome};
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::Accept;
 use crate::keystate;
 use crate::materials::hex_id;
@@ -324,7 +324,7 @@ fn create_grant_context(
 
 pub fn create_grant(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: CreateGrantRequest,
 ) -> KmsResult<CreateGrantResponse> {
     validate_create_grant(&r)?;
@@ -355,7 +355,7 @@ pub fn create_grant(
             })],
         r.dry_run,
     )?;
-    keystate::require_usable(key)?;
+    keystate::require(caller.key_states(), key)?;
     let supported = valid_operations(key);
     let unsupported: Vec<&str> = operations
         .iter()
@@ -511,7 +511,7 @@ pub struct ListGrantsRequest {
 
 pub fn list_grants(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: ListGrantsRequest,
 ) -> KmsResult<ListGrantsResponse> {
     Validator::new()
@@ -566,7 +566,7 @@ pub struct ListRetirableGrantsRequest {
 
 pub fn list_retirable_grants(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: ListRetirableGrantsRequest,
 ) -> KmsResult<ListGrantsResponse> {
     Validator::new()
@@ -630,13 +630,13 @@ pub struct RetireGrantRequest {
 /// Who may retire a grant (spec §5.7): its retiring principal, its grantee when the grant
 /// includes RetireGrant, or, with an IAM allow of kms:RetireGrant, principals of the issuing
 /// account, of the key's account, or of a retiring account. An IAM deny always blocks.
-fn may_retire(kms: &Kms, caller: &Caller, g: &GrantRecord, key: &KeyRecord) -> KmsResult<bool> {
+fn may_retire(kms: &Kms, caller: &Call<'_>, g: &GrantRecord, key: &KeyRecord) -> KmsResult<bool> {
     let arn = key_arn(&key.region, &key.account, &key.key_id);
     let iam = kms.decide_check(caller, &Check::alias("kms:RetireGrant", arn.clone()), None)?;
     let iam_allows = iam.outcome == Outcome::Allow;
     let denied_message =
         (iam.outcome == Outcome::ExplicitDeny).then(|| iam.denial_message(caller.arn()));
-    caller.trace.record(iam);
+    caller.record(iam);
     if let Some(message) = denied_message {
         return Err(KmsError::new(ErrorCode::AccessDenied, message));
     }
@@ -669,7 +669,7 @@ fn may_retire(kms: &Kms, caller: &Caller, g: &GrantRecord, key: &KeyRecord) -> K
 
 pub fn retire_grant(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: RetireGrantRequest,
 ) -> KmsResult<crate::ops::Empty> {
     Validator::new()
@@ -732,7 +732,7 @@ pub struct RevokeGrantRequest {
 
 pub fn revoke_grant(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: RevokeGrantRequest,
 ) -> KmsResult<crate::ops::Empty> {
     Validator::new()

@@ -7,9 +7,9 @@ use trent_store::{KeyRecord, KeyState};
 use crate::arn::{account_root_arn, key_arn, partition};
 use crate::authz::context::{request_alias, request_tags};
 use crate::authz::{Check, policy_error};
+use crate::call::Call;
 use crate::clock::DAY_MS;
 use crate::error::{KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::Accept;
 use crate::keyspec::{KEY_SPECS, KEY_USAGES, ORIGINS, allowed_usages};
 use crate::keystate;
@@ -75,7 +75,7 @@ fn principal_exists(kms: &Kms, name: &str) -> bool {
 /// with the new policy.
 fn check_new_key_policy(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     text: &str,
     key: &KeyRecord,
     bypass_lockout_check: Option<bool>,
@@ -107,7 +107,7 @@ fn check_new_key_policy(
             Some(&policy),
         )?;
         if !decision.is_allowed() {
-            caller.trace.record_lockout_check(decision);
+            caller.record_lockout_check(decision);
             return Err(malformed(
                 "The new key policy will not allow you to update the key policy in the future.",
             ));
@@ -183,7 +183,7 @@ pub struct KeyMetadataResponse {
 
 pub fn create_key(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: CreateKeyRequest,
 ) -> KmsResult<KeyMetadataResponse> {
     let mut v = Validator::new();
@@ -328,7 +328,7 @@ pub struct DescribeKeyRequest {
 
 pub fn describe_key(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: DescribeKeyRequest,
 ) -> KmsResult<KeyMetadataResponse> {
     let mut v = Validator::new();
@@ -370,7 +370,7 @@ pub struct ListKeysResponse {
     truncated: bool,
 }
 
-pub fn list_keys(kms: &Kms, caller: &Caller, r: ListKeysRequest) -> KmsResult<ListKeysResponse> {
+pub fn list_keys(kms: &Kms, caller: &Call<'_>, r: ListKeysRequest) -> KmsResult<ListKeysResponse> {
     let page = Page::parse(r.limit, r.marker.as_deref(), 100, 1000)?;
     kms.authorize(caller, &[Check::account("kms:ListKeys")])?;
     let now = kms.now_ms();
@@ -416,7 +416,7 @@ fn required_key_id(key_id: &Option<String>) -> KmsResult<String> {
 /// request cannot slip between the state check and the write).
 fn modify(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     key_id: &str,
     action: &'static str,
     context: Vec<(String, trent_policy::ContextValue)>,
@@ -434,20 +434,20 @@ fn modify(
     })
 }
 
-pub fn enable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empty> {
+pub fn enable_key(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
     modify(kms, caller, &key_id, "kms:EnableKey", Vec::new(), |k| {
-        keystate::require_toggleable(k)?;
+        keystate::require(caller.key_states(), k)?;
         k.key_state = KeyState::Enabled;
         Ok(())
     })?;
     Ok(Empty {})
 }
 
-pub fn disable_key(kms: &Kms, caller: &Caller, r: KeyIdRequest) -> KmsResult<Empty> {
+pub fn disable_key(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
     modify(kms, caller, &key_id, "kms:DisableKey", Vec::new(), |k| {
-        keystate::require_toggleable(k)?;
+        keystate::require(caller.key_states(), k)?;
         k.key_state = KeyState::Disabled;
         Ok(())
     })?;
@@ -472,7 +472,7 @@ pub struct ScheduleKeyDeletionResponse {
 
 pub fn schedule_key_deletion(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: ScheduleKeyDeletionRequest,
 ) -> KmsResult<ScheduleKeyDeletionResponse> {
     Validator::new()
@@ -492,7 +492,7 @@ pub fn schedule_key_deletion(
             trent_policy::ContextValue::number(days),
         )],
         |k| {
-            keystate::require_not_pending_deletion(k)?;
+            keystate::require(caller.key_states(), k)?;
             k.key_state = KeyState::PendingDeletion;
             k.deletion_ms = Some(deletion_ms);
             k.pending_window_days = Some(days);
@@ -515,7 +515,7 @@ pub struct KeyArnResponse {
 
 pub fn cancel_key_deletion(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: KeyIdRequest,
 ) -> KmsResult<KeyArnResponse> {
     let key_id = required_key_id(&r.key_id)?;
@@ -526,7 +526,7 @@ pub fn cancel_key_deletion(
         "kms:CancelKeyDeletion",
         Vec::new(),
         |k| {
-            keystate::require_pending_deletion(k)?;
+            keystate::require(caller.key_states(), k)?;
             // A cancelled key comes back disabled, not enabled (spec §6.2).
             k.key_state = KeyState::Disabled;
             k.deletion_ms = None;
@@ -548,7 +548,7 @@ pub struct UpdateKeyDescriptionRequest {
 
 pub fn update_key_description(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: UpdateKeyDescriptionRequest,
 ) -> KmsResult<Empty> {
     Validator::new()
@@ -564,7 +564,7 @@ pub fn update_key_description(
         "kms:UpdateKeyDescription",
         Vec::new(),
         |k| {
-            keystate::require_not_pending_deletion(k)?;
+            keystate::require(caller.key_states(), k)?;
             k.description = description;
             Ok(())
         },
@@ -595,7 +595,7 @@ fn validate_policy_name(v: &mut Validator, name: Option<&str>) {
 
 pub fn get_key_policy(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GetKeyPolicyRequest,
 ) -> KmsResult<GetKeyPolicyResponse> {
     let mut v = Validator::new();
@@ -634,7 +634,7 @@ pub struct ListKeyPoliciesResponse {
 
 pub fn list_key_policies(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: ListKeyPoliciesRequest,
 ) -> KmsResult<ListKeyPoliciesResponse> {
     Validator::new().key_id("keyId", &r.key_id, true).finish()?;
@@ -660,7 +660,7 @@ pub struct PutKeyPolicyRequest {
     bypass_policy_lockout_safety_check: Option<bool>,
 }
 
-pub fn put_key_policy(kms: &Kms, caller: &Caller, r: PutKeyPolicyRequest) -> KmsResult<Empty> {
+pub fn put_key_policy(kms: &Kms, caller: &Call<'_>, r: PutKeyPolicyRequest) -> KmsResult<Empty> {
     let mut v = Validator::new();
     v.key_id("keyId", &r.key_id, true)
         .required("policy", &r.policy);

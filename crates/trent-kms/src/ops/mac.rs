@@ -6,12 +6,13 @@ use trent_store::KeyRecord;
 
 use crate::authz::Check;
 use crate::authz::context::request_alias;
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::{Accept, Resolved};
 use crate::keyspec::MAC_ALGORITHMS;
 use crate::keystate;
 use crate::materials::key_spec;
+use crate::operation::KeyStates;
 use crate::ops::asymmetric::{
     MAX_MESSAGE, MAX_SIGNATURE, incompatible, parse_name, validate_key_id,
 };
@@ -45,7 +46,7 @@ fn validate_mac_request(
 /// Resolution, authorization (then DryRun), state, usage and algorithm checks.
 fn prepare(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     action: &'static str,
     operation: &str,
     key_id: Option<&str>,
@@ -60,12 +61,17 @@ fn prepare(
             .with_all(request_alias(resolved.via_alias.as_deref()))],
         dry_run,
     )?;
-    let algorithm = check_mac_use(&resolved.key, operation, algorithm)?;
+    let algorithm = check_mac_use(caller.key_states(), &resolved.key, operation, algorithm)?;
     Ok((resolved, algorithm))
 }
 
-fn check_mac_use(key: &KeyRecord, operation: &str, algorithm: &str) -> KmsResult<MacAlgorithm> {
-    keystate::require_usable(key)?;
+fn check_mac_use(
+    states: KeyStates,
+    key: &KeyRecord,
+    operation: &str,
+    algorithm: &str,
+) -> KmsResult<MacAlgorithm> {
+    keystate::require(states, key)?;
     keystate::require_usage(key, "GENERATE_VERIFY_MAC", operation)?;
     let spec = key_spec(key)?;
     let algorithm: MacAlgorithm = parse_name(algorithm)?;
@@ -95,7 +101,7 @@ pub struct GenerateMacResponse {
 
 pub fn generate_mac(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: GenerateMacRequest,
 ) -> KmsResult<GenerateMacResponse> {
     let mut v = Validator::new();
@@ -145,7 +151,11 @@ pub struct VerifyMacResponse {
     mac_algorithm: &'static str,
 }
 
-pub fn verify_mac(kms: &Kms, caller: &Caller, r: VerifyMacRequest) -> KmsResult<VerifyMacResponse> {
+pub fn verify_mac(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: VerifyMacRequest,
+) -> KmsResult<VerifyMacResponse> {
     let mut v = Validator::new();
     validate_mac_request(
         &mut v,

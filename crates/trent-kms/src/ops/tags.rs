@@ -7,8 +7,8 @@ use trent_store::{StoreError, Tag};
 
 use crate::authz::Check;
 use crate::authz::context::request_tags;
+use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
 use crate::keyref::Accept;
 use crate::keystate;
 use crate::ops::{Empty, Page};
@@ -70,7 +70,7 @@ pub struct TagResourceRequest {
     tags: Option<Vec<TagEntry>>,
 }
 
-pub fn tag_resource(kms: &Kms, caller: &Caller, r: TagResourceRequest) -> KmsResult<Empty> {
+pub fn tag_resource(kms: &Kms, caller: &Call<'_>, r: TagResourceRequest) -> KmsResult<Empty> {
     let mut v = Validator::new();
     v.key_id("keyId", &r.key_id, true).required("tags", &r.tags);
     validate_tags(&mut v, r.tags.as_deref(), "tags");
@@ -85,7 +85,7 @@ pub fn tag_resource(kms: &Kms, caller: &Caller, r: TagResourceRequest) -> KmsRes
         caller,
         &[Check::key("kms:TagResource", &resolved.key).with_all(request_tags(&tags))],
     )?;
-    keystate::require_not_pending_deletion(&resolved.key)?;
+    keystate::require(caller.key_states(), &resolved.key)?;
     match kms.store.tag_key(
         &resolved.key.region,
         &resolved.key.key_id,
@@ -105,7 +105,7 @@ pub struct UntagResourceRequest {
     tag_keys: Option<Vec<String>>,
 }
 
-pub fn untag_resource(kms: &Kms, caller: &Caller, r: UntagResourceRequest) -> KmsResult<Empty> {
+pub fn untag_resource(kms: &Kms, caller: &Call<'_>, r: UntagResourceRequest) -> KmsResult<Empty> {
     let mut v = Validator::new();
     v.key_id("keyId", &r.key_id, true)
         .required("tagKeys", &r.tag_keys);
@@ -126,7 +126,7 @@ pub fn untag_resource(kms: &Kms, caller: &Caller, r: UntagResourceRequest) -> Km
         caller,
         &[Check::key("kms:UntagResource", &resolved.key).with("aws:TagKeys", keys.clone())],
     )?;
-    keystate::require_not_pending_deletion(&resolved.key)?;
+    keystate::require(caller.key_states(), &resolved.key)?;
     kms.store
         .untag_key(&resolved.key.region, &resolved.key.key_id, &keys)?;
     Ok(Empty {})
@@ -158,7 +158,7 @@ pub struct ListResourceTagsResponse {
 
 pub fn list_resource_tags(
     kms: &Kms,
-    caller: &Caller,
+    caller: &Call<'_>,
     r: ListResourceTagsRequest,
 ) -> KmsResult<ListResourceTagsResponse> {
     Validator::new().key_id("keyId", &r.key_id, true).finish()?;

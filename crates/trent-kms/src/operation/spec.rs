@@ -1,0 +1,101 @@
+//! The columns of the operation table: what one KMS operation is, as data. This module knows
+//! nothing of the handlers, so that handlers can read their own row without an import circle.
+
+use trent_store::KeyState;
+
+/// What an operation's authorization checks are made against (spec §2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// One KMS key (its key policy, IAM where it delegates, grants).
+    Key,
+    /// An alias and the key it names: both are checked (alias operations).
+    Alias,
+    /// Nothing: the caller's IAM policies alone decide (`kms:CreateKey`, `kms:ListKeys`).
+    None,
+    /// A custom key store: IAM policies alone decide (custom key stores have no key policy).
+    CustomKeyStore,
+}
+
+/// Which key states allow an operation (spec §6.2); checked after authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStates {
+    /// The operation names no key.
+    NoKey,
+    /// Every state (reads, policy and grant management).
+    Any,
+    /// Cryptographic use: `Enabled` (or `Updating`).
+    Usable,
+    /// Everything but `PendingDeletion` and `PendingReplicaDeletion`.
+    NotPendingDeletion,
+    /// `EnableKey` / `DisableKey`: `Enabled`, `Disabled` or `Unavailable`.
+    Toggleable,
+    /// `CancelKeyDeletion`: only a key pending deletion.
+    PendingDeletion,
+    /// Only `Enabled` keys (rotation and import management).
+    Enabled,
+}
+
+impl KeyStates {
+    /// Whether a key in `state` may be used by an operation with this rule.
+    pub fn allows(self, state: KeyState) -> bool {
+        use KeyState::*;
+        match self {
+            KeyStates::NoKey | KeyStates::Any => true,
+            KeyStates::Usable => matches!(state, Enabled | Updating),
+            KeyStates::NotPendingDeletion => {
+                !matches!(state, PendingDeletion | PendingReplicaDeletion)
+            }
+            KeyStates::Toggleable => matches!(state, Enabled | Disabled | Unavailable),
+            KeyStates::PendingDeletion => matches!(state, PendingDeletion | PendingReplicaDeletion),
+            KeyStates::Enabled => state == Enabled,
+        }
+    }
+}
+
+/// What kind of work an operation does: decides CloudTrail's `readOnly` and which audit records
+/// are synced as state changes (`--audit-fsync mutations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Reads state (CloudTrail `readOnly: true`).
+    Read,
+    /// Cryptography with a key: changes no state, but is not a read in CloudTrail's sense.
+    Crypto,
+    /// Changes stored state.
+    Change,
+}
+
+/// One row of the operation table.
+#[derive(Debug)]
+pub struct OperationSpec {
+    /// The API name, e.g. `"Encrypt"`.
+    pub name: &'static str,
+    /// The `kms:` actions the operation is authorized by (ReEncrypt: `ReEncryptFrom` on the
+    /// source key and `ReEncryptTo` on the destination key).
+    pub actions: &'static [&'static str],
+    pub resource: ResourceKind,
+    /// Whether a grant can allow the operation's actions (botocore `GrantOperation`).
+    pub grant: bool,
+    /// Whether the actions work on a key of another account (spec §2.2, column XA).
+    pub cross_account: bool,
+    /// Whether the request takes `DryRun`.
+    pub dry_run: bool,
+    pub key_states: KeyStates,
+    pub effect: Effect,
+    /// The response members the audit record keeps as `responseElements` (CloudTrail shows key
+    /// and grant management metadata only). Request members are kept by one allowlist of
+    /// members safe to log, in the audit module, since a member means the same in every
+    /// operation.
+    pub audit_response: &'static [&'static str],
+}
+
+impl OperationSpec {
+    /// CloudTrail's `readOnly`.
+    pub fn is_read_only(&self) -> bool {
+        self.effect == Effect::Read
+    }
+
+    /// Whether a successful call changed state.
+    pub fn changes_state(&self) -> bool {
+        self.effect == Effect::Change
+    }
+}
