@@ -24,67 +24,11 @@ use trent_store::KeyRecord;
 /// of the key's account).
 pub const EXPLAIN_ACTION: &str = "trent:Explain";
 
-/// Every action checked against a KMS key (spec §2.2): what `trent access` asks about.
-pub const KEY_ACTIONS: &[&str] = &[
-    "kms:CancelKeyDeletion",
-    "kms:CreateAlias",
-    "kms:CreateGrant",
-    "kms:Decrypt",
-    "kms:DeleteAlias",
-    "kms:DeleteImportedKeyMaterial",
-    "kms:DeriveSharedSecret",
-    "kms:DescribeKey",
-    "kms:DisableKey",
-    "kms:DisableKeyRotation",
-    "kms:EnableKey",
-    "kms:EnableKeyRotation",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyPair",
-    "kms:GenerateDataKeyPairWithoutPlaintext",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:GenerateMac",
-    "kms:GetKeyPolicy",
-    "kms:GetKeyRotationStatus",
-    "kms:GetParametersForImport",
-    "kms:GetPublicKey",
-    "kms:ImportKeyMaterial",
-    "kms:ListGrants",
-    "kms:ListKeyPolicies",
-    "kms:ListKeyRotations",
-    "kms:ListResourceTags",
-    "kms:PutKeyPolicy",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:ReplicateKey",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:RotateKeyOnDemand",
-    "kms:ScheduleKeyDeletion",
-    "kms:Sign",
-    "kms:TagResource",
-    "kms:UntagResource",
-    "kms:UpdateAlias",
-    "kms:UpdateKeyDescription",
-    "kms:UpdatePrimaryRegion",
-    "kms:Verify",
-    "kms:VerifyMac",
-];
-
-/// Actions decided by the caller's IAM policies alone (no key resource).
-pub const ACCOUNT_ACTIONS: &[&str] = &[
-    "kms:ConnectCustomKeyStore",
-    "kms:CreateCustomKeyStore",
-    "kms:CreateKey",
-    "kms:DeleteCustomKeyStore",
-    "kms:DescribeCustomKeyStores",
-    "kms:DisconnectCustomKeyStore",
-    "kms:GenerateRandom",
-    "kms:ListAliases",
-    "kms:ListKeys",
-    "kms:ListRetirableGrants",
-    "kms:UpdateCustomKeyStore",
-];
+/// Every action checked against a KMS key (spec §2.2): what `trent access` asks about. From the
+/// operation table.
+pub fn key_actions() -> Vec<&'static str> {
+    crate::operation::key_actions().collect()
+}
 
 /// Actions whose checks carry `kms:EncryptionAlgorithm`.
 fn takes_encryption_algorithm(action: &str) -> bool {
@@ -114,10 +58,8 @@ pub struct HypotheticalRequest {
 
 /// The canonical spelling of a KMS action (matched case-insensitively, as IAM does).
 pub fn canonical_action(action: &str) -> Option<&'static str> {
-    KEY_ACTIONS
-        .iter()
-        .chain(ACCOUNT_ACTIONS)
-        .copied()
+    crate::operation::key_actions()
+        .chain(crate::operation::account_actions())
         .find(|a| a.eq_ignore_ascii_case(action))
 }
 
@@ -214,7 +156,7 @@ impl Kms {
             ));
         }
         let ec: trent_crypto::EncryptionContext = request.encryption_context.clone();
-        if ACCOUNT_ACTIONS.contains(&action) {
+        if crate::operation::account_actions().any(|a| a == action) {
             return self.decide_check(caller, &Check::account(action), None);
         }
         let key_ref = request.key_id.as_deref().ok_or_else(|| {
@@ -321,7 +263,7 @@ impl Kms {
         for principal in self.known_subjects() {
             let caller = hypothetical_caller(principal, &key.region);
             let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for &action in KEY_ACTIONS {
+            for action in crate::operation::key_actions() {
                 let check = Check::key(action, key);
                 let decision = self.decide_check(&caller, &check, None)?;
                 if decision.is_allowed() {

@@ -182,7 +182,7 @@ pub fn render(r: &AccessReport) -> String {
 
 /// Every key action reads better as `kms:* (all key actions)`.
 fn compress(actions: &[String]) -> String {
-    if actions.len() == trent_kms::explain::KEY_ACTIONS.len() {
+    if actions.len() == trent_kms::explain::key_actions().len() {
         "kms:* (every key action)".into()
     } else {
         actions.join(",")

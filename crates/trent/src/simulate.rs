@@ -163,66 +163,6 @@ struct ConstraintsInput {
     source_arn: Option<String>,
 }
 
-/// Every KMS action, in AWS's spelling (spec §2.2).
-const KMS_ACTIONS: &[&str] = &[
-    "CancelKeyDeletion",
-    "ConnectCustomKeyStore",
-    "CreateAlias",
-    "CreateCustomKeyStore",
-    "CreateGrant",
-    "CreateKey",
-    "Decrypt",
-    "DeleteAlias",
-    "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial",
-    "DeriveSharedSecret",
-    "DescribeCustomKeyStores",
-    "DescribeKey",
-    "DisableKey",
-    "DisableKeyRotation",
-    "DisconnectCustomKeyStore",
-    "EnableKey",
-    "EnableKeyRotation",
-    "Encrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateMac",
-    "GenerateRandom",
-    "GetKeyLastUsage",
-    "GetKeyPolicy",
-    "GetKeyRotationStatus",
-    "GetParametersForImport",
-    "GetPublicKey",
-    "ImportKeyMaterial",
-    "ListAliases",
-    "ListGrants",
-    "ListKeyPolicies",
-    "ListKeyRotations",
-    "ListKeys",
-    "ListResourceTags",
-    "ListRetirableGrants",
-    "PutKeyPolicy",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "ReplicateKey",
-    "RetireGrant",
-    "RevokeGrant",
-    "RotateKeyOnDemand",
-    "ScheduleKeyDeletion",
-    "Sign",
-    "SynchronizeMultiRegionKey",
-    "TagResource",
-    "UntagResource",
-    "UpdateAlias",
-    "UpdateCustomKeyStore",
-    "UpdateKeyDescription",
-    "UpdatePrimaryRegion",
-    "Verify",
-    "VerifyMac",
-];
-
 const EC_PREFIX: &str = "kms:EncryptionContext:";
 
 fn is_account_id(s: &str) -> bool {
@@ -323,10 +263,12 @@ fn parse_action(s: &str) -> Result<String, SimulateError> {
     if !service.eq_ignore_ascii_case("kms") {
         return Ok(s.to_string());
     }
-    KMS_ACTIONS
-        .iter()
-        .find(|a| a.eq_ignore_ascii_case(name))
-        .map(|a| format!("kms:{a}"))
+    trent_kms::operation::all_actions()
+        .find(|a| {
+            a.strip_prefix("kms:")
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .map(str::to_string)
         .ok_or_else(|| invalid(format!("unknown KMS action {s:?}")))
 }
 

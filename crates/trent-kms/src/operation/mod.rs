@@ -388,3 +388,195 @@ mod tests {
         }
     }
 }
+
+/// The table against the botocore KMS model (`data/kms/2014-11-01/service-2.json`), read through
+/// the installed botocore (`scripts/test` installs it into `.venv`): every operation present
+/// exactly once, DryRun and grant columns as the model says, and every member of every
+/// implemented operation's input accepted by its decoder.
+#[cfg(test)]
+mod model_tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    fn model() -> Value {
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json, botocore.loaders as l; \
+                 print(json.dumps(l.Loader().load_service_model('kms', 'service-2')))",
+            ])
+            .output()
+            .expect("python3 must be installed (scripts/test puts the .venv first on PATH)");
+        assert!(
+            out.status.success(),
+            "botocore is needed for this test (pip install botocore): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// A value of the model's shape: the first enum value for enums, base64 for blobs.
+    fn example(shapes: &Value, name: &str, depth: usize) -> Value {
+        let shape = &shapes[name];
+        match shape["type"].as_str().unwrap() {
+            "string" => match shape["enum"].as_array() {
+                Some(values) => values[0].clone(),
+                None => json!("x"),
+            },
+            "blob" => json!("eA=="),
+            "integer" | "long" => json!(1),
+            "boolean" => json!(true),
+            "timestamp" => json!(1_700_000_000),
+            "list" if depth > 0 => {
+                json!([example(
+                    shapes,
+                    shape["member"]["shape"].as_str().unwrap(),
+                    depth - 1
+                )])
+            }
+            "map" if depth > 0 => json!({
+                "k": example(shapes, shape["value"]["shape"].as_str().unwrap(), depth - 1)
+            }),
+            "structure" if depth > 0 => Value::Object(
+                shape["members"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(m, s)| {
+                        let member = example(shapes, s["shape"].as_str().unwrap(), depth - 1);
+                        (m.clone(), member)
+                    })
+                    .collect(),
+            ),
+            "list" => json!([]),
+            _ => json!({}),
+        }
+    }
+
+    #[test]
+    fn the_table_is_the_model() {
+        let model = model();
+        let operations = model["operations"].as_object().unwrap();
+        let shapes = &model["shapes"];
+        let mut names: Vec<&str> = Operation::ALL.iter().map(|op| op.name()).collect();
+        names.sort_unstable();
+        let mut modelled: Vec<&str> = operations.keys().map(String::as_str).collect();
+        modelled.sort_unstable();
+        assert_eq!(names, modelled, "one row per operation of the model");
+
+        let grant_enum: Vec<&str> = shapes["GrantOperation"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(GRANT_OPERATIONS, grant_enum.as_slice());
+
+        for op in Operation::ALL {
+            let spec = op.spec();
+            let input = operations[spec.name]["input"]["shape"].as_str().unwrap();
+            let members = shapes[input]["members"].as_object().unwrap();
+            assert_eq!(
+                spec.dry_run,
+                members.contains_key("DryRun"),
+                "DryRun column of {}",
+                spec.name
+            );
+            assert_eq!(
+                spec.grant,
+                spec.actions
+                    .iter()
+                    .any(|a| grant_enum.contains(&a.trim_start_matches("kms:"))),
+                "grant column of {}",
+                spec.name
+            );
+        }
+    }
+
+    /// Every member the model defines decodes (types as the model says); an unknown member is
+    /// ignored, as AWS's JSON protocol does. Each implemented operation runs through the real
+    /// pipeline with a request holding every member of its input shape: it may fail on
+    /// validation, lookup or authorization, never on decoding.
+    #[test]
+    fn decoders_accept_every_model_member() {
+        let model = model();
+        let shapes = &model["shapes"];
+        let dir = tempfile::tempdir().unwrap();
+        let kms = Kms::new(
+            trent_store::Store::open(&dir.path().join("trent.db")).unwrap(),
+            trent_crypto::RootKey::generate().unwrap(),
+            std::sync::Arc::new(crate::SystemClock),
+            std::sync::Arc::new(crate::Directory::new()),
+            crate::AuthzMode::Enforce,
+        );
+        let caller = crate::Caller {
+            principal: crate::Principal::root("111122223333"),
+            region: "us-east-1".into(),
+            access_key_id: "AKIATEST".into(),
+            source_ip: None,
+            user_agent: None,
+            via_service: None,
+        };
+        let mut checked = 0;
+        for op in Operation::ALL {
+            if op.handler().is_none() {
+                continue;
+            }
+            let input = model["operations"][op.name()]["input"]["shape"]
+                .as_str()
+                .unwrap();
+            let mut request = example(shapes, input, 3);
+            request["SomeMemberAwsMayAddLater"] = json!("ignored");
+            let outcome = kms.call(&caller, *op, &serde_json::to_vec(&request).unwrap());
+            if let Err(e) = &outcome.result {
+                assert_ne!(
+                    e.code,
+                    ErrorCode::Serialization,
+                    "{}: {request} does not decode: {e:?}",
+                    op.name()
+                );
+            }
+            assert_eq!(outcome.request.as_ref(), Some(&request));
+            checked += 1;
+        }
+        assert!(checked >= 37, "{checked}");
+    }
+
+    /// The README's operations table lists every operation once, and says "not yet" of exactly
+    /// the operations without a handler.
+    #[test]
+    fn the_readme_table_is_the_table() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+        )
+        .unwrap();
+        let section = readme.split("\n## Operations\n").nth(1).unwrap();
+        let section = section.split("\n## ").next().unwrap();
+        let mut listed: Vec<(String, bool)> = Vec::new();
+        for row in section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| operation"))
+        {
+            let cells: Vec<&str> = row.split(" | ").collect();
+            let not_yet = cells[1].starts_with("not yet");
+            for name in cells[0].trim_start_matches("| ").split(", ") {
+                let name = name.split(' ').next().unwrap();
+                listed.push((name.to_string(), not_yet));
+            }
+        }
+        for op in Operation::ALL {
+            let rows: Vec<&(String, bool)> =
+                listed.iter().filter(|(n, _)| n == op.name()).collect();
+            assert_eq!(rows.len(), 1, "{} in the README's table", op.name());
+            assert_eq!(
+                rows[0].1,
+                op.handler().is_none(),
+                "README status of {}",
+                op.name()
+            );
+        }
+        assert_eq!(listed.len(), Operation::ALL.len());
+    }
+}
