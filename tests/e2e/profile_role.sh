@@ -146,6 +146,20 @@ expect_kms_error AccessDeniedException \
     "User: arn:aws:sts::$account:assumed-role/app/narrow is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:$account:key/$key_id because no session policy allows the kms:Encrypt action" \
     encrypt --key-id "$key_id" --plaintext "fileb://$work/plain"
 
+step "an explicit deny in a session policy wins, also over a missing allow"
+as_ops
+a sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session-name guarded \
+    --policy '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":["kms:Encrypt","iam:ListUsers"],"Resource":"*"}]}' >"$work/s3.json"
+use_credentials "$work/s3.json"
+a kms describe-key --key-id "$key_id" >/dev/null
+expect_kms_error AccessDeniedException \
+    "User: arn:aws:sts::$account:assumed-role/app/guarded is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:$account:key/$key_id with an explicit deny in a session policy" \
+    encrypt --key-id "$key_id" --plaintext "fileb://$work/plain"
+# The role's policies allow no IAM action; the session policy's deny is still what AWS reports.
+expect_error AccessDenied \
+    "User: arn:aws:sts::$account:assumed-role/app/guarded is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::$account:user/ with an explicit deny in a session policy" \
+    iam list-users
+
 step "a trust policy that does not allow the caller"
 as_root
 a iam create-user --user-name carol >/dev/null

@@ -190,7 +190,7 @@ impl Kms {
     ) -> KmsResult<()> {
         let decision = self.decide_check(
             requester,
-            &Check::alias(EXPLAIN_ACTION, resource.to_string()),
+            &Check::arn(EXPLAIN_ACTION, resource.to_string()),
             None,
         )?;
         let allowed = decision.is_allowed();

@@ -278,19 +278,20 @@ async fn handle_query(
     }
     let kms = Arc::clone(&state.kms);
     let joined = tokio::task::spawn_blocking(move || {
-        let result = kms.query(&caller, service, &params);
-        (result, caller)
+        let outcome = kms.query(&caller, service, &params);
+        (outcome, caller)
     })
     .await;
     match joined {
-        Ok((result, caller)) => {
-            match result {
+        Ok((outcome, caller)) => {
+            match outcome.result {
                 Ok(xml) => {
                     done.xml = xml;
                     done.result = Ok(serde_json::Value::Null);
                 }
                 Err(e) => done.result = Err(query::wire_error(e)),
             }
+            done.authorization = outcome.authorization;
             done.caller = Some(caller);
         }
         Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use trent_kms::authz::context::{principal_keys, time_keys};
 use trent_kms::authz::decide::{
-    self, Decision, GrantOutcome, IdentityAllow, IdentityPolicy, KeyAccess, NamedEvaluation,
-    Outcome, Question, Reason, StatementRef,
+    self, Decision, GrantOutcome, IdentityAllow, IdentityPolicy, NamedEvaluation, Outcome,
+    Question, Reason, ResourceAccess, ResourcePolicyRole, StatementRef,
 };
 use trent_kms::authz::grants::{
     GRANT_OPERATIONS, GrantConstraints, GrantRequest, GrantView, evaluate_grant,
@@ -28,7 +28,7 @@ use trent_kms::authz::grants::{
 use trent_kms::authz::{grant_operation, is_cross_account_action};
 use trent_policy::{
     ConditionContext, ContextValue, Mismatch, Policy, PolicyError, PolicyEvaluation, PolicyKind,
-    Principal, PrincipalKind, PrincipalMatch, RequestContext, StatementOutcome,
+    Principal, PrincipalKind, PrincipalMatch, StatementOutcome,
 };
 
 /// `trent policy …`
@@ -758,122 +758,31 @@ enum IamReason {
     NoIdentityBasedAllow,
 }
 
-fn statement_ref(s: &StatementOutcome) -> StatementRef {
-    StatementRef {
-        index: s.index,
-        sid: s.sid.clone(),
-    }
-}
-
-struct IamDecision {
-    outcome: Outcome,
-    reason: IamReason,
-    resource_policy: Option<PolicyEvaluation>,
-    identity: Vec<NamedEvaluation>,
-}
-
-/// General IAM evaluation: an explicit deny anywhere wins; in the resource's own account an
-/// identity policy or a resource-policy statement naming the caller (or its role) is enough; from
-/// another account the resource policy (naming the caller or its account) and the caller's IAM
-/// must both allow. The root user passes the IAM side implicitly; a service principal has no IAM
-/// side.
-fn decide_iam(
-    request: &RequestContext,
-    same_account: bool,
-    resource_policy: Option<&Policy>,
-    identity: &[NamedPolicy],
-) -> IamDecision {
-    let rp = resource_policy.map(|p| p.evaluate(request));
-    let identity: Vec<NamedEvaluation> = identity
-        .iter()
-        .map(|p| NamedEvaluation {
-            name: p.name.clone(),
-            evaluation: p.policy.evaluate(request),
-        })
-        .collect();
-    let (outcome, reason) = iam_rules(request, same_account, rp.as_ref(), &identity);
-    IamDecision {
-        outcome,
-        reason,
-        resource_policy: rp,
-        identity,
-    }
-}
-
-/// The general IAM combination of one resource policy and the identity policies.
-fn iam_rules(
-    request: &RequestContext,
-    same_account: bool,
-    rp: Option<&PolicyEvaluation>,
-    identity: &[NamedEvaluation],
-) -> (Outcome, IamReason) {
-    if let Some(s) = rp.and_then(PolicyEvaluation::explicit_deny) {
-        let statement = statement_ref(s);
-        return (
-            Outcome::ExplicitDeny,
-            IamReason::ResourcePolicyDenies { statement },
-        );
-    }
-    if let Some((name, s)) = identity
-        .iter()
-        .find_map(|e| e.evaluation.explicit_deny().map(|s| (&e.name, s)))
-    {
-        let reason = IamReason::IdentityPolicyDenies {
-            policy: name.clone(),
-            statement: statement_ref(s),
-        };
-        return (Outcome::ExplicitDeny, reason);
-    }
-    let iam_allow = match request.principal.kind {
-        PrincipalKind::Root => Some(IdentityAllow::RootUser),
-        _ => identity.iter().find_map(|e| {
-            e.evaluation
-                .any_allow()
-                .map(|s| IdentityAllow::IdentityPolicy {
-                    policy: e.name.clone(),
-                    statement: statement_ref(s),
-                })
-        }),
-    };
-    let allow_with = |m| rp.and_then(|e| e.allow_with(m)).map(statement_ref);
-    let direct = allow_with(PrincipalMatch::Direct);
-    let account = allow_with(PrincipalMatch::AccountLevel);
-    if same_account {
-        // An account-level statement only delegates to IAM, which decides alone here anyway.
-        return match (direct, iam_allow) {
-            (Some(statement), _) => (
-                Outcome::Allow,
-                IamReason::ResourcePolicyAllows { statement },
-            ),
-            (None, Some(identity)) => (Outcome::Allow, IamReason::IdentityAllows { identity }),
-            (None, None) => (Outcome::ImplicitDeny, IamReason::NoIdentityBasedAllow),
-        };
-    }
-    match (direct.or(account), iam_allow) {
-        (Some(statement), Some(identity)) => (
-            Outcome::Allow,
-            IamReason::ResourcePolicyAndIdentityAllow {
-                statement,
-                identity,
-            },
-        ),
-        (Some(_), None) => (Outcome::ImplicitDeny, IamReason::NoIdentityBasedAllow),
-        (None, _) => (Outcome::ImplicitDeny, IamReason::NoResourceBasedAllow),
-    }
-}
-
-fn iam_denial_context(reason: &IamReason, action: &str) -> String {
+/// The general rule's reasons under the names `policy simulate` reports them by (a key policy's
+/// reasons are named for keys; here the resource policy is any resource's).
+fn iam_reason(reason: Reason) -> IamReason {
     match reason {
-        IamReason::ResourcePolicyDenies { .. } => {
-            "with an explicit deny in a resource-based policy".to_string()
+        Reason::KeyPolicyAllows { statement } => IamReason::ResourcePolicyAllows { statement },
+        Reason::KeyPolicyDelegatesToIam {
+            statement,
+            identity,
+        } => IamReason::ResourcePolicyAndIdentityAllow {
+            statement,
+            identity,
+        },
+        Reason::IdentityAllows { identity } => IamReason::IdentityAllows { identity },
+        Reason::KeyPolicyDenies { statement } => IamReason::ResourcePolicyDenies { statement },
+        Reason::IdentityPolicyDenies { policy, statement } => {
+            IamReason::IdentityPolicyDenies { policy, statement }
         }
-        IamReason::IdentityPolicyDenies { .. } => {
-            "with an explicit deny in an identity-based policy".to_string()
-        }
-        IamReason::NoResourceBasedAllow => {
-            format!("because no resource-based policy allows the {action} action")
-        }
-        _ => format!("because no identity-based policy allows the {action} action"),
+        Reason::NoIdentityBasedAllow => IamReason::NoIdentityBasedAllow,
+        // Grants, session policies and the cross-account action rule take no part in the
+        // general rule (no grants, no sessions, every action may cross accounts).
+        Reason::NoResourceBasedAllow
+        | Reason::Grant { .. }
+        | Reason::NotCrossAccountAction
+        | Reason::SessionPolicyDenies { .. }
+        | Reason::NoSessionPolicyAllow => IamReason::NoResourceBasedAllow,
     }
 }
 
@@ -1104,16 +1013,12 @@ fn simulate_key(
         principal: &r.principal,
         action: &r.action,
         resource: &r.resource,
-        key: Some(KeyAccess {
-            arn: &r.resource,
-            account,
-            policy: &key_policy,
-            policy_principal: None,
-        }),
+        resource_policy: Some(ResourceAccess::key_policy(account, &key_policy)),
         cross_account_action: is_cross_account_action(&r.action),
-        key_policy_context: &kp_context,
+        resource_policy_context: &kp_context,
         identity_context: &r.context,
         identity_policies: &identity,
+        session_policies: None,
         grants: &grants,
     });
 
@@ -1217,11 +1122,12 @@ fn simulate_kms_without_key(r: &Request) -> Result<Verdict, SimulateError> {
         principal: &r.principal,
         action: &r.action,
         resource: &r.resource,
-        key: None,
+        resource_policy: None,
         cross_account_action: false,
-        key_policy_context: &r.context,
+        resource_policy_context: &r.context,
         identity_context: &r.context,
         identity_policies: &identity,
+        session_policies: None,
         grants: &[],
     });
     let what = if r.resource == "*" {
@@ -1289,18 +1195,24 @@ fn simulate_general(
         .map(|t| parse_policy(t, PolicyKind::KeyPolicy, "resourcePolicy".to_string()))
         .transpose()?;
     let same_account = r.principal.kind == PrincipalKind::Service || *caller_account == account;
-    let request = RequestContext {
-        principal: r.principal.clone(),
-        action: r.action.clone(),
-        resource: r.resource.clone(),
-        context: r.context.clone(),
-    };
-    let decision = decide_iam(
-        &request,
-        same_account,
-        resource_policy.as_ref().filter(|_| has_resource),
-        &r.identity,
-    );
+    let identity = identity_refs(&r.identity);
+    let decision = decide::decide(&Question {
+        principal: &r.principal,
+        action: &r.action,
+        resource: &r.resource,
+        resource_policy: has_resource.then(|| ResourceAccess {
+            account: &account,
+            policy: resource_policy.as_ref(),
+            role: ResourcePolicyRole::Additive,
+            policy_principal: None,
+        }),
+        cross_account_action: true,
+        resource_policy_context: &r.context,
+        identity_context: &r.context,
+        identity_policies: &identity,
+        session_policies: None,
+        grants: &[],
+    });
     let resource_section = PolicySection {
         label: "resource policy",
         consulted: has_resource && resource_policy.is_some(),
@@ -1315,7 +1227,7 @@ fn simulate_general(
             (None, _) => "none".to_string(),
         },
         statements: decision
-            .resource_policy
+            .key_policy
             .as_ref()
             .map(statements)
             .unwrap_or_default(),
@@ -1336,7 +1248,7 @@ fn simulate_general(
                 "consulted: the resource is in account {account}, so the caller's account {caller_account} must allow too"
             ),
         },
-        policies: named(&decision.identity),
+        policies: named(&decision.identity_policies),
     };
     let grants = GrantSection {
         consulted: false,
@@ -1347,18 +1259,12 @@ fn simulate_general(
         },
         grants: Vec::new(),
     };
-    let message = (decision.outcome != Outcome::Allow).then(|| {
-        decide::access_denied_message(
-            &r.principal.arn,
-            &r.action,
-            &r.resource,
-            &iam_denial_context(&decision.reason, &r.action),
-        )
-    });
+    let message = (!decision.is_allowed()).then(|| decision.denial_message(&r.principal.arn));
+    let reason = iam_reason(decision.reason);
     Ok(Verdict {
         outcome: decision.outcome,
-        summary: iam_reason_text(&decision.reason, &r.action),
-        why: Why::Iam(decision.reason),
+        summary: iam_reason_text(&reason, &r.action),
+        why: Why::Iam(reason),
         message,
         rules: "iam",
         resource_account: has_resource.then_some(account),

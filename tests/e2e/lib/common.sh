@@ -55,15 +55,17 @@ export AWS_EC2_METADATA_DISABLED=true AWS_PAGER=""
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_ENDPOINT_URL \
     AWS_ENDPOINT_URL_KMS AWS_CA_BUNDLE
 
-# Starts `trent serve` on 127.0.0.1:0 with data dir $1 and optional config $2; sets $endpoint.
-start_server() { # data-dir [config]
+# Starts `trent serve` on 127.0.0.1:0 with data dir $1, config $2 (optional; "" for none) and
+# further `serve` arguments after it; sets $endpoint.
+start_server() { # data-dir [config [serve-args...]]
     starts=$((starts + 1))
     server_log="$work/server.$starts.log"
     # Created here, not by the background job's redirection, so that the first read of the log
     # below cannot run before the file exists (sed would fail and set -e end the script).
     : >"$server_log"
     local args=(serve --listen 127.0.0.1:0 --data-dir "$1")
-    [[ $# -ge 2 ]] && args+=(--config "$2")
+    [[ $# -ge 2 && -n "$2" ]] && args+=(--config "$2")
+    [[ $# -ge 3 ]] && args+=("${@:3}")
     env -u TRENT_ROOT_KEY -u TRENT_CONFIG -u TRENT_LISTEN -u TRENT_DATA_DIR -u TRENT_AUTHZ \
         RUST_LOG=info "$TRENT_BIN" "${args[@]}" >/dev/null 2>"$server_log" &
     server_pid=$!

@@ -8,15 +8,42 @@ use trent_policy::{
     RequestContext,
 };
 
-/// The key a check is about.
-pub struct KeyAccess<'a> {
-    pub arn: &'a str,
+/// How a resource policy combines with the caller's identity policies in the resource's own
+/// account (across accounts both sides must always allow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourcePolicyRole {
+    /// KMS key policies and IAM role trust policies: nothing is allowed unless the resource
+    /// policy allows it, directly or by delegating to the account (whose identity policies must
+    /// then allow too).
+    RootOfTrust,
+    /// Other resource policies (an S3 bucket policy, say): in the resource's account an
+    /// identity-policy allow suffices on its own, and so does a statement naming the caller.
+    Additive,
+}
+
+/// The resource policy of a check (a key policy, a role's trust policy, …).
+pub struct ResourceAccess<'a> {
+    /// The account that owns the resource.
     pub account: &'a str,
-    pub policy: &'a Policy,
-    /// The principal the key policy sees, when it differs from the caller: a user or role
+    /// `None`: the resource has no policy (only for [`ResourcePolicyRole::Additive`]).
+    pub policy: Option<&'a Policy>,
+    pub role: ResourcePolicyRole,
+    /// The principal the resource policy sees, when it differs from the caller: a user or role
     /// deleted and recreated with the same name no longer matches the ARN the policy named
     /// (its unique ID changed), so its ARN is replaced by one nothing matches.
     pub policy_principal: Option<&'a Principal>,
+}
+
+impl<'a> ResourceAccess<'a> {
+    /// A KMS key's policy.
+    pub fn key_policy(account: &'a str, policy: &'a Policy) -> Self {
+        ResourceAccess {
+            account,
+            policy: Some(policy),
+            role: ResourcePolicyRole::RootOfTrust,
+            policy_principal: None,
+        }
+    }
 }
 
 /// One identity policy of the caller (inline or managed), by name.
@@ -47,19 +74,23 @@ pub struct GrantOutcome {
 /// One authorization question.
 pub struct Question<'a> {
     pub principal: &'a Principal,
-    /// e.g. `kms:Decrypt`.
+    /// e.g. `kms:Decrypt`, `iam:CreateRole`, `sts:AssumeRole`.
     pub action: &'a str,
-    /// The ARN checked (key or alias), or `*` for resource-less actions.
+    /// The ARN checked (key, alias, role, user, …), or `*` for resource-less actions.
     pub resource: &'a str,
-    /// Present for key resource checks: the key policy is then the root of trust.
-    pub key: Option<KeyAccess<'a>>,
-    /// Whether the action may be used on a key of another account (spec §2.2, XA).
+    /// The resource's policy (for key checks, the key policy). `None`: the caller's identity
+    /// policies alone decide (resource-less actions, aliases, IAM's own resources).
+    pub resource_policy: Option<ResourceAccess<'a>>,
+    /// Whether the action may be used on a resource of another account (spec §2.2, XA).
     pub cross_account_action: bool,
-    /// Condition keys as the key policy sees them (no `aws:ResourceTag`, no
-    /// `kms:ResourceAliases`: those are for IAM policies only, spec §4.2).
-    pub key_policy_context: &'a ConditionContext,
+    /// Condition keys as the resource policy sees them (for key policies: no
+    /// `aws:ResourceTag`, no `kms:ResourceAliases`, which are for IAM policies only, spec §4.2).
+    pub resource_policy_context: &'a ConditionContext,
     pub identity_context: &'a ConditionContext,
     pub identity_policies: &'a [IdentityPolicy<'a>],
+    /// The session policies of temporary credentials (STS AssumeRole's `Policy` and
+    /// `PolicyArns`): they can only narrow what the rest allows.
+    pub session_policies: Option<&'a [IdentityPolicy<'a>]>,
     pub grants: &'a [GrantOutcome],
 }
 
@@ -230,11 +261,43 @@ fn statement_ref(evaluation: &PolicyEvaluation, index: usize) -> StatementRef {
     }
 }
 
-/// Evaluates the identity side: an explicit deny, else the first allow (root: implicit).
+/// Evaluates named policies against the identity-side request; returns the evaluations and
+/// the first explicit deny among them.
+fn evaluate_named(
+    policies: &[IdentityPolicy<'_>],
+    request: &RequestContext,
+    label: impl Fn(&str) -> String,
+) -> (Vec<NamedEvaluation>, Option<(String, StatementRef)>) {
+    let evaluations: Vec<NamedEvaluation> = policies
+        .iter()
+        .map(|p| NamedEvaluation {
+            name: label(p.name),
+            evaluation: p.policy.evaluate(request),
+        })
+        .collect();
+    let deny = evaluations.iter().find_map(|e| {
+        e.evaluation
+            .explicit_deny()
+            .map(|s| (e.name.clone(), statement_ref(&e.evaluation, s.index)))
+    });
+    (evaluations, deny)
+}
+
+/// The identity side of a question: identity policies (the root user passes implicitly) and
+/// session policies, each with its explicit deny and its allow.
 struct IdentitySide {
     evaluations: Vec<NamedEvaluation>,
     deny: Option<(String, StatementRef)>,
     allow: Option<IdentityAllow>,
+    /// Session policies, when the caller has any.
+    session: Option<SessionSide>,
+}
+
+/// How the caller's session policies fared.
+struct SessionSide {
+    evaluations: Vec<NamedEvaluation>,
+    deny: Option<(String, StatementRef)>,
+    allows: bool,
 }
 
 fn identity_side(q: &Question<'_>) -> IdentitySide {
@@ -244,19 +307,7 @@ fn identity_side(q: &Question<'_>) -> IdentitySide {
         resource: q.resource.to_string(),
         context: q.identity_context.clone(),
     };
-    let evaluations: Vec<NamedEvaluation> = q
-        .identity_policies
-        .iter()
-        .map(|p| NamedEvaluation {
-            name: p.name.to_string(),
-            evaluation: p.policy.evaluate(&request),
-        })
-        .collect();
-    let deny = evaluations.iter().find_map(|e| {
-        e.evaluation
-            .explicit_deny()
-            .map(|s| (e.name.clone(), statement_ref(&e.evaluation, s.index)))
-    });
+    let (evaluations, deny) = evaluate_named(q.identity_policies, &request, str::to_string);
     let allow = if q.principal.kind == PrincipalKind::Root {
         Some(IdentityAllow::RootUser)
     } else {
@@ -269,64 +320,40 @@ fn identity_side(q: &Question<'_>) -> IdentitySide {
                 })
         })
     };
+    let session = q.session_policies.map(|policies| {
+        let (evaluations, deny) =
+            evaluate_named(policies, &request, |name| format!("session policy {name}"));
+        let allows = evaluations
+            .iter()
+            .any(|e| e.evaluation.any_allow().is_some());
+        SessionSide {
+            evaluations,
+            deny,
+            allows,
+        }
+    });
     IdentitySide {
         evaluations,
         deny,
         allow,
+        session,
     }
 }
 
-/// Session policies (of STS AssumeRole's `Policy`/`PolicyArns`) can only narrow an allow: an
-/// allow that is not a grant's also needs a session policy to allow, and an explicit deny in one
-/// denies. Session policies are evaluated with the identity-side condition keys and reported
-/// among the identity policies as `session policy <name>`. Explicit denials are reported as an
-/// identity-policy deny and a missing allow as `NoIdentityBasedAllow` (AWS says "session
-/// policy" in these messages; Trent says "identity-based policy").
-pub fn apply_session_policies(
-    mut decision: Decision,
-    session: Option<&[IdentityPolicy<'_>]>,
-    principal: &Principal,
-    identity_context: &ConditionContext,
-) -> Decision {
-    let Some(session) = session else {
-        return decision;
-    };
-    if decision.outcome != Outcome::Allow || matches!(decision.reason, Reason::Grant { .. }) {
-        return decision;
-    }
-    let request = RequestContext {
-        principal: principal.clone(),
-        action: decision.action.clone(),
-        resource: decision.resource.clone(),
-        context: identity_context.clone(),
-    };
-    let evaluations: Vec<NamedEvaluation> = session
-        .iter()
-        .map(|p| NamedEvaluation {
-            name: format!("session policy {}", p.name),
-            evaluation: p.policy.evaluate(&request),
-        })
-        .collect();
-    let deny = evaluations.iter().find_map(|e| {
-        e.evaluation
-            .explicit_deny()
-            .map(|s| (e.name.clone(), statement_ref(&e.evaluation, s.index)))
-    });
-    let allowed = evaluations
-        .iter()
-        .any(|e| e.evaluation.any_allow().is_some());
-    decision.identity_policies.extend(evaluations);
-    decision.identity_consulted = true;
-    if let Some((policy, statement)) = deny {
-        decision.outcome = Outcome::ExplicitDeny;
-        decision.reason = Reason::SessionPolicyDenies { policy, statement };
-    } else if !allowed {
-        decision.outcome = Outcome::ImplicitDeny;
-        decision.reason = Reason::NoSessionPolicyAllow;
-    }
-    decision
-}
-
+/// The policy-combination rule of AWS authorization, the one copy of it: KMS keys (spec §2.3,
+/// §2.4), IAM and STS actions, role trust policies, and `trent policy simulate`'s general rule
+/// all come here.
+///
+/// 1. An explicit deny wins: resource policy first (AWS reports it first), then identity
+///    policies, then session policies.
+/// 2. Allows: without a resource policy, the identity policies decide (the root user passes
+///    implicitly). With one, in the resource's account a statement naming the caller (or its
+///    role) is enough; a statement naming the account delegates to the identity policies
+///    (root of trust) — or, for additive resource policies, an identity-policy allow suffices
+///    alone. Across accounts the resource policy must name the caller or its account *and* the
+///    caller's identity policies must allow, and only for cross-account actions. Grants allow
+///    (an account grantee needs its IAM to allow too).
+/// 3. Session policies narrow every allow except a grant's: one of them must allow too.
 pub fn decide(q: &Question<'_>) -> Decision {
     let mut decision = Decision {
         outcome: Outcome::ImplicitDeny,
@@ -338,93 +365,146 @@ pub fn decide(q: &Question<'_>) -> Decision {
         identity_policies: Vec::new(),
         grants: q.grants.to_vec(),
     };
-    let Some(key) = &q.key else {
-        // Resource-less or alias check: IAM in the caller's account decides alone.
-        let iam = identity_side(q);
-        decision.identity_consulted = true;
-        decision.identity_policies = iam.evaluations;
-        (decision.outcome, decision.reason) = match (iam.deny, iam.allow) {
-            (Some((policy, statement)), _) => (
-                Outcome::ExplicitDeny,
-                Reason::IdentityPolicyDenies { policy, statement },
-            ),
-            (None, Some(identity)) => (Outcome::Allow, Reason::IdentityAllows { identity }),
-            (None, None) => (Outcome::ImplicitDeny, Reason::NoIdentityBasedAllow),
-        };
-        return decision;
+    let mut iam = identity_side(q);
+    decision.identity_policies = std::mem::take(&mut iam.evaluations);
+    let session = iam.session.take();
+    let allowed = match &q.resource_policy {
+        None => {
+            // Resource-less, alias or IAM resource: the caller's identity policies decide alone.
+            decision.identity_consulted = true;
+            match (iam.deny, iam.allow) {
+                (Some((policy, statement)), _) => Err((
+                    Outcome::ExplicitDeny,
+                    Reason::IdentityPolicyDenies { policy, statement },
+                )),
+                (None, Some(identity)) => Ok(Reason::IdentityAllows { identity }),
+                (None, None) => Err((Outcome::ImplicitDeny, Reason::NoIdentityBasedAllow)),
+            }
+        }
+        Some(resource) => resource_rule(q, resource, &iam, &mut decision),
     };
-
-    // A service principal acting as itself has no account and no identity policies: a
-    // key-policy statement naming it (or a grant) lets it in alone (spec §2.3 note 7), as a
-    // Direct match does in the key's own account.
-    let same_account =
-        q.principal.kind == PrincipalKind::Service || q.principal.account == key.account;
-    let kp = key.policy.evaluate(&RequestContext {
-        principal: key.policy_principal.unwrap_or(q.principal).clone(),
-        action: q.action.to_string(),
-        resource: q.resource.to_string(),
-        context: q.key_policy_context.clone(),
-    });
-    // Identity policies always count for denies; for allows only where the key policy
-    // delegates (or names the caller across accounts). Evaluate them once, up front.
-    let iam = identity_side(q);
-    decision.identity_policies = iam.evaluations;
-
-    // 1. Explicit denies, key policy first (spec §2.4: report resource-based first).
-    if let Some(s) = kp.explicit_deny() {
-        decision.outcome = Outcome::ExplicitDeny;
-        decision.reason = Reason::KeyPolicyDenies {
-            statement: statement_ref(&kp, s.index),
-        };
-        decision.key_policy = Some(kp);
-        return decision;
+    // Session policies: an explicit deny in one wins over any allow and any implicit deny; an
+    // allow other than a grant's needs a session policy to allow as well.
+    let allowed = match (allowed, session) {
+        (Err((Outcome::ExplicitDeny, reason)), _) => Err((Outcome::ExplicitDeny, reason)),
+        (
+            result,
+            Some(SessionSide {
+                evaluations,
+                deny,
+                allows,
+            }),
+        ) => {
+            let applies =
+                deny.is_some() || matches!(&result, Ok(r) if !matches!(r, Reason::Grant { .. }));
+            if applies {
+                decision.identity_policies.extend(evaluations);
+                decision.identity_consulted = true;
+            }
+            match (result, deny) {
+                (_, Some((policy, statement))) => Err((
+                    Outcome::ExplicitDeny,
+                    Reason::SessionPolicyDenies { policy, statement },
+                )),
+                (Ok(reason @ Reason::Grant { .. }), None) => Ok(reason),
+                (Ok(_), None) if !allows => {
+                    Err((Outcome::ImplicitDeny, Reason::NoSessionPolicyAllow))
+                }
+                (result, None) => result,
+            }
+        }
+        (result, None) => result,
+    };
+    match allowed {
+        Ok(reason) => {
+            decision.outcome = Outcome::Allow;
+            decision.reason = reason;
+        }
+        Err((outcome, reason)) => {
+            decision.outcome = outcome;
+            decision.reason = reason;
+        }
     }
-    if let Some((policy, statement)) = iam.deny {
+    decision
+}
+
+/// Step 1 and 2 of [`decide`] for a check with a resource policy: `Ok(why it is allowed)` or
+/// `Err((denial, why))`. Records the resource policy's evaluation in `decision`.
+fn resource_rule(
+    q: &Question<'_>,
+    resource: &ResourceAccess<'_>,
+    iam: &IdentitySide,
+    decision: &mut Decision,
+) -> Result<Reason, (Outcome, Reason)> {
+    // A service principal acting as itself has no account and no identity policies: a
+    // resource-policy statement naming it (or a grant) lets it in alone (spec §2.3 note 7), as a
+    // Direct match does in the resource's own account.
+    let same_account =
+        q.principal.kind == PrincipalKind::Service || q.principal.account == resource.account;
+    let rp = resource.policy.map(|policy| {
+        policy.evaluate(&RequestContext {
+            principal: resource.policy_principal.unwrap_or(q.principal).clone(),
+            action: q.action.to_string(),
+            resource: q.resource.to_string(),
+            context: q.resource_policy_context.clone(),
+        })
+    });
+    let rp_ref = rp.as_ref();
+    let deny = rp_ref
+        .and_then(PolicyEvaluation::explicit_deny)
+        .map(|s| s.index);
+    let allow_with = |m| rp_ref.and_then(|e| e.allow_with(m).map(|s| statement_ref(e, s.index)));
+    let direct = allow_with(PrincipalMatch::Direct);
+    let account = allow_with(PrincipalMatch::AccountLevel);
+    decision.key_policy = rp;
+
+    // 1. Explicit denies, resource policy first (spec §2.4: report resource-based first).
+    if let (Some(index), Some(rp)) = (deny, &decision.key_policy) {
+        let statement = statement_ref(rp, index);
+        return Err((Outcome::ExplicitDeny, Reason::KeyPolicyDenies { statement }));
+    }
+    if let Some((policy, statement)) = iam.deny.clone() {
         decision.identity_consulted = true;
-        decision.outcome = Outcome::ExplicitDeny;
-        decision.reason = Reason::IdentityPolicyDenies { policy, statement };
-        decision.key_policy = Some(kp);
-        return decision;
+        return Err((
+            Outcome::ExplicitDeny,
+            Reason::IdentityPolicyDenies { policy, statement },
+        ));
     }
 
     // 2. Allow paths.
     if !same_account && !q.cross_account_action {
-        // "Those permissions have no effect": as if the key policy gave the account nothing.
-        decision.reason = Reason::NotCrossAccountAction;
-        decision.key_policy = Some(kp);
-        return decision;
+        // "Those permissions have no effect": as if the resource policy gave the account nothing.
+        return Err((Outcome::ImplicitDeny, Reason::NotCrossAccountAction));
     }
-    let direct = kp
-        .allow_with(PrincipalMatch::Direct)
-        .map(|s| statement_ref(&kp, s.index));
-    let account = kp
-        .allow_with(PrincipalMatch::AccountLevel)
-        .map(|s| statement_ref(&kp, s.index));
     let grant = q.grants.iter().find(|g| g.applies);
-
-    let allowed = if same_account {
-        if let Some(statement) = direct.clone() {
-            Some(Reason::KeyPolicyAllows { statement })
-        } else {
-            match (&account, &iam.allow) {
-                (Some(statement), Some(identity)) => Some(Reason::KeyPolicyDelegatesToIam {
+    let allowed = match (same_account, resource.role) {
+        (true, role) => match (direct.clone(), &account, &iam.allow) {
+            (Some(statement), _, _) => Some(Reason::KeyPolicyAllows { statement }),
+            (None, Some(statement), Some(identity)) if role == ResourcePolicyRole::RootOfTrust => {
+                Some(Reason::KeyPolicyDelegatesToIam {
                     statement: statement.clone(),
                     identity: identity.clone(),
-                }),
-                _ => None,
+                })
             }
-        }
-    } else {
-        // Cross-account: the key policy (naming the caller or its account) AND the caller's IAM.
-        match (direct.clone().or(account.clone()), &iam.allow) {
+            (None, _, Some(identity)) if role == ResourcePolicyRole::Additive => {
+                Some(Reason::IdentityAllows {
+                    identity: identity.clone(),
+                })
+            }
+            _ => None,
+        },
+        // Across accounts: the resource policy (naming the caller or its account) AND the
+        // caller's identity policies.
+        (false, _) => match (direct.clone().or(account.clone()), &iam.allow) {
             (Some(statement), Some(identity)) => Some(Reason::KeyPolicyDelegatesToIam {
                 statement,
                 identity: identity.clone(),
             }),
             _ => None,
-        }
+        },
     };
-    decision.identity_consulted = account.is_some() || !same_account;
+    decision.identity_consulted =
+        account.is_some() || !same_account || resource.role == ResourcePolicyRole::Additive;
     let allowed = allowed.or_else(|| {
         grant
             .filter(|g| !g.account_grantee || iam.allow.is_some())
@@ -433,23 +513,18 @@ pub fn decide(q: &Question<'_>) -> Decision {
                 name: g.name.clone(),
             })
     });
-    match allowed {
-        Some(reason) => {
-            decision.outcome = Outcome::Allow;
-            decision.reason = reason;
-        }
-        None => {
-            let names_caller =
-                direct.is_some() || account.is_some() || q.grants.iter().any(|g| g.grantee_matches);
-            decision.reason = if names_caller {
-                Reason::NoIdentityBasedAllow
-            } else {
-                Reason::NoResourceBasedAllow
-            };
-        }
-    }
-    decision.key_policy = Some(kp);
-    decision
+    allowed.ok_or_else(|| {
+        let names_caller = direct.is_some()
+            || account.is_some()
+            || q.grants.iter().any(|g| g.grantee_matches)
+            || (same_account && resource.role == ResourcePolicyRole::Additive);
+        let reason = if names_caller {
+            Reason::NoIdentityBasedAllow
+        } else {
+            Reason::NoResourceBasedAllow
+        };
+        (Outcome::ImplicitDeny, reason)
+    })
 }
 
 #[cfg(test)]
@@ -475,16 +550,12 @@ mod tests {
                 principal,
                 action,
                 resource: arn,
-                key: Some(KeyAccess {
-                    policy_principal: None,
-                    arn,
-                    account: "111122223333",
-                    policy: &policy,
-                }),
+                resource_policy: Some(ResourceAccess::key_policy("111122223333", &policy)),
                 cross_account_action: true,
-                key_policy_context: &context,
+                resource_policy_context: &context,
                 identity_context: &context,
                 identity_policies: &[],
+                session_policies: None,
                 grants: &[],
             })
         };

@@ -43,6 +43,13 @@ pub enum Resource<'a> {
     Arn(String),
     /// Resource-less actions such as `kms:CreateKey` and `kms:ListKeys` (IAM only).
     None,
+    /// An IAM role, for `sts:AssumeRole` and `sts:TagSession`: its trust policy is the root of
+    /// trust, as a key policy is for a key.
+    Role {
+        arn: &'a str,
+        account: &'a str,
+        trust_policy: &'a Policy,
+    },
 }
 
 /// One (action, resource) pair an operation needs, with the condition keys the request itself
@@ -76,10 +83,33 @@ impl<'a> Check<'a> {
         }
     }
 
-    pub fn alias(action: &'static str, alias_arn: String) -> Self {
+    /// An action on an ARN that the caller's identity policies alone decide: an alias, an IAM
+    /// user, role or policy.
+    pub fn arn(action: &'static str, arn: impl Into<String>) -> Self {
         Check {
             action,
-            resource: Resource::Arn(alias_arn),
+            resource: Resource::Arn(arn.into()),
+            context: Vec::new(),
+            grant_context: None,
+            child_grant: None,
+        }
+    }
+
+    /// Assuming (or tagging a session of) a role: its trust policy and the caller's identity
+    /// policies decide.
+    pub fn role(
+        action: &'static str,
+        arn: &'a str,
+        account: &'a str,
+        trust_policy: &'a Policy,
+    ) -> Self {
+        Check {
+            action,
+            resource: Resource::Role {
+                arn,
+                account,
+                trust_policy,
+            },
             context: Vec::new(),
             grant_context: None,
             child_grant: None,
@@ -242,56 +272,67 @@ impl Kms {
                             .aliases_of_key(&key.region, &key.account, &key.key_id)?;
                     kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
                 };
-                let d = decide::decide(&decide::Question {
+                decide::decide(&decide::Question {
                     principal: &principal,
                     action: check.action,
                     resource: &arn,
-                    key: Some(decide::KeyAccess {
-                        arn: &arn,
-                        account: &key.account,
-                        policy,
+                    resource_policy: Some(decide::ResourceAccess {
                         policy_principal: kp_principal.as_ref(),
+                        ..decide::ResourceAccess::key_policy(&key.account, policy)
                     }),
                     cross_account_action: is_cross_account_action(check.action),
-                    key_policy_context: &kp_context,
+                    resource_policy_context: &kp_context,
                     identity_context: &identity_context,
                     identity_policies: &identity,
+                    session_policies: session,
                     grants: &self.grant_outcomes(caller, &principal, key, check)?,
-                });
-                decide::apply_session_policies(d, session, &principal, &identity_context)
+                })
             }
-            Resource::Arn(arn) => decide::apply_session_policies(
-                decide::decide(&decide::Question {
-                    principal: &principal,
-                    action: check.action,
-                    resource: arn,
-                    key: None,
-                    cross_account_action: false,
-                    key_policy_context: &base,
-                    identity_context: &base,
-                    identity_policies: &identity,
-                    grants: &[],
+            Resource::Arn(arn) => decide::decide(&decide::Question {
+                principal: &principal,
+                action: check.action,
+                resource: arn,
+                resource_policy: None,
+                cross_account_action: false,
+                resource_policy_context: &base,
+                identity_context: &base,
+                identity_policies: &identity,
+                session_policies: session,
+                grants: &[],
+            }),
+            Resource::Role {
+                arn,
+                account,
+                trust_policy,
+            } => decide::decide(&decide::Question {
+                principal: &principal,
+                action: check.action,
+                resource: arn,
+                resource_policy: Some(decide::ResourceAccess {
+                    account,
+                    policy: Some(trust_policy),
+                    role: decide::ResourcePolicyRole::RootOfTrust,
+                    policy_principal: None,
                 }),
-                session,
-                &principal,
-                &base,
-            ),
-            Resource::None => decide::apply_session_policies(
-                decide::decide(&decide::Question {
-                    principal: &principal,
-                    action: check.action,
-                    resource: "*",
-                    key: None,
-                    cross_account_action: false,
-                    key_policy_context: &base,
-                    identity_context: &base,
-                    identity_policies: &identity,
-                    grants: &[],
-                }),
-                session,
-                &principal,
-                &base,
-            ),
+                cross_account_action: true,
+                resource_policy_context: &base,
+                identity_context: &base,
+                identity_policies: &identity,
+                session_policies: session,
+                grants: &[],
+            }),
+            Resource::None => decide::decide(&decide::Question {
+                principal: &principal,
+                action: check.action,
+                resource: "*",
+                resource_policy: None,
+                cross_account_action: false,
+                resource_policy_context: &base,
+                identity_context: &base,
+                identity_policies: &identity,
+                session_policies: session,
+                grants: &[],
+            }),
         };
         Ok(decision)
     }

@@ -14,11 +14,21 @@ use crate::error::{KmsError, KmsResult};
 use crate::identity::{Directory, NamedPolicy, Principal, PrincipalKind, SessionCredential};
 use crate::service::Kms;
 
+mod access_keys;
+pub mod action;
 pub mod api;
+mod entities;
 pub mod ids;
+mod policies;
+pub mod query;
+mod render;
+mod request;
+mod sts;
 pub mod wire;
 
-pub use api::{Params, QueryService};
+pub use action::QueryAction;
+pub use api::QueryOutcome;
+pub use query::{Params, QueryService};
 pub use wire::{IamError, IamResult, Xml};
 
 /// Sessions are kept this long after they expire (a request with them is answered

@@ -84,7 +84,7 @@ pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
     kms.authorize(
         caller,
         &[
-            Check::alias("kms:CreateAlias", arn.clone()),
+            Check::arn("kms:CreateAlias", arn.clone()),
             Check::key("kms:CreateAlias", &resolved.key),
         ],
     )?;
@@ -127,7 +127,7 @@ pub fn update_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
     kms.authorize(
         caller,
         &[
-            Check::alias("kms:UpdateAlias", arn.clone()),
+            Check::arn("kms:UpdateAlias", arn.clone()),
             Check::key("kms:UpdateAlias", &current),
             Check::key("kms:UpdateAlias", &new_key.key),
         ],
@@ -170,7 +170,7 @@ pub fn delete_alias(kms: &Kms, caller: &Call<'_>, r: DeleteAliasRequest) -> KmsR
     kms.authorize(
         caller,
         &[
-            Check::alias(
+            Check::arn(
                 "kms:DeleteAlias",
                 alias_arn(&caller.region, caller.account(), &name),
             ),

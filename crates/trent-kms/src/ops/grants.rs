@@ -632,7 +632,7 @@ pub struct RetireGrantRequest {
 /// account, of the key's account, or of a retiring account. An IAM deny always blocks.
 fn may_retire(kms: &Kms, caller: &Call<'_>, g: &GrantRecord, key: &KeyRecord) -> KmsResult<bool> {
     let arn = key_arn(&key.region, &key.account, &key.key_id);
-    let iam = kms.decide_check(caller, &Check::alias("kms:RetireGrant", arn.clone()), None)?;
+    let iam = kms.decide_check(caller, &Check::arn("kms:RetireGrant", arn.clone()), None)?;
     let iam_allows = iam.outcome == Outcome::Allow;
     let denied_message =
         (iam.outcome == Outcome::ExplicitDeny).then(|| iam.denial_message(caller.arn()));
