@@ -1,0 +1,215 @@
+//! The writer: where records go, and when they are synced (group commit on one thread).
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use serde_json::Value;
+use trent_kms::Operation;
+
+use super::file::{FileSink, find_record};
+use super::record::Record;
+
+/// Where records go (`trent serve --audit-log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    Off,
+    Stdout,
+    File(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot open the audit log {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("cannot read the audit log: {0}")]
+    Read(#[from] io::Error),
+    #[error("cannot start the audit writer: {0}")]
+    Spawn(io::Error),
+}
+
+/// When the audit log is `fdatasync`ed before a response is sent (`--audit-fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SyncPolicy {
+    /// Every record: all records survive power loss.
+    Always,
+    /// Records of successful requests that changed state (keys, policies, grants, aliases,
+    /// tags, IAM): those survive power loss; reads and cryptographic operations survive a
+    /// crash of the process only (they are written, not synced, before their responses).
+    #[default]
+    Mutations,
+    /// None: every record survives a crash of the process, not power loss.
+    Never,
+}
+
+/// Whether a request changed state: what [`SyncPolicy::Mutations`] syncs. A KMS operation's row
+/// of the operation table says; every STS/IAM action counts as one (no KMS operation).
+pub fn is_mutation(operation: Option<Operation>, read_only: bool, succeeded: bool) -> bool {
+    succeeded && !read_only && operation.is_none_or(|op| op.spec().changes_state())
+}
+
+struct Job {
+    line: Vec<u8>,
+    done: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The destination, shared by the requests' threads and the sync thread.
+struct Shared {
+    sink: std::sync::Mutex<Box<dyn Write + Send>>,
+}
+
+impl Shared {
+    /// Appends one line (one `write`) under the lock.
+    fn append(&self, line: &[u8]) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = sink.write_all(line).and_then(|()| sink.flush()) {
+            tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+}
+
+/// The audit log.
+pub struct AuditLog {
+    destination: Destination,
+    shared: Option<std::sync::Arc<Shared>>,
+    policy: SyncPolicy,
+    /// The sync thread (file destinations unless the policy is `Never`).
+    syncer: Option<mpsc::Sender<Job>>,
+}
+
+impl AuditLog {
+    pub fn off() -> AuditLog {
+        AuditLog {
+            destination: Destination::Off,
+            shared: None,
+            policy: SyncPolicy::Never,
+            syncer: None,
+        }
+    }
+
+    /// Opens the destination (repairing a torn last line of a file). Records to be synced go
+    /// through one thread that appends them and `fdatasync`s once per batch (group commit);
+    /// the others are appended by the request's own thread.
+    pub fn open(destination: Destination, policy: SyncPolicy) -> Result<AuditLog, AuditError> {
+        let (sink, file): (Box<dyn Write + Send>, Option<File>) = match &destination {
+            Destination::Off => return Ok(AuditLog::off()),
+            Destination::Stdout => (Box::new(io::stdout()), None),
+            Destination::File(path) => {
+                let sink = FileSink::open(path)?;
+                let dup = sink.file.try_clone().map_err(|source| AuditError::Open {
+                    path: path.clone(),
+                    source,
+                })?;
+                (Box::new(sink), Some(dup))
+            }
+        };
+        let shared = std::sync::Arc::new(Shared {
+            sink: std::sync::Mutex::new(sink),
+        });
+        let syncer = match (file, policy) {
+            (Some(file), SyncPolicy::Always | SyncPolicy::Mutations) => {
+                let (tx, rx) = mpsc::channel::<Job>();
+                let shared = std::sync::Arc::clone(&shared);
+                std::thread::Builder::new()
+                    .name("trent-audit".into())
+                    .spawn(move || sync_writer(&shared, &file, rx))
+                    .map_err(AuditError::Spawn)?;
+                Some(tx)
+            }
+            _ => None,
+        };
+        Ok(AuditLog {
+            destination,
+            shared: Some(shared),
+            policy,
+            syncer,
+        })
+    }
+
+    pub fn destination(&self) -> &Destination {
+        &self.destination
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Writes `record` and resolves once it is written, and synced if the policy says so for a
+    /// request that was (`mutation`) or was not a mutation (see the module docs).
+    pub async fn write(&self, record: &Record, mutation: bool) {
+        let Some(shared) = &self.shared else { return };
+        let mut line = match serde_json::to_vec(record) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialize an audit record");
+                return;
+            }
+        };
+        line.push(b'\n');
+        let sync = match self.policy {
+            SyncPolicy::Always => true,
+            SyncPolicy::Mutations => mutation,
+            SyncPolicy::Never => false,
+        };
+        let Some(tx) = self.syncer.as_ref().filter(|_| sync) else {
+            shared.append(&line);
+            return;
+        };
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if tx.send(Job { line, done }).is_err() {
+            tracing::error!("the audit writer has stopped; record lost");
+            return;
+        }
+        if wait.await.is_err() {
+            tracing::error!("the audit writer stopped before writing a record");
+        }
+    }
+
+    /// The stored record of a request, searched from the end of the log file.
+    pub fn find(&self, request_id: &str) -> Result<Option<Value>, AuditError> {
+        match &self.destination {
+            Destination::File(path) => Ok(find_record(path, request_id)?),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The sync thread: takes every queued record, appends each with one `write`, `fdatasync`s
+/// once for the batch, then releases the waiting requests.
+fn sync_writer(shared: &Shared, file: &File, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < 1024
+            && let Ok(job) = rx.try_recv()
+        {
+            batch.push(job);
+        }
+        for job in &batch {
+            shared.append(&job.line);
+        }
+        if let Err(e) = file.sync_data() {
+            tracing::error!(error = %e, "cannot sync the audit log");
+        }
+        for job in batch {
+            let _ = job.done.send(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutations_are_successful_state_changes() {
+        assert!(is_mutation(Some(Operation::CreateKey), false, true));
+        assert!(is_mutation(Some(Operation::RetireGrant), false, true));
+        assert!(!is_mutation(Some(Operation::CreateKey), false, false));
+        assert!(!is_mutation(Some(Operation::Decrypt), false, true));
+        assert!(!is_mutation(Some(Operation::GenerateDataKey), false, true));
+        assert!(!is_mutation(Some(Operation::ListGrants), true, true));
+        // STS and IAM actions have no KMS operation: treated as changes unless read-only.
+        assert!(is_mutation(None, false, true));
+    }
+}
