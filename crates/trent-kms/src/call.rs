@@ -1,6 +1,6 @@
-//! The request pipeline of one KMS call: decode once → handler (which authorizes before doing
-//! anything observable) → [`Outcome`], which carries the response or error together with every
-//! authorization decision made for the request and the decoded request, for the audit record.
+//! One request being served ([`Call`]) and what it came to ([`Outcome`]): the caller, the key
+//! states its operation allows, and every authorization decision made for it, for the audit
+//! record. The pipeline that runs a KMS request is `crate::pipeline`.
 //!
 //! The decisions are collected in the [`Call`], a per-request value that lives on the one
 //! thread serving the request: no lock, and nothing left on the long-lived [`Caller`].
@@ -11,10 +11,9 @@ use std::ops::Deref;
 use serde_json::Value;
 
 use crate::authz::Decision;
-use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::error::KmsResult;
 use crate::identity::Caller;
-use crate::operation::{KeyStates, Operation, OperationSpec, serialization_message};
-use crate::service::Kms;
+use crate::keystate::KeyStates;
 
 /// The authorization record of one request.
 #[derive(Debug, Clone, Default)]
@@ -28,10 +27,11 @@ pub struct Authorization {
     pub lockout_checks: Vec<Decision>,
 }
 
-/// One request being served: its caller, its operation's row, and the decisions made so far.
+/// One request being served: its caller, the key states its operation allows, and the
+/// decisions made so far.
 pub struct Call<'a> {
     caller: &'a Caller,
-    spec: Option<&'static OperationSpec>,
+    key_states: KeyStates,
     authorization: RefCell<Authorization>,
 }
 
@@ -44,11 +44,11 @@ impl Deref for Call<'_> {
 }
 
 impl<'a> Call<'a> {
-    /// A call of a KMS operation.
-    pub fn operation(caller: &'a Caller, operation: Operation) -> Call<'a> {
+    /// A call of a KMS operation whose row allows keys in `key_states`.
+    pub fn operation(caller: &'a Caller, key_states: KeyStates) -> Call<'a> {
         Call {
             caller,
-            spec: Some(operation.spec()),
+            key_states,
             authorization: RefCell::default(),
         }
     }
@@ -57,7 +57,7 @@ impl<'a> Call<'a> {
     pub fn other(caller: &'a Caller) -> Call<'a> {
         Call {
             caller,
-            spec: None,
+            key_states: KeyStates::Any,
             authorization: RefCell::default(),
         }
     }
@@ -68,7 +68,7 @@ impl<'a> Call<'a> {
 
     /// The key states the operation's row allows (`Any` outside KMS operations).
     pub fn key_states(&self) -> KeyStates {
-        self.spec.map_or(KeyStates::Any, |s| s.key_states)
+        self.key_states
     }
 
     pub fn record(&self, decision: Decision) {
@@ -101,43 +101,4 @@ pub struct Outcome {
     pub request: Option<Value>,
     pub result: KmsResult<Value>,
     pub authorization: Authorization,
-}
-
-/// Parses a JSON 1.1 request body once (an empty body is `{}`).
-pub fn decode(body: &[u8]) -> KmsResult<Value> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Object(Default::default()));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| KmsError::new(ErrorCode::Serialization, serialization_message(&e)))
-}
-
-impl Kms {
-    /// Runs one operation for an authenticated caller: decode, dispatch through the operation
-    /// table, and return the response with the decisions that led to it.
-    pub fn call(&self, caller: &Caller, operation: Operation, body: &[u8]) -> Outcome {
-        let call = Call::operation(caller, operation);
-        let (request, result) = match operation.handler() {
-            // Not built yet: the answer does not depend on the body.
-            None => (
-                decode(body).ok(),
-                Err(KmsError::unsupported(format!(
-                    "{} is not supported by this version of Trent.",
-                    operation.name()
-                ))),
-            ),
-            Some(handler) => match decode(body) {
-                Ok(request) => {
-                    let result = handler(self, &call, &request);
-                    (Some(request), result)
-                }
-                Err(e) => (None, Err(e)),
-            },
-        };
-        Outcome {
-            request,
-            result,
-            authorization: call.finish(),
-        }
-    }
 }

@@ -13,10 +13,11 @@ use trent_policy::PrincipalMatch;
 use crate::arn::{key_arn, parse_kms_arn};
 use crate::authz::context::{encryption_context, request_alias};
 use crate::authz::decide::{IdentityAllow, Reason, StatementRef};
-use crate::authz::{Check, Decision, Outcome, grant_operation, grants::parse_constraints};
+use crate::authz::{Check, Decision, Outcome, grants::parse_constraints};
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::{Caller, Directory, Principal, PrincipalKind};
 use crate::keyref::Accept;
+use crate::operation::grant_operation;
 use crate::service::Kms;
 use trent_store::KeyRecord;
 

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use trent_policy::{Policy, PolicyError, PolicyKind};
 
@@ -376,5 +376,22 @@ impl Directory {
     /// The stored identities (without secrets) this snapshot was built from.
     pub fn stored(&self) -> &trent_store::iam::IamData<()> {
         &self.iam
+    }
+}
+
+/// The current directory snapshot.
+pub(crate) struct DirectoryCell(RwLock<Arc<Directory>>);
+
+impl DirectoryCell {
+    pub(crate) fn new(d: Arc<Directory>) -> Self {
+        DirectoryCell(RwLock::new(d))
+    }
+
+    pub(crate) fn get(&self) -> Arc<Directory> {
+        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn set(&self, d: Arc<Directory>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = d;
     }
 }

@@ -5,7 +5,42 @@ use trent_store::{KeyRecord, KeyState};
 
 use crate::arn::key_arn;
 use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::operation::KeyStates;
+
+/// Which key states allow an operation (spec §6.2); checked after authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStates {
+    /// The operation names no key.
+    NoKey,
+    /// Every state (reads, policy and grant management).
+    Any,
+    /// Cryptographic use: `Enabled` (or `Updating`).
+    Usable,
+    /// Everything but `PendingDeletion` and `PendingReplicaDeletion`.
+    NotPendingDeletion,
+    /// `EnableKey` / `DisableKey`: `Enabled`, `Disabled` or `Unavailable`.
+    Toggleable,
+    /// `CancelKeyDeletion`: only a key pending deletion.
+    PendingDeletion,
+    /// Only `Enabled` keys (rotation and import management).
+    Enabled,
+}
+
+impl KeyStates {
+    /// Whether a key in `state` may be used by an operation with this rule.
+    pub fn allows(self, state: KeyState) -> bool {
+        use KeyState::*;
+        match self {
+            KeyStates::NoKey | KeyStates::Any => true,
+            KeyStates::Usable => matches!(state, Enabled | Updating),
+            KeyStates::NotPendingDeletion => {
+                !matches!(state, PendingDeletion | PendingReplicaDeletion)
+            }
+            KeyStates::Toggleable => matches!(state, Enabled | Disabled | Unavailable),
+            KeyStates::PendingDeletion => matches!(state, PendingDeletion | PendingReplicaDeletion),
+            KeyStates::Enabled => state == Enabled,
+        }
+    }
+}
 
 fn arn(key: &KeyRecord) -> String {
     key_arn(&key.region, &key.account, &key.key_id)

@@ -6,6 +6,7 @@
 pub mod arn;
 #[cfg(test)]
 mod at_rest_tests;
+mod authorizer;
 pub mod authz;
 pub mod call;
 pub mod clock;
@@ -21,6 +22,7 @@ mod keystate;
 mod materials;
 pub mod operation;
 mod ops;
+mod pipeline;
 mod service;
 pub mod validate;
 pub mod wire;

@@ -16,7 +16,6 @@ use trent_crypto::{KeySpec, PrivateKeyMaterial, RootKey};
 use trent_store::{KeyMaterial, KeyRecord};
 
 use crate::error::{KmsError, KmsResult};
-use crate::service::Kms;
 
 type CacheKey = (String, String, u32);
 
@@ -74,7 +73,7 @@ pub fn hex_id() -> KmsResult<String> {
 }
 
 impl MaterialCache {
-    fn get(&self, cache_key: &CacheKey) -> Option<Arc<Material>> {
+    pub(crate) fn get(&self, cache_key: &CacheKey) -> Option<Arc<Material>> {
         self.entries
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -131,36 +130,6 @@ fn unseal(
         key,
         material_id: stored.material_id.clone(),
     })
-}
-
-impl Kms {
-    /// The material of one version of `key`; `None` if the key has no such version. Cached
-    /// versions are served without reading the store: material versions never change.
-    pub(crate) fn material_for(
-        &self,
-        key: &KeyRecord,
-        version: u32,
-    ) -> KmsResult<Option<Arc<Material>>> {
-        let cache_key = (key.region.clone(), key.key_id.clone(), version);
-        if let Some(m) = self.materials.get(&cache_key) {
-            return Ok(Some(m));
-        }
-        let Some(stored) = self.store.material(&key.region, &key.key_id, version)? else {
-            return Ok(None);
-        };
-        let spec = key_spec(key)?;
-        self.materials
-            .get_or_unseal(&self.root_key, &key.region, &key.key_id, spec, &stored)
-            .map(Some)
-    }
-
-    /// The material new ciphertexts, signatures and MACs are made with.
-    pub(crate) fn current_material(&self, key: &KeyRecord) -> KmsResult<Arc<Material>> {
-        self.material_for(key, key.current_material)?
-            .ok_or_else(|| {
-                KmsError::internal(format!("key {} has no current material", key.key_id))
-            })
-    }
 }
 
 #[cfg(test)]

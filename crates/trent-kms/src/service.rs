@@ -5,20 +5,20 @@
 use std::sync::Arc;
 
 use trent_crypto::RootKey;
-use trent_store::Store;
+use trent_store::{KeyRecord, Store};
 
 use crate::authz::{AuthzMode, PolicyCache};
 use crate::clock::Clock;
-use crate::error::KmsResult;
-use crate::identity::Directory;
-use crate::materials::MaterialCache;
+use crate::error::{KmsError, KmsResult};
+use crate::identity::{Directory, DirectoryCell};
+use crate::materials::{Material, MaterialCache, key_spec};
 
 pub struct Kms {
     pub(crate) store: Store,
     pub(crate) root_key: RootKey,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) materials: MaterialCache,
-    pub(crate) directory: crate::iam::DirectoryCell,
+    pub(crate) directory: DirectoryCell,
     pub(crate) policies: PolicyCache,
     pub(crate) authz_mode: AuthzMode,
 }
@@ -36,7 +36,7 @@ impl Kms {
             root_key,
             clock,
             materials: MaterialCache::default(),
-            directory: crate::iam::DirectoryCell::new(directory),
+            directory: DirectoryCell::new(directory),
             policies: PolicyCache::default(),
             authz_mode,
         }
@@ -55,5 +55,35 @@ impl Kms {
             tracing::info!(%region, %key_id, "key deleted at the end of its waiting period");
         }
         Ok(due.len())
+    }
+}
+
+impl Kms {
+    /// The material of one version of `key`; `None` if the key has no such version. Cached
+    /// versions are served without reading the store: material versions never change.
+    pub(crate) fn material_for(
+        &self,
+        key: &KeyRecord,
+        version: u32,
+    ) -> KmsResult<Option<Arc<Material>>> {
+        let cache_key = (key.region.clone(), key.key_id.clone(), version);
+        if let Some(m) = self.materials.get(&cache_key) {
+            return Ok(Some(m));
+        }
+        let Some(stored) = self.store.material(&key.region, &key.key_id, version)? else {
+            return Ok(None);
+        };
+        let spec = key_spec(key)?;
+        self.materials
+            .get_or_unseal(&self.root_key, &key.region, &key.key_id, spec, &stored)
+            .map(Some)
+    }
+
+    /// The material new ciphertexts, signatures and MACs are made with.
+    pub(crate) fn current_material(&self, key: &KeyRecord) -> KmsResult<Arc<Material>> {
+        self.material_for(key, key.current_material)?
+            .ok_or_else(|| {
+                KmsError::internal(format!("key {} has no current material", key.key_id))
+            })
     }
 }

@@ -22,10 +22,8 @@ use trent_kms::authz::decide::{
     self, Decision, GrantOutcome, IdentityAllow, IdentityPolicy, NamedEvaluation, Outcome,
     Question, Reason, ResourceAccess, ResourcePolicyRole, StatementRef,
 };
-use trent_kms::authz::grants::{
-    GRANT_OPERATIONS, GrantConstraints, GrantRequest, GrantView, evaluate_grant,
-};
-use trent_kms::authz::{grant_operation, is_cross_account_action};
+use trent_kms::authz::grants::{GrantConstraints, GrantRequest, GrantView, evaluate_grant};
+use trent_kms::operation::{GRANT_OPERATIONS, grant_operation, is_cross_account_action};
 use trent_policy::{
     ConditionContext, ContextValue, Mismatch, Policy, PolicyError, PolicyEvaluation, PolicyKind,
     Principal, PrincipalKind, PrincipalMatch, StatementOutcome,

@@ -20,8 +20,6 @@ pub struct GrantConstraints {
     pub source_arn: Option<String>,
 }
 
-pub use crate::operation::GRANT_OPERATIONS;
-
 /// Stored constraints (JSON) back into their type.
 pub fn parse_constraints(json: Option<&str>) -> Result<GrantConstraints, crate::KmsError> {
     match json {

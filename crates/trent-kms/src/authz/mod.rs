@@ -7,17 +7,10 @@ pub mod decide;
 pub mod grants;
 mod policy_cache;
 
-use std::sync::Arc;
-
-use trent_policy::{ContextValue, Policy, PolicyError, PolicyKind};
+use trent_policy::{ContextValue, Policy, PolicyError};
 use trent_store::KeyRecord;
 
-use crate::arn::key_arn;
-use crate::call::Call;
-use crate::error::{ErrorCode, KmsError, KmsResult};
-use crate::identity::Caller;
-use crate::service::Kms;
-use context::ContextExt;
+use crate::error::{ErrorCode, KmsError};
 pub use decide::{Decision, Outcome};
 pub use grants::GrantConstraints;
 pub use policy_cache::PolicyCache;
@@ -147,8 +140,6 @@ impl<'a> Check<'a> {
     }
 }
 
-pub use crate::operation::{grant_operation, is_cross_account_action};
-
 /// Why a grant naming `grantee` (recorded with unique ID `recorded`) does not name `caller`
 /// although the ARNs match: the user or role was deleted and recreated with the same name, so
 /// its unique ID changed (as in AWS, the grant names the old principal). `None` when it names
@@ -169,274 +160,12 @@ pub fn recreated_grantee(
     })
 }
 
-/// The principal the key policy of `key` sees for `caller`, when the caller's user or role was
-/// deleted and recreated since the policy named it: the policy recorded another unique ID for
-/// that ARN, so (as in AWS) the policy does not name the caller. Its user or role ARN is replaced
-/// by `<ARN> (recreated: unique ID <current>, …)`, which no policy can name. A session ARN is
-/// left as is (policies naming sessions are matched by ARN, as in AWS).
-fn recreated_principal(
-    caller: &Caller,
-    key: &KeyRecord,
-    principal: &trent_policy::Principal,
-) -> Option<trent_policy::Principal> {
-    let ids = key.policy_principal_ids.as_deref()?;
-    let current = caller.principal.identity_unique_id()?;
-    let arn = caller.principal.principal_arn();
-    let ids: std::collections::HashMap<String, String> = match serde_json::from_str(ids) {
-        Ok(ids) => ids,
-        Err(e) => {
-            tracing::warn!(key = %key.key_id, error = %e, "stored policy principal IDs do not parse");
-            return None;
-        }
-    };
-    let recorded = ids.get(arn)?;
-    if recorded == current {
-        return None;
-    }
-    let marker = format!("{arn} (recreated: unique ID {current}, the key policy named {recorded})");
-    let mut p = principal.clone();
-    match &mut p.kind {
-        trent_policy::PrincipalKind::AssumedRole { role_arn } => *role_arn = marker,
-        _ => p.arn = marker,
-    }
-    Some(p)
-}
-
 /// Maps a key-policy parse error to the error KMS returns for it.
 pub fn policy_error(e: &PolicyError) -> KmsError {
     if e.is_limit_exceeded() {
         return KmsError::new(ErrorCode::LimitExceeded, e.to_string());
     }
     KmsError::new(ErrorCode::MalformedPolicyDocument, e.to_string())
-}
-
-impl Kms {
-    fn key_policy(&self, key: &KeyRecord) -> KmsResult<Arc<Policy>> {
-        self.policies
-            .get_or_parse(&key.policy, PolicyKind::KeyPolicy)
-            .map_err(|e| {
-                KmsError::internal(format!("stored policy of {} is invalid: {e}", key.key_id))
-            })
-    }
-
-    /// Decides one check for `caller` against `policy_override` (the lockout check evaluates a
-    /// candidate policy) or the key's stored policy.
-    pub(crate) fn decide_check(
-        &self,
-        caller: &Caller,
-        check: &Check<'_>,
-        policy_override: Option<&Policy>,
-    ) -> KmsResult<Decision> {
-        let principal = context::policy_principal(caller);
-        let directory = self.directory();
-        let identity = directory.identity_policies(&caller.principal);
-        let identity: Vec<decide::IdentityPolicy<'_>> = identity
-            .iter()
-            .map(|p| decide::IdentityPolicy {
-                name: &p.name,
-                policy: &p.policy,
-            })
-            .collect();
-        // Session policies of temporary credentials narrow whatever the rest allows.
-        let session: Option<Vec<decide::IdentityPolicy<'_>>> =
-            directory.session_policies(&caller.access_key_id).map(|ps| {
-                ps.iter()
-                    .map(|p| decide::IdentityPolicy {
-                        name: &p.name,
-                        policy: &p.policy,
-                    })
-                    .collect()
-            });
-        let session = session.as_deref();
-        let base = context::base(caller, self.now_ms()).with_pairs(check.context.iter().cloned());
-        let decision = match &check.resource {
-            Resource::Key(key) => {
-                let arn = key_arn(&key.region, &key.account, &key.key_id);
-                let stored;
-                let policy = match policy_override {
-                    Some(p) => p,
-                    None => {
-                        stored = self.key_policy(key)?;
-                        &stored
-                    }
-                };
-                let kp_principal = recreated_principal(caller, key, &principal);
-                let kp_context = base.with_pairs(context::key_properties(key));
-                // IAM-only condition keys cost two reads; only fetch them if IAM will look.
-                let identity_context = if identity.is_empty() {
-                    kp_context.clone()
-                } else {
-                    let tags = self.store.tags(&key.region, &key.key_id)?;
-                    let aliases =
-                        self.store
-                            .aliases_of_key(&key.region, &key.account, &key.key_id)?;
-                    kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
-                };
-                decide::decide(&decide::Question {
-                    principal: &principal,
-                    action: check.action,
-                    resource: &arn,
-                    resource_policy: Some(decide::ResourceAccess {
-                        policy_principal: kp_principal.as_ref(),
-                        ..decide::ResourceAccess::key_policy(&key.account, policy)
-                    }),
-                    cross_account_action: is_cross_account_action(check.action),
-                    resource_policy_context: &kp_context,
-                    identity_context: &identity_context,
-                    identity_policies: &identity,
-                    session_policies: session,
-                    grants: &self.grant_outcomes(caller, &principal, key, check)?,
-                })
-            }
-            Resource::Arn(arn) => decide::decide(&decide::Question {
-                principal: &principal,
-                action: check.action,
-                resource: arn,
-                resource_policy: None,
-                cross_account_action: false,
-                resource_policy_context: &base,
-                identity_context: &base,
-                identity_policies: &identity,
-                session_policies: session,
-                grants: &[],
-            }),
-            Resource::Role {
-                arn,
-                account,
-                trust_policy,
-            } => decide::decide(&decide::Question {
-                principal: &principal,
-                action: check.action,
-                resource: arn,
-                resource_policy: Some(decide::ResourceAccess {
-                    account,
-                    policy: Some(trust_policy),
-                    role: decide::ResourcePolicyRole::RootOfTrust,
-                    policy_principal: None,
-                }),
-                cross_account_action: true,
-                resource_policy_context: &base,
-                identity_context: &base,
-                identity_policies: &identity,
-                session_policies: session,
-                grants: &[],
-            }),
-            Resource::None => decide::decide(&decide::Question {
-                principal: &principal,
-                action: check.action,
-                resource: "*",
-                resource_policy: None,
-                cross_account_action: false,
-                resource_policy_context: &base,
-                identity_context: &base,
-                identity_policies: &identity,
-                session_policies: session,
-                grants: &[],
-            }),
-        };
-        Ok(decision)
-    }
-
-    /// The grants of `key` naming the caller (directly, through its role, or its account), each
-    /// evaluated for this check. An index lookup: cost does not grow with the key's grants.
-    fn grant_outcomes(
-        &self,
-        caller: &Caller,
-        principal: &trent_policy::Principal,
-        key: &KeyRecord,
-        check: &Check<'_>,
-    ) -> KmsResult<Vec<decide::GrantOutcome>> {
-        let Some(operation) = grant_operation(check.action) else {
-            return Ok(Vec::new());
-        };
-        let p = &caller.principal;
-        let root = crate::arn::account_root_arn("aws", &p.account);
-        let mut grantees = vec![p.arn.as_str(), p.account.as_str(), root.as_str()];
-        if p.principal_arn() != p.arn {
-            grantees.push(p.principal_arn());
-        }
-        let records = self
-            .store
-            .grants_for_grantees(&key.region, &key.key_id, &grantees)?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        for record in &records {
-            let constraints = grants::parse_constraints(record.constraints.as_deref())?;
-            let mut outcome = grants::evaluate_grant(
-                &grants::GrantView {
-                    grant_id: &record.grant_id,
-                    name: record.name.as_deref(),
-                    grantee_principal: record.grantee_principal.as_deref(),
-                    grantee_service_principal: record.grantee_service_principal.as_deref(),
-                    operations: &record.operations,
-                    constraints: &constraints,
-                },
-                &grants::GrantRequest {
-                    principal,
-                    operation,
-                    encryption_context: check.grant_context.as_ref(),
-                    source_arn: None,
-                },
-            );
-            if outcome.grantee_matches
-                && let Some(why) = recreated_grantee(
-                    record.grantee_principal.as_deref(),
-                    record.grantee_unique_id.as_deref(),
-                    &caller.principal,
-                )
-            {
-                outcome.grantee_matches = false;
-                outcome.account_grantee = false;
-                outcome.applies = false;
-                outcome.mismatch = Some(why);
-            }
-            if outcome.applies
-                && let Some(child) = &check.child_grant
-                && let Some(why) =
-                    grants::narrowing_violation(&record.operations, &constraints, child)
-            {
-                outcome.applies = false;
-                outcome.mismatch = Some(why);
-            }
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
-    }
-
-    /// Allows the request only if every check passes; reports the first failing check.
-    pub(crate) fn authorize(&self, caller: &Call<'_>, checks: &[Check<'_>]) -> KmsResult<()> {
-        if self.authz_mode == AuthzMode::Off {
-            return Ok(());
-        }
-        for check in checks {
-            let decision = self.decide_check(caller, check, None)?;
-            let allowed = decision.is_allowed();
-            let message = (!allowed).then(|| decision.denial_message(caller.arn()));
-            caller.record(decision);
-            if let Some(message) = message {
-                if self.authz_mode == AuthzMode::Audit {
-                    tracing::warn!(caller = caller.arn(), %message, "authorization denial overridden (audit mode)");
-                    caller.mark_overridden();
-                    continue;
-                }
-                return Err(KmsError::new(ErrorCode::AccessDenied, message));
-            }
-        }
-        Ok(())
-    }
-
-    /// Authorization, then the DryRun answer when the request asked for one.
-    pub(crate) fn authorize_dry_run(
-        &self,
-        caller: &Call<'_>,
-        checks: &[Check<'_>],
-        dry_run: Option<bool>,
-    ) -> KmsResult<()> {
-        self.authorize(caller, checks)?;
-        if dry_run == Some(true) {
-            return Err(KmsError::dry_run());
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! clone per request, no database read for a known principal.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use trent_policy::{Policy, PolicyKind};
 use trent_store::iam::{AccessKeyKind, IamData, OwnerKind, RoleRecord, SessionRecord, UserRecord};
@@ -50,23 +50,6 @@ impl std::fmt::Debug for SessionSecret {
 
 /// Identities with plaintext secrets (access-key secrets; session secrets and tokens).
 pub type PlainIdentities = IamData<String>;
-
-/// The current directory snapshot.
-pub(crate) struct DirectoryCell(RwLock<Arc<Directory>>);
-
-impl DirectoryCell {
-    pub(crate) fn new(d: Arc<Directory>) -> Self {
-        DirectoryCell(RwLock::new(d))
-    }
-
-    pub(crate) fn get(&self) -> Arc<Directory> {
-        Arc::clone(&self.0.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    fn set(&self, d: Arc<Directory>) {
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = d;
-    }
-}
 
 pub fn user_arn(account: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:user{path}{name}")

@@ -21,10 +21,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use spec::{Effect, KeyStates, OperationSpec, ResourceKind};
+pub use spec::{Effect, OperationSpec, ResourceKind};
 
 use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::keystate::KeyStates;
 use crate::ops::{aliases, asymmetric, crypto, data_key_pair, grants, keys, mac, tags};
 use crate::service::Kms;
 

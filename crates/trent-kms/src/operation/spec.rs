@@ -1,7 +1,7 @@
 //! The columns of the operation table: what one KMS operation is, as data. This module knows
 //! nothing of the handlers, so that handlers can read their own row without an import circle.
 
-use trent_store::KeyState;
+use crate::keystate::KeyStates;
 
 /// What an operation's authorization checks are made against (spec §2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,42 +14,6 @@ pub enum ResourceKind {
     None,
     /// A custom key store: IAM policies alone decide (custom key stores have no key policy).
     CustomKeyStore,
-}
-
-/// Which key states allow an operation (spec §6.2); checked after authorization.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStates {
-    /// The operation names no key.
-    NoKey,
-    /// Every state (reads, policy and grant management).
-    Any,
-    /// Cryptographic use: `Enabled` (or `Updating`).
-    Usable,
-    /// Everything but `PendingDeletion` and `PendingReplicaDeletion`.
-    NotPendingDeletion,
-    /// `EnableKey` / `DisableKey`: `Enabled`, `Disabled` or `Unavailable`.
-    Toggleable,
-    /// `CancelKeyDeletion`: only a key pending deletion.
-    PendingDeletion,
-    /// Only `Enabled` keys (rotation and import management).
-    Enabled,
-}
-
-impl KeyStates {
-    /// Whether a key in `state` may be used by an operation with this rule.
-    pub fn allows(self, state: KeyState) -> bool {
-        use KeyState::*;
-        match self {
-            KeyStates::NoKey | KeyStates::Any => true,
-            KeyStates::Usable => matches!(state, Enabled | Updating),
-            KeyStates::NotPendingDeletion => {
-                !matches!(state, PendingDeletion | PendingReplicaDeletion)
-            }
-            KeyStates::Toggleable => matches!(state, Enabled | Disabled | Unavailable),
-            KeyStates::PendingDeletion => matches!(state, PendingDeletion | PendingReplicaDeletion),
-            KeyStates::Enabled => state == Enabled,
-        }
-    }
 }
 
 /// What kind of work an operation does: decides CloudTrail's `readOnly` and which audit records

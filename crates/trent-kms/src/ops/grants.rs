@@ -7,13 +7,14 @@ use trent_policy::ContextValue;
 use trent_store::{GrantRecord, KeyRecord, StoreError};
 
 use crate::arn::{account_root_arn, key_arn, partition};
-use crate::authz::grants::{GRANT_OPERATIONS, grantee_match, parse_constraints};
+use crate::authz::grants::{grantee_match, parse_constraints};
 use crate::authz::{Check, ChildGrant, GrantConstraints, Outcome};
 use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::keyref::Accept;
 use crate::keystate;
 use crate::materials::hex_id;
+use crate::operation::GRANT_OPERATIONS;
 use crate::ops::{Page, validate_grant_tokens};
 use crate::service::Kms;
 use crate::validate::Validator;

@@ -11,8 +11,8 @@ use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::keyref::{Accept, Resolved};
 use crate::keyspec::MAC_ALGORITHMS;
 use crate::keystate;
+use crate::keystate::KeyStates;
 use crate::materials::key_spec;
-use crate::operation::KeyStates;
 use crate::ops::asymmetric::{
     MAX_MESSAGE, MAX_SIGNATURE, incompatible, parse_name, validate_key_id,
 };
