@@ -3,12 +3,12 @@
 //!
 //! Secrets (access-key secrets, session secrets and tokens) reach the store already sealed under
 //! the root key, like key material. Rows declared by the configuration file carry
-//! `source = 'config'` and are replaced as a whole at every start ([`Store::replace_config_identities`]);
+//! `source = 'config'` and are replaced as a whole at every start ([`crate::Backend::replace_config_identities`]);
 //! rows created through the IAM and STS APIs carry `source = 'api'`.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::sqlite::Store;
+use crate::sqlite::SqliteStore;
 use crate::{Result, StoreError};
 
 /// Whose an inline policy or an attachment is.
@@ -339,9 +339,9 @@ fn owner_table(owner: OwnerKind) -> &'static str {
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Loads every identity (expired sessions included; the caller filters by time).
-    pub fn load_iam(&self) -> Result<IamData<Vec<u8>>> {
+    pub(crate) fn load_iam(&self) -> Result<IamData<Vec<u8>>> {
         let conn = self.reader();
         let mut data = IamData::default();
         let mut s = conn.prepare("SELECT account FROM iam_accounts ORDER BY account")?;
@@ -537,7 +537,7 @@ impl Store {
     /// Replaces every identity the configuration file declared with `data` (whose secrets are
     /// sealed), in one transaction. A configuration identity wins over an API-created one of the
     /// same name. Managed policies, attachments and sessions are not part of the configuration.
-    pub fn replace_config_identities(&self, data: &IamData<Vec<u8>>) -> Result<()> {
+    pub(crate) fn replace_config_identities(&self, data: &IamData<Vec<u8>>) -> Result<()> {
         self.write(|tx| {
             for table in [
                 "iam_accounts",
@@ -570,13 +570,13 @@ impl Store {
         })
     }
 
-    pub fn create_iam_user(&self, user: &UserRecord) -> Result<()> {
+    pub(crate) fn create_iam_user(&self, user: &UserRecord) -> Result<()> {
         self.write(|tx| insert_user(tx, user, "api", false))
     }
 
     /// Deletes a user that has no policies, attachments or access keys left
     /// (`Conflict` otherwise, naming what is left).
-    pub fn delete_iam_user(&self, account: &str, name: &str) -> Result<()> {
+    pub(crate) fn delete_iam_user(&self, account: &str, name: &str) -> Result<()> {
         self.write(|tx| {
             if !exists(tx, "iam_users", account, name)? {
                 return Err(StoreError::NotFound);
@@ -608,12 +608,12 @@ impl Store {
         })
     }
 
-    pub fn create_iam_role(&self, role: &RoleRecord) -> Result<()> {
+    pub(crate) fn create_iam_role(&self, role: &RoleRecord) -> Result<()> {
         self.write(|tx| insert_role(tx, role, "api", false))
     }
 
     /// Deletes a role that has no policies left, with its sessions.
-    pub fn delete_iam_role(&self, account: &str, name: &str) -> Result<()> {
+    pub(crate) fn delete_iam_role(&self, account: &str, name: &str) -> Result<()> {
         self.write(|tx| {
             if !exists(tx, "iam_roles", account, name)? {
                 return Err(StoreError::NotFound);
@@ -645,7 +645,7 @@ impl Store {
         })
     }
 
-    pub fn update_role_trust_policy(
+    pub(crate) fn update_role_trust_policy(
         &self,
         account: &str,
         name: &str,
@@ -660,7 +660,7 @@ impl Store {
     }
 
     /// Replaces the tags of a user or role (the caller merged them).
-    pub fn set_iam_tags(
+    pub(crate) fn set_iam_tags(
         &self,
         owner: OwnerKind,
         account: &str,
@@ -677,7 +677,7 @@ impl Store {
     }
 
     /// Adds or replaces an inline policy of an existing user or role.
-    pub fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()> {
+    pub(crate) fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()> {
         self.write(|tx| {
             if !exists(
                 tx,
@@ -691,7 +691,7 @@ impl Store {
         })
     }
 
-    pub fn delete_inline_policy(
+    pub(crate) fn delete_inline_policy(
         &self,
         account: &str,
         owner: OwnerKind,
@@ -708,7 +708,7 @@ impl Store {
     }
 
     /// Creates a managed policy with its versions.
-    pub fn create_managed_policy(&self, policy: &ManagedPolicyRecord) -> Result<()> {
+    pub(crate) fn create_managed_policy(&self, policy: &ManagedPolicyRecord) -> Result<()> {
         self.write(|tx| {
             insert_or_exists(tx.execute(
                 "INSERT INTO iam_policies (account, name, path, unique_id, created_ms, \
@@ -743,7 +743,7 @@ impl Store {
     }
 
     /// Deletes a managed policy that is attached to nothing.
-    pub fn delete_managed_policy(&self, account: &str, name: &str, arn: &str) -> Result<()> {
+    pub(crate) fn delete_managed_policy(&self, account: &str, name: &str, arn: &str) -> Result<()> {
         self.write(|tx| {
             if !exists(tx, "iam_policies", account, name)? {
                 return Err(StoreError::NotFound);
@@ -768,7 +768,7 @@ impl Store {
     }
 
     /// Attaches a managed policy (idempotent) to an existing user or role.
-    pub fn attach_policy(&self, a: &AttachmentRecord) -> Result<()> {
+    pub(crate) fn attach_policy(&self, a: &AttachmentRecord) -> Result<()> {
         self.write(|tx| {
             if !exists(tx, owner_table(a.owner), &a.account, &a.owner_name)? {
                 return Err(StoreError::NotFound);
@@ -782,7 +782,7 @@ impl Store {
         })
     }
 
-    pub fn detach_policy(&self, a: &AttachmentRecord) -> Result<()> {
+    pub(crate) fn detach_policy(&self, a: &AttachmentRecord) -> Result<()> {
         self.write(|tx| {
             one_row(tx.execute(
                 "DELETE FROM iam_attachments WHERE account = ?1 AND owner_kind = ?2 \
@@ -792,12 +792,12 @@ impl Store {
         })
     }
 
-    pub fn create_iam_access_key(&self, key: &AccessKeyRecord<Vec<u8>>) -> Result<()> {
+    pub(crate) fn create_iam_access_key(&self, key: &AccessKeyRecord<Vec<u8>>) -> Result<()> {
         self.write(|tx| insert_access_key(tx, key, "api", false))
     }
 
     /// Deletes an access key of user `owner_name` (of the root user when `owner_name` is empty).
-    pub fn delete_iam_access_key(
+    pub(crate) fn delete_iam_access_key(
         &self,
         account: &str,
         owner_name: &str,
@@ -817,7 +817,7 @@ impl Store {
         })
     }
 
-    pub fn create_session(&self, s: &SessionRecord<Vec<u8>>) -> Result<()> {
+    pub(crate) fn create_session(&self, s: &SessionRecord<Vec<u8>>) -> Result<()> {
         self.write(|tx| {
             insert_or_exists(tx.execute(
                 "INSERT INTO iam_sessions (access_key_id, sealed_secret, account, role_name, \
@@ -843,7 +843,7 @@ impl Store {
     }
 
     /// Forgets sessions that expired before `before_ms`. Returns how many.
-    pub fn delete_expired_sessions(&self, before_ms: i64) -> Result<usize> {
+    pub(crate) fn delete_expired_sessions(&self, before_ms: i64) -> Result<usize> {
         self.write(|tx| {
             Ok(tx.execute(
                 "DELETE FROM iam_sessions WHERE expires_ms < ?1",
