@@ -1,13 +1,16 @@
-//! [`CachedStore`]: the write-through caches of the hot path (resolve a key, find its material,
-//! its grants for the caller, its aliases and tags) as a decorator over any [`Backend`].
+//! [`CachedStore`]: the caches of the hot path (resolve a key, find its material, its grants for
+//! the caller, its aliases and tags) as a decorator over any [`Backend`].
 //!
-//! Every write of the cached tables goes through the decorator, which updates or evicts the
-//! affected entries after the inner backend's transaction returns; this is sound because one
-//! process owns the data. (A database shared by several instances needs invalidation through the
-//! database, e.g. PostgreSQL LISTEN/NOTIFY, before it may be wrapped in this.)
+//! Reads of those go to a cache first; every write that may change a cached entry goes through
+//! the decorator, which evicts what it touched once the inner backend's write returns, whether
+//! it succeeded or not (a failure after commit, or an error that does not say whether it
+//! committed, must not leave a stale entry behind). Writes never put values in: see `cache.rs`
+//! for why that, with the generation check of a reader's fill, keeps every cache coherent with
+//! the backend under concurrent reads and writes.
 //!
-//! Writes that fail still evict what they touch: a failure after commit (or a backend whose
-//! error does not say whether it committed) must not leave a stale entry behind.
+//! This is sound only while every write goes through this one instance: one process owns the
+//! data. A database shared by several instances needs invalidation through the database (e.g.
+//! PostgreSQL LISTEN/NOTIFY) before it may be wrapped in this.
 
 use crate::cache::Cache;
 use crate::iam::{
@@ -72,14 +75,14 @@ impl<B: Backend> CachedStore<B> {
 
 impl<B: Backend> Backend for CachedStore<B> {
     fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
-        self.inner.create_key(key, material, tags)?;
+        let result = self.inner.create_key(key, material, tags);
+        // Lookups before the key existed may have cached its absence, and that of its material.
         let k = key_ref(&key.region, &key.key_id);
-        self.keys.insert(k.clone(), Some(key.clone()));
+        self.keys.remove(&k);
         self.tags.remove(&k);
-        // A material lookup before the key existed may have cached its absence.
         self.materials
             .retain(|(r, id, _)| !(r == &key.region && id == &key.key_id));
-        Ok(())
+        result
     }
 
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
@@ -104,10 +107,11 @@ impl<B: Backend> Backend for CachedStore<B> {
         key_id: &str,
         f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
     ) -> Result<KeyRecord> {
-        let stored = self.inner.modify_key_dyn(region, key_id, f)?;
-        self.keys
-            .insert(key_ref(region, key_id), Some(stored.clone()));
-        Ok(stored)
+        let result = self.inner.modify_key_dyn(region, key_id, f);
+        // Evicted, not replaced by the returned key: a concurrent writer of the same key may
+        // have committed after this one and reached the cache first.
+        self.keys.remove(&key_ref(region, key_id));
+        result
     }
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {

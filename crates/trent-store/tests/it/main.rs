@@ -1,8 +1,10 @@
 //! The store's tests: one conformance suite run against every backend from the same code
-//! (`conformance.rs`), and what only SQLite has (a database file that survives a reopen).
+//! (`conformance.rs`), the cache decorator under interleaved reads and writes (`cached.rs`),
+//! and what only SQLite has (a database file that survives a reopen).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test setup: a failure is a failed test
 
+mod cached;
 #[macro_use]
 mod conformance;
 mod fixtures;
