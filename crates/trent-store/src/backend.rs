@@ -266,7 +266,7 @@ pub struct Store(Arc<dyn Backend>);
 
 impl Store {
     /// The persistent store: SQLite at `path` (created if needed, schema brought up to date)
-    /// behind the write-through caches.
+    /// behind the caches.
     pub fn open(path: &Path) -> Result<Store> {
         Ok(Store::new(CachedStore::new(SqliteStore::open(path)?)))
     }

@@ -17,14 +17,8 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, Tag, key_ref};
 use crate::{Backend, Result};
-
-type KeyRef = (String, String);
-
-fn key_ref(region: &str, key_id: &str) -> KeyRef {
-    (region.to_string(), key_id.to_string())
-}
 
 /// A backend with caches in front. `None` values cache absence where that is safe.
 pub struct CachedStore<B> {

@@ -2,19 +2,18 @@
 //! identities.
 //!
 //! [`Backend`] is the storage contract (every method one transaction); [`Store`] is the handle
-//! the service holds. Backends: [`SqliteStore`] (the embedded database), [`MemoryStore`]
-//! (nothing on disk: `trent serve --in-memory`, tests), and [`CachedStore`], a decorator that
-//! puts the write-through caches of the hot path in front of any backend. The store never sees
-//! plaintext key material: callers hand it material already sealed under the root key (see
-//! `trent-crypto`).
+//! the service holds. Backends: [`SqliteStore`] (the embedded database, `sqlite/`),
+//! [`MemoryStore`] (nothing on disk: `trent serve --in-memory`, tests), and [`CachedStore`], a
+//! decorator that puts the caches of the hot path in front of any backend. The records they
+//! store are in `model.rs` (keys, material, aliases, tags, grants) and [`iam`] (identities). The
+//! store never sees plaintext key material: callers hand it material already sealed under the
+//! root key (see `trent-crypto`).
 
 mod backend;
 mod cache;
 mod cached;
-mod grants;
 pub mod iam;
 mod memory;
-mod migrations;
 mod model;
 mod sqlite;
 

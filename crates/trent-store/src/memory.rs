@@ -16,7 +16,7 @@ use crate::iam::{
     AccessKeyKind, AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord,
     ManagedPolicyRecord, OwnerKind, RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Tag};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, Tag, key_ref};
 use crate::{Backend, Result, StoreError};
 
 /// Where an identity row came from: the configuration file (replaced at every start) or the
@@ -40,7 +40,7 @@ struct KeyEntry {
 #[derive(Default)]
 struct KmsState {
     /// (region, key ID) → key.
-    keys: BTreeMap<(String, String), KeyEntry>,
+    keys: BTreeMap<KeyRef, KeyEntry>,
     /// (region, account, alias name) → alias.
     aliases: BTreeMap<(String, String, String), Alias>,
     /// Grant token → (region, key ID, grant ID).
@@ -118,10 +118,6 @@ impl MemoryStore {
         self.write_state().iam = copy;
         Ok(value)
     }
-}
-
-fn key_ref(region: &str, key_id: &str) -> (String, String) {
-    (region.to_string(), key_id.to_string())
 }
 
 impl KmsState {

@@ -79,6 +79,13 @@ pub struct KeyRecord {
     pub policy_principal_ids: Option<String>,
 }
 
+/// What identifies a key: (region, key ID).
+pub(crate) type KeyRef = (String, String);
+
+pub(crate) fn key_ref(region: &str, key_id: &str) -> KeyRef {
+    (region.to_string(), key_id.to_string())
+}
+
 impl KeyRecord {
     /// `self` (the key as stored) with the columns a modification may change taken from
     /// `changed`: description, state, deletion date and window, policy (with its principal IDs)

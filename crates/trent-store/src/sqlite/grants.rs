@@ -1,9 +1,9 @@
-//! Grants and grant tokens.
+//! The grant tables of the SQLite backend: grants and their tokens.
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use super::SqliteStore;
 use crate::model::GrantRecord;
-use crate::sqlite::SqliteStore;
 use crate::{Result, StoreError};
 
 const GRANT_COLUMNS: &str = "region, key_id, grant_id, name, created_ms, grantee_principal, \

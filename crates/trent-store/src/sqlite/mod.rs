@@ -1,4 +1,6 @@
-//! The embedded SQLite backend (WAL, synchronous=FULL: an acknowledged write survives a crash).
+//! The embedded SQLite backend (WAL, synchronous=FULL: an acknowledged write survives a crash):
+//! keys, material, aliases and tags here, grants in `grants.rs`, identities in `iam.rs`, the
+//! schema in `migrations.rs`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,9 +12,13 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::migrations::migrate;
 use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
 use crate::{Backend, Result, StoreError};
+use migrations::migrate;
+
+mod grants;
+mod iam;
+mod migrations;
 
 const READERS: usize = 4;
 
@@ -37,6 +43,18 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave a half-applied transaction behind (SQLite rolls
     // back an unfinished one), so a poisoned lock is safe to keep using.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `AlreadyExists` for an insert that broke a uniqueness constraint.
+fn insert_or_exists(inserted: rusqlite::Result<usize>) -> Result<()> {
+    match inserted {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::AlreadyExists)
+        }
+        other => other.map(|_| ()).map_err(StoreError::from),
+    }
 }
 
 const KEY_COLUMNS: &str = "region, key_id, account, created_ms, description, key_spec, key_usage, \
@@ -182,14 +200,7 @@ impl SqliteStore {
                     key.policy_principal_ids,
                 ],
             );
-            match inserted {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    return Err(StoreError::AlreadyExists);
-                }
-                other => other?,
-            };
+            insert_or_exists(inserted)?;
             insert_material(tx, &key.region, &key.key_id, material)?;
             for tag in tags {
                 tx.execute(
