@@ -39,8 +39,9 @@ use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
 use crate::{CachedStore, MemoryStore, Result, SqliteStore, StoreError};
 
 /// A storage engine. Implement it (and run the conformance suite against it) to add a backend;
-/// wrap it in [`CachedStore`] if reads cost a round trip. `Send + Sync`: one instance serves
-/// every request thread.
+/// wrap it in [`CachedStore`] if reads cost a round trip and one process owns the data.
+/// `docs/architecture.md` (Storage) lists what a new backend must take care of. `Send + Sync`:
+/// one instance serves every request thread.
 pub trait Backend: Send + Sync {
     // ---- keys ---------------------------------------------------------------------------------
 
