@@ -1,18 +1,27 @@
-//! Persistent state of Trent: keys, sealed key-material versions, aliases and tags.
+//! Persistent state of Trent: keys, sealed key-material versions, aliases, tags, grants and
+//! identities.
 //!
-//! Every public method of [`Store`] is one transaction: it either applies completely or leaves
-//! the database exactly as it was. The store never sees plaintext key material: callers hand it
-//! material already sealed under the root key (see `trent-crypto`).
+//! [`Backend`] is the storage contract (every method one transaction); [`Store`] is the handle
+//! the service holds. Backends: [`SqliteStore`] (the embedded database, `sqlite/`),
+//! [`MemoryStore`] (nothing on disk: `trent serve --in-memory`, tests), and [`CachedStore`], a
+//! decorator that puts the caches of the hot path in front of any backend. The records they
+//! store are in `model.rs` (keys, material, aliases, tags, grants) and [`iam`] (identities). The
+//! store never sees plaintext key material: callers hand it material already sealed under the
+//! root key (see `trent-crypto`).
 
+mod backend;
 mod cache;
-mod grants;
+mod cached;
 pub mod iam;
-mod migrations;
+mod memory;
 mod model;
 mod sqlite;
 
+pub use backend::{Backend, Store};
+pub use cached::CachedStore;
+pub use memory::MemoryStore;
 pub use model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Tag};
-pub use sqlite::Store;
+pub use sqlite::SqliteStore;
 
 /// Errors of the storage layer. Callers map them to wire errors in one place.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +40,10 @@ pub enum StoreError {
     LimitExceeded(&'static str),
     #[error("the database schema version {found} is newer than this build supports ({supported})")]
     SchemaTooNew { found: i64, supported: i64 },
+    /// Between [`Store::modify_key`] and a backend only: the caller's closure refused the change
+    /// (its own error is what `modify_key` returns), so the backend must write nothing.
+    #[error("the change was refused by its caller")]
+    Refused,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -79,6 +79,33 @@ pub struct KeyRecord {
     pub policy_principal_ids: Option<String>,
 }
 
+/// What identifies a key: (region, key ID).
+pub(crate) type KeyRef = (String, String);
+
+pub(crate) fn key_ref(region: &str, key_id: &str) -> KeyRef {
+    (region.to_string(), key_id.to_string())
+}
+
+impl KeyRecord {
+    /// `self` (the key as stored) with the columns a modification may change taken from
+    /// `changed`: description, state, deletion date and window, policy (with its principal IDs)
+    /// and current material. The identity and the immutable properties (account, creation date,
+    /// spec, usage, origin, multi-region) stay as they were, whatever the closure of
+    /// `Store::modify_key` did to them.
+    pub fn with_changes(&self, changed: &KeyRecord) -> KeyRecord {
+        KeyRecord {
+            description: changed.description.clone(),
+            key_state: changed.key_state,
+            deletion_ms: changed.deletion_ms,
+            pending_window_days: changed.pending_window_days,
+            policy: changed.policy.clone(),
+            current_material: changed.current_material,
+            policy_principal_ids: changed.policy_principal_ids.clone(),
+            ..self.clone()
+        }
+    }
+}
+
 /// One version of a key's material, sealed under the root key. Never plaintext.
 #[derive(Clone, PartialEq)]
 pub struct KeyMaterial {

@@ -44,8 +44,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args),
+    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
+        Command::Serve(args) => serve::run(args).map_err(Into::into),
         Command::Explain(args) => explain::run(args).map_err(Into::into),
         Command::Access(args) => access::run(args).map_err(Into::into),
         Command::Policy(cmd) => cmd.run().map_err(Into::into),

@@ -4,12 +4,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use trent_crypto::RootKey;
-use trent_kms::{AuthzMode, Kms, SystemClock};
+use trent_crypto::{CryptoError, RootKey};
+use trent_kms::{AuthzMode, Kms, KmsError, SystemClock};
+use trent_server::audit::AuditError;
 use trent_server::{AppState, AuditDestination, AuditLog, AuditSync};
-use trent_store::Store;
+use trent_store::{Store, StoreError};
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -19,6 +20,16 @@ pub struct ServeArgs {
     /// Directory for the database and the root key.
     #[arg(long, env = "TRENT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep all state in memory and write nothing to disk: no data dir (refused with --data-dir;
+    /// a config file's data_dir is ignored), a root key generated for this run unless
+    /// TRENT_ROOT_KEY gives one, and no audit log unless --audit-log names one. Everything is
+    /// gone when the server stops.
+    #[arg(
+        long,
+        env = "TRENT_IN_MEMORY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub in_memory: bool,
     /// Configuration file (accounts, users, roles, access keys).
     #[arg(long, env = "TRENT_CONFIG")]
     pub config: Option<PathBuf>,
@@ -26,7 +37,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TRENT_AUTHZ", value_enum, default_value_t = AuthzArg::Enforce)]
     pub authz: AuthzArg,
     /// Audit log: a file path (JSON lines, appended), `stdout`, or `off`.
-    /// Default: `<data-dir>/audit.log`.
+    /// Default: `<data-dir>/audit.log` (`off` with --in-memory).
     #[arg(long, env = "TRENT_AUDIT_LOG", value_name = "PATH|stdout|off")]
     pub audit_log: Option<String>,
     /// `fdatasync` the audit log before answering (once per batch of concurrent requests), so
@@ -92,40 +103,179 @@ impl From<AuthzArg> for AuthzMode {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4599";
 pub const DEFAULT_DATA_DIR: &str = "./trent-data";
 
-pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+/// Why `trent serve` did not start (or stopped).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("invalid listen address {address:?}: {source}")]
+    Listen {
+        address: String,
+        source: std::net::AddrParseError,
+    },
+    #[error(
+        "refusing to listen on {0}: the development credentials test/test are enabled; \
+         bind a loopback address or set dev_credentials = false in the config"
+    )]
+    DevCredentialsNotLoopback(SocketAddr),
+    // Checked here, not by clap: clap counts TRENT_IN_MEMORY=false as given.
+    #[error(
+        "--in-memory (TRENT_IN_MEMORY) keeps nothing on disk; it cannot be combined with the \
+         data dir {} given by --data-dir or TRENT_DATA_DIR",
+        .0.display()
+    )]
+    InMemoryWithDataDir(PathBuf),
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("TRENT_ROOT_KEY is not a valid root key: {0}")]
+    RootKeyEnv(CryptoError),
+    #[error("root key: {0}")]
+    RootKey(CryptoError),
+    #[error("cannot open the database {path}: {source}")]
+    Database { path: PathBuf, source: StoreError },
+    #[error("cannot store the configured identities: {0}")]
+    Identities(KmsError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Where the state lives.
+enum Storage {
+    /// `trent.db` and `root.key` (and by default `audit.log`) in this directory.
+    DataDir(PathBuf),
+    /// `--in-memory`: nothing on disk; everything is gone when the process exits.
+    Memory,
+}
+
+impl Storage {
+    /// `--in-memory`, else the data dir of the flag, the environment or the config, else the
+    /// default.
+    fn choose(args: &ServeArgs, config: &Config) -> Result<Storage, ServeError> {
+        if args.in_memory {
+            if let Some(dir) = &args.data_dir {
+                return Err(ServeError::InMemoryWithDataDir(dir.clone()));
+            }
+            // A config file may serve both kinds of runs, so its data dir is not an error here.
+            if let Some(dir) = &config.data_dir {
+                tracing::info!(
+                    "--in-memory: the config's data_dir {} is not used",
+                    dir.display()
+                );
+            }
+            return Ok(Storage::Memory);
+        }
+        Ok(Storage::DataDir(
+            args.data_dir
+                .clone()
+                .or_else(|| config.data_dir.clone())
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+        ))
+    }
+
+    /// The store and the root key that seals what goes into it. `TRENT_ROOT_KEY` wins over the
+    /// data dir's `root.key`; in memory, without it, a key is generated for this run only (what
+    /// it seals lives no longer than the process, so nothing needs to keep it).
+    fn open(&self) -> Result<(Store, RootKey), ServeError> {
+        let from_env = root_key_from_env()?;
+        match self {
+            Storage::DataDir(dir) => {
+                std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?;
+                let root_key = match from_env {
+                    Some(key) => key,
+                    None => RootKey::load_or_create(&dir.join("root.key"))
+                        .map_err(ServeError::RootKey)?,
+                };
+                let path = dir.join("trent.db");
+                let store =
+                    Store::open(&path).map_err(|source| ServeError::Database { path, source })?;
+                Ok((store, root_key))
+            }
+            Storage::Memory => {
+                let root_key = match from_env {
+                    Some(key) => key,
+                    None => RootKey::generate().map_err(ServeError::RootKey)?,
+                };
+                Ok((Store::in_memory(), root_key))
+            }
+        }
+    }
+
+    /// The audit log when `--audit-log` is not given: in the data dir, or none in memory.
+    fn default_audit_log(&self) -> AuditDestination {
+        match self {
+            Storage::DataDir(dir) => AuditDestination::File(dir.join("audit.log")),
+            Storage::Memory => AuditDestination::Off,
+        }
+    }
+}
+
+impl std::fmt::Display for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Storage::DataDir(dir) => write!(f, "data dir {}", dir.display()),
+            Storage::Memory => f.write_str("store in memory (nothing written to disk)"),
+        }
+    }
+}
+
+/// The root key given in `TRENT_ROOT_KEY`, if any.
+fn root_key_from_env() -> Result<Option<RootKey>, ServeError> {
+    match std::env::var("TRENT_ROOT_KEY") {
+        Ok(encoded) => RootKey::from_encoded(&encoded)
+            .map(Some)
+            .map_err(ServeError::RootKeyEnv),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        // Hex and base64 are ASCII: this is no root key (and is not echoed back).
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(ServeError::RootKeyEnv(CryptoError::InvalidKeyMaterial))
+        }
+    }
+}
+
+fn audit_destination(arg: Option<&str>, storage: &Storage) -> AuditDestination {
+    match arg {
+        None => storage.default_audit_log(),
+        Some("off") => AuditDestination::Off,
+        Some("stdout") | Some("-") => AuditDestination::Stdout,
+        Some(path) => AuditDestination::File(PathBuf::from(path)),
+    }
+}
+
+pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     let config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
-    let listen = args
+    let address = args
         .listen
+        .clone()
         .or(config.listen.clone())
         .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let listen: SocketAddr = listen
+    let listen: SocketAddr = address
         .parse()
-        .map_err(|e| format!("invalid listen address {listen:?}: {e}"))?;
+        .map_err(|source| ServeError::Listen { address, source })?;
     if config.dev_credentials_enabled() && !listen.ip().is_loopback() {
-        return Err(format!(
-            "refusing to listen on {listen}: the development credentials test/test are enabled; \
-             bind a loopback address or set dev_credentials = false in the config"
-        )
-        .into());
+        return Err(ServeError::DevCredentialsNotLoopback(listen));
     }
-    let data_dir = args
-        .data_dir
-        .or(config.data_dir.clone())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|e| format!("cannot create data dir {}: {e}", data_dir.display()))?;
-
-    let root_key = match std::env::var("TRENT_ROOT_KEY") {
-        Ok(encoded) => RootKey::from_encoded(&encoded)
-            .map_err(|e| format!("TRENT_ROOT_KEY is not a valid root key: {e}"))?,
-        Err(_) => RootKey::load_or_create(&data_dir.join("root.key"))
-            .map_err(|e| format!("root key: {e}"))?,
-    };
-    let store = Store::open(&data_dir.join("trent.db"))?;
+    // Checked before anything is created on disk.
     let identities = config.identities()?;
+    let storage = Storage::choose(&args, &config)?;
+    let (store, root_key) = storage.open()?;
     let clock: Arc<dyn trent_kms::Clock> = match args.test_clock_offset {
         Some(seconds) => Arc::new(OffsetClock(seconds.saturating_mul(1000))),
         None => Arc::new(SystemClock),
@@ -140,14 +290,11 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     // Config identities go into the store (replacing those of the previous start); the
     // directory is then built from the store, API-created identities included.
     kms.install_config_identities(&identities)
-        .map_err(|e| format!("cannot store the configured identities: {e}"))?;
-    let audit_destination = match args.audit_log.as_deref() {
-        None => AuditDestination::File(data_dir.join("audit.log")),
-        Some("off") => AuditDestination::Off,
-        Some("stdout") | Some("-") => AuditDestination::Stdout,
-        Some(path) => AuditDestination::File(PathBuf::from(path)),
-    };
-    let audit = AuditLog::open(audit_destination, args.audit_fsync.into())?;
+        .map_err(ServeError::Identities)?;
+    let audit = AuditLog::open(
+        audit_destination(args.audit_log.as_deref(), &storage),
+        args.audit_fsync.into(),
+    )?;
     let state = Arc::new(AppState {
         kms: Arc::new(kms),
         audit,
@@ -155,27 +302,37 @@ pub fn run(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .build()?;
+        .build()
+        .map_err(ServeError::Runtime)?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        let bound = listener.local_addr()?;
+        let bind_error = |source| ServeError::Bind {
+            address: listen,
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        // Tests read the address from this line: it must start with `listening on http://`.
         tracing::info!(
-            "listening on http://{bound}, data dir {}, audit log {}",
-            data_dir.display(),
+            "listening on http://{bound}, {storage}, audit log {}",
             match state.audit.destination() {
                 AuditDestination::Off => "off".to_string(),
                 AuditDestination::Stdout => "stdout".to_string(),
                 AuditDestination::File(p) => p.display().to_string(),
             }
         );
-        trent_server::serve(listener, state, shutdown_signal()).await?;
+        trent_server::serve(listener, state, shutdown_signal())
+            .await
+            .map_err(ServeError::Serve)?;
         tracing::info!("stopped");
         Ok(())
     })
 }
 
 /// Resolves on SIGINT or SIGTERM. In-flight requests finish; every acknowledged write was
-/// already committed (SQLite, synchronous=FULL) before its response was sent.
+/// already committed (SQLite, synchronous=FULL) before its response was sent (with
+/// --in-memory, everything is gone when the process exits).
 async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {

@@ -73,14 +73,21 @@ impl Server {
             .arg(data_dir)
             .env_remove("TRENT_ROOT_KEY")
             .env_remove("TRENT_CONFIG")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .env_remove("TRENT_IN_MEMORY");
         if let Some(c) = config {
             cmd.arg("--config").arg(c);
         }
         cmd.args(args).env_remove("TRENT_AUTHZ");
         cmd.envs(env.iter().copied());
+        Server::spawn(cmd, data_dir)
+    }
+
+    /// Runs `cmd`, a `trent serve` command line, and waits until the server listens. `data_dir`
+    /// is where it keeps its state (for an in-memory server: where it must not).
+    pub fn spawn(mut cmd: Command, data_dir: &Path) -> Server {
+        cmd.env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn trent");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();

@@ -1,9 +1,9 @@
-//! Grants and grant tokens.
+//! The grant tables of the SQLite backend: grants and their tokens.
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
+use super::SqliteStore;
 use crate::model::GrantRecord;
-use crate::sqlite::Store;
 use crate::{Result, StoreError};
 
 const GRANT_COLUMNS: &str = "region, key_id, grant_id, name, created_ms, grantee_principal, \
@@ -52,17 +52,17 @@ fn insert_token(tx: &Transaction<'_>, g: &GrantRecord, token: &str) -> Result<()
     Ok(())
 }
 
-impl Store {
+impl SqliteStore {
     /// Creates a grant with its first token, in one transaction. With a name, a grant on the
     /// same key with the same name and identical parameters is reused (the new token is added
     /// to it) and its ID returned. Refuses when the key already has `max_per_key` grants.
-    pub fn create_grant(
+    pub(crate) fn create_grant(
         &self,
         grant: &GrantRecord,
         token: &str,
         max_per_key: usize,
     ) -> Result<String> {
-        let result = self.write(|tx| {
+        self.write(|tx| {
             if grant.name.is_some() {
                 let sql = format!(
                     "SELECT {GRANT_COLUMNS} FROM grants WHERE region = ?1 AND key_id = ?2 AND name = ?3"
@@ -110,14 +110,12 @@ impl Store {
             )?;
             insert_token(tx, grant, token)?;
             Ok(grant.grant_id.clone())
-        });
-        self.caches.forget_grants(&grant.region, &grant.key_id);
-        result
+        })
     }
 
     /// Inserts many grants (each with one token) in one transaction: bulk import, benchmarks.
-    pub fn import_grants(&self, grants: &[(GrantRecord, String)]) -> Result<()> {
-        let result = self.write(|tx| {
+    pub(crate) fn import_grants(&self, grants: &[(GrantRecord, String)]) -> Result<()> {
+        self.write(|tx| {
             let sql = format!(
                 "INSERT INTO grants ({GRANT_COLUMNS}) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
@@ -145,45 +143,33 @@ impl Store {
                 insert_token(tx, g, token)?;
             }
             Ok(())
-        });
-        self.caches.grants.clear();
-        result
+        })
     }
 
     /// Grants of a key whose grantee principal is one of `grantees` (the caller's ARN, its role
     /// ARN, its account): an index lookup, independent of how many other grants the key has.
-    pub fn grants_for_grantees(
+    pub(crate) fn grants_for_grantees(
         &self,
         region: &str,
         key_id: &str,
         grantees: &[&str],
-    ) -> Result<Vec<GrantRecord>> {
-        let mut out = Vec::new();
-        for g in grantees {
-            out.extend(self.caches.grants.get_or_load(
-                (region.to_string(), key_id.to_string(), g.to_string()),
-                || self.load_grants_for_grantee(region, key_id, g),
-            )?);
-        }
-        Ok(out)
-    }
-
-    fn load_grants_for_grantee(
-        &self,
-        region: &str,
-        key_id: &str,
-        grantee: &str,
     ) -> Result<Vec<GrantRecord>> {
         let conn = self.reader();
         let sql = format!(
             "SELECT {GRANT_COLUMNS} FROM grants WHERE region = ?1 AND key_id = ?2 AND grantee_principal = ?3"
         );
         let mut stmt = conn.prepare_cached(&sql)?;
-        collect(stmt.query_map(params![region, key_id, grantee], grant_from_row)?)
+        let mut out = Vec::new();
+        for g in grantees {
+            out.extend(collect(
+                stmt.query_map(params![region, key_id, g], grant_from_row)?,
+            )?);
+        }
+        Ok(out)
     }
 
     /// Grants of a key whose grantee is a service principal.
-    pub fn grants_for_service(
+    pub(crate) fn grants_for_service(
         &self,
         region: &str,
         key_id: &str,
@@ -197,7 +183,7 @@ impl Store {
         collect(stmt.query_map(params![region, key_id, service], grant_from_row)?)
     }
 
-    pub fn get_grant(
+    pub(crate) fn get_grant(
         &self,
         region: &str,
         key_id: &str,
@@ -213,7 +199,7 @@ impl Store {
             .transpose()
     }
 
-    pub fn grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
+    pub(crate) fn grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
         let conn = self.reader();
         let sql = "SELECT g.region, g.key_id, g.grant_id, g.name, g.created_ms, g.grantee_principal, \
              g.grantee_service_principal, g.retiring_principal, g.retiring_service_principal, \
@@ -229,7 +215,7 @@ impl Store {
     }
 
     /// Grants of a key ordered by grant ID after `after`, optionally filtered.
-    pub fn list_grants(
+    pub(crate) fn list_grants(
         &self,
         region: &str,
         key_id: &str,
@@ -261,7 +247,7 @@ impl Store {
 
     /// Grants in a region whose retiring principal (or retiring service principal) is `principal`,
     /// ordered by (key, grant) after `after` (a `key_id/grant_id` string).
-    pub fn list_retirable_grants(
+    pub(crate) fn list_retirable_grants(
         &self,
         region: &str,
         principal: &str,
@@ -282,8 +268,8 @@ impl Store {
     }
 
     /// Deletes a grant and its tokens.
-    pub fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
-        let result = self.write(|tx| {
+    pub(crate) fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
+        self.write(|tx| {
             let n = tx.execute(
                 "DELETE FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3",
                 params![region, key_id, grant_id],
@@ -292,8 +278,6 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             Ok(())
-        });
-        self.caches.forget_grants(region, key_id);
-        result
+        })
     }
 }

@@ -1,4 +1,6 @@
-//! The embedded SQLite backend (WAL, synchronous=FULL: an acknowledged write survives a crash).
+//! The embedded SQLite backend (WAL, synchronous=FULL: an acknowledged write survives a crash):
+//! keys, material, aliases and tags here, grants in `grants.rs`, identities in `iam.rs`, the
+//! schema in `migrations.rs`.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,58 +8,27 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::cache::Cache;
-use crate::migrations::migrate;
-use crate::model::{Alias, KeyMaterial, KeyRecord, Tag};
-use crate::{Result, StoreError};
+use crate::iam::{
+    AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
+    RoleRecord, SessionRecord, Tags, UserRecord,
+};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
+use crate::{Backend, Result, StoreError};
+use migrations::migrate;
+
+mod grants;
+mod iam;
+mod migrations;
 
 const READERS: usize = 4;
 
-/// The store. One writer connection (SQLite allows one writer at a time anyway) and a few reader
-/// connections, so reads on the hot path (Encrypt, Decrypt) do not queue behind fsyncs.
-pub struct Store {
+/// The SQLite backend. One writer connection (SQLite allows one writer at a time anyway) and a
+/// few reader connections, so reads on the hot path (Encrypt, Decrypt) do not queue behind
+/// fsyncs. No caches of its own: [`crate::Store::open`] wraps it in [`crate::CachedStore`].
+pub struct SqliteStore {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    pub(crate) caches: Caches,
-}
-
-type KeyRef = (String, String);
-
-/// The write-through caches (see `cache.rs`). `None` values cache absence where that is safe.
-#[derive(Default)]
-pub(crate) struct Caches {
-    keys: Cache<KeyRef, Option<KeyRecord>>,
-    materials: Cache<(String, String, u32), Option<KeyMaterial>>,
-    aliases: Cache<(String, String, String), Option<Alias>>,
-    key_aliases: Cache<KeyRef, Vec<Alias>>,
-    tags: Cache<KeyRef, Vec<Tag>>,
-    /// (region, key_id, grantee) → grants of that key naming that grantee.
-    pub(crate) grants: Cache<(String, String, String), Vec<crate::GrantRecord>>,
-}
-
-impl Caches {
-    /// After a key and everything hanging off it were deleted.
-    fn forget_key(&self, region: &str, key_id: &str) {
-        let k = (region.to_string(), key_id.to_string());
-        self.keys.remove(&k);
-        self.materials
-            .retain(|(r, id, _)| !(r == region && id == key_id));
-        self.tags.remove(&k);
-        self.aliases.clear();
-        self.key_aliases.clear();
-        self.forget_grants(region, key_id);
-    }
-
-    pub(crate) fn forget_grants(&self, region: &str, key_id: &str) {
-        self.grants
-            .retain(|(r, id, _)| !(r == region && id == key_id));
-    }
-
-    pub(crate) fn forget_aliases(&self) {
-        self.aliases.clear();
-        self.key_aliases.clear();
-    }
 }
 
 fn configure(conn: &Connection) -> Result<()> {
@@ -72,6 +43,18 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     // A panic while holding the lock cannot leave a half-applied transaction behind (SQLite rolls
     // back an unfinished one), so a poisoned lock is safe to keep using.
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `AlreadyExists` for an insert that broke a uniqueness constraint.
+fn insert_or_exists(inserted: rusqlite::Result<usize>) -> Result<()> {
+    match inserted {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::AlreadyExists)
+        }
+        other => other.map(|_| ()).map_err(StoreError::from),
+    }
 }
 
 const KEY_COLUMNS: &str = "region, key_id, account, created_ms, description, key_spec, key_usage, \
@@ -146,9 +129,9 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
     )?)
 }
 
-impl Store {
+impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    pub fn open(path: &Path) -> Result<Store> {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
@@ -159,11 +142,10 @@ impl Store {
                 Ok(Mutex::new(conn))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Store {
+        Ok(SqliteStore {
             writer: Mutex::new(writer),
             readers,
             next_reader: AtomicUsize::new(0),
-            caches: Caches::default(),
         })
     }
 
@@ -187,8 +169,12 @@ impl Store {
 
     // ---- keys ---------------------------------------------------------------------------------
 
-    /// Inserts a new key with its first material version and its initial tags.
-    pub fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
+    pub(crate) fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        tags: &[Tag],
+    ) -> Result<()> {
         self.write(|tx| {
             let sql = format!(
                 "INSERT INTO keys ({KEY_COLUMNS}) \
@@ -214,14 +200,7 @@ impl Store {
                     key.policy_principal_ids,
                 ],
             );
-            match inserted {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    return Err(StoreError::AlreadyExists);
-                }
-                other => other?,
-            };
+            insert_or_exists(inserted)?;
             insert_material(tx, &key.region, &key.key_id, material)?;
             for tag in tags {
                 tx.execute(
@@ -230,23 +209,14 @@ impl Store {
                 )?;
             }
             Ok(())
-        })?;
-        let k = (key.region.clone(), key.key_id.clone());
-        self.caches.keys.insert(k.clone(), Some(key.clone()));
-        self.caches.tags.remove(&k);
-        Ok(())
+        })
     }
 
-    pub fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
-        self.caches
-            .keys
-            .get_or_load((region.to_string(), key_id.to_string()), || {
-                read_key(&self.reader(), region, key_id)
-            })
+    pub(crate) fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
+        read_key(&self.reader(), region, key_id)
     }
 
-    /// Keys of one account in one region, ordered by key ID, starting after `after`.
-    pub fn list_keys(
+    pub(crate) fn list_keys(
         &self,
         region: &str,
         account: &str,
@@ -266,42 +236,35 @@ impl Store {
         rows.map(|r| finish_key(r?)).collect()
     }
 
-    /// Read-modify-write of one key inside one transaction. `f` may refuse the change by
-    /// returning an error, in which case nothing is written. A missing key yields
-    /// `StoreError::NotFound` converted into `E`.
-    pub fn modify_key<T, E: From<StoreError>>(
+    pub(crate) fn modify_key_dyn(
         &self,
         region: &str,
         key_id: &str,
-        f: impl FnOnce(&mut KeyRecord) -> std::result::Result<T, E>,
-    ) -> std::result::Result<T, E> {
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+    ) -> Result<KeyRecord> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction().map_err(StoreError::from)?;
-        let mut key = read_key(&tx, region, key_id)?.ok_or(StoreError::NotFound)?;
-        let value = f(&mut key)?;
-        write_key(&tx, &key)?;
-        tx.commit().map_err(StoreError::from)?;
-        self.caches
-            .keys
-            .insert((region.to_string(), key_id.to_string()), Some(key));
-        Ok(value)
+        let tx = conn.transaction()?;
+        let stored = read_key(&tx, region, key_id)?.ok_or(StoreError::NotFound)?;
+        let mut changed = stored.clone();
+        // An error from `f` drops the transaction unwritten.
+        f(&mut changed)?;
+        let stored = stored.with_changes(&changed);
+        write_key(&tx, &stored)?;
+        tx.commit()?;
+        Ok(stored)
     }
 
-    /// Deletes a key with its material, aliases and tags.
-    pub fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
+    pub(crate) fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         self.write(|tx| {
             tx.execute(
                 "DELETE FROM keys WHERE region = ?1 AND key_id = ?2",
                 params![region, key_id],
             )?;
             Ok(())
-        })?;
-        self.caches.forget_key(region, key_id);
-        Ok(())
+        })
     }
 
-    /// Keys pending deletion whose deletion date is at or before `now_ms`.
-    pub fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+    pub(crate) fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT region, key_id FROM keys \
@@ -311,21 +274,7 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn material(
-        &self,
-        region: &str,
-        key_id: &str,
-        version: u32,
-    ) -> Result<Option<KeyMaterial>> {
-        // Material versions never change once written; they go away with their key.
-        self.caches
-            .materials
-            .get_or_load((region.to_string(), key_id.to_string(), version), || {
-                self.load_material(region, key_id, version)
-            })
-    }
-
-    fn load_material(
+    pub(crate) fn material(
         &self,
         region: &str,
         key_id: &str,
@@ -350,8 +299,8 @@ impl Store {
 
     // ---- aliases ------------------------------------------------------------------------------
 
-    pub fn create_alias(&self, alias: &Alias) -> Result<()> {
-        let result = self.write(|tx| {
+    pub(crate) fn create_alias(&self, alias: &Alias) -> Result<()> {
+        self.write(|tx| {
             let inserted = tx.execute(
                 "INSERT INTO aliases (region, account, alias_name, target_key_id, created_ms, updated_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -377,13 +326,10 @@ impl Store {
                 }
                 other => other.map(|_| ()).map_err(StoreError::from),
             }
-        });
-        self.caches.forget_aliases();
-        result
+        })
     }
 
-    /// Points an existing alias at another key.
-    pub fn update_alias(
+    pub(crate) fn update_alias(
         &self,
         region: &str,
         account: &str,
@@ -391,7 +337,7 @@ impl Store {
         target_key_id: &str,
         now_ms: i64,
     ) -> Result<()> {
-        let result = self.write(|tx| {
+        self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5 \
                  WHERE region = ?1 AND account = ?2 AND alias_name = ?3",
@@ -401,13 +347,11 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             Ok(())
-        });
-        self.caches.forget_aliases();
-        result
+        })
     }
 
-    pub fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()> {
-        let result = self.write(|tx| {
+    pub(crate) fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()> {
+        self.write(|tx| {
             let changed = tx.execute(
                 "DELETE FROM aliases WHERE region = ?1 AND account = ?2 AND alias_name = ?3",
                 params![region, account, alias_name],
@@ -416,28 +360,15 @@ impl Store {
                 return Err(StoreError::NotFound);
             }
             Ok(())
-        });
-        self.caches.forget_aliases();
-        result
+        })
     }
 
-    pub fn get_alias(
+    pub(crate) fn get_alias(
         &self,
         region: &str,
         account: &str,
         alias_name: &str,
     ) -> Result<Option<Alias>> {
-        self.caches.aliases.get_or_load(
-            (
-                region.to_string(),
-                account.to_string(),
-                alias_name.to_string(),
-            ),
-            || self.load_alias(region, account, alias_name),
-        )
-    }
-
-    fn load_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<Option<Alias>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT region, account, alias_name, target_key_id, created_ms, updated_ms FROM aliases \
@@ -448,17 +379,7 @@ impl Store {
             .optional()?)
     }
 
-    /// Every alias of a key (`kms:ResourceAliases`), ordered by name.
-    pub fn aliases_of_key(&self, region: &str, account: &str, key_id: &str) -> Result<Vec<Alias>> {
-        self.caches
-            .key_aliases
-            .get_or_load((region.to_string(), key_id.to_string()), || {
-                self.list_aliases(region, account, Some(key_id), None, usize::MAX >> 1)
-            })
-    }
-
-    /// Aliases of one account and region (optionally of one key), ordered by name, after `after`.
-    pub fn list_aliases(
+    pub(crate) fn list_aliases(
         &self,
         region: &str,
         account: &str,
@@ -481,9 +402,14 @@ impl Store {
 
     // ---- tags ---------------------------------------------------------------------------------
 
-    /// Adds or overwrites tags; refuses (changing nothing) if the key would exceed `max_tags`.
-    pub fn tag_key(&self, region: &str, key_id: &str, tags: &[Tag], max_tags: usize) -> Result<()> {
-        let result = self.write(|tx| {
+    pub(crate) fn tag_key(
+        &self,
+        region: &str,
+        key_id: &str,
+        tags: &[Tag],
+        max_tags: usize,
+    ) -> Result<()> {
+        self.write(|tx| {
             for tag in tags {
                 tx.execute(
                     "INSERT INTO tags (region, key_id, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4) \
@@ -501,15 +427,11 @@ impl Store {
                 return Err(StoreError::LimitExceeded("tags"));
             }
             Ok(())
-        });
-        self.caches
-            .tags
-            .remove(&(region.to_string(), key_id.to_string()));
-        result
+        })
     }
 
-    pub fn untag_key(&self, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()> {
-        let result = self.write(|tx| {
+    pub(crate) fn untag_key(&self, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()> {
+        self.write(|tx| {
             for k in tag_keys {
                 tx.execute(
                     "DELETE FROM tags WHERE region = ?1 AND key_id = ?2 AND tag_key = ?3",
@@ -517,23 +439,10 @@ impl Store {
                 )?;
             }
             Ok(())
-        });
-        self.caches
-            .tags
-            .remove(&(region.to_string(), key_id.to_string()));
-        result
+        })
     }
 
-    /// Tags of a key ordered by tag key.
-    pub fn tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
-        self.caches
-            .tags
-            .get_or_load((region.to_string(), key_id.to_string()), || {
-                self.load_tags(region, key_id)
-            })
-    }
-
-    fn load_tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
+    pub(crate) fn tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT tag_key, tag_value FROM tags WHERE region = ?1 AND key_id = ?2 ORDER BY tag_key",
@@ -567,4 +476,234 @@ fn insert_material(
         ],
     )?;
     Ok(())
+}
+
+impl Backend for SqliteStore {
+    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
+        SqliteStore::create_key(self, key, material, tags)
+    }
+
+    fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
+        SqliteStore::get_key(self, region, key_id)
+    }
+
+    fn list_keys(
+        &self,
+        region: &str,
+        account: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>> {
+        SqliteStore::list_keys(self, region, account, after, limit)
+    }
+
+    fn modify_key_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+    ) -> Result<KeyRecord> {
+        SqliteStore::modify_key_dyn(self, region, key_id, f)
+    }
+
+    fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
+        SqliteStore::delete_key(self, region, key_id)
+    }
+
+    fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        SqliteStore::keys_due_for_deletion(self, now_ms)
+    }
+
+    fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>> {
+        SqliteStore::material(self, region, key_id, version)
+    }
+
+    fn create_alias(&self, alias: &Alias) -> Result<()> {
+        SqliteStore::create_alias(self, alias)
+    }
+
+    fn update_alias(
+        &self,
+        region: &str,
+        account: &str,
+        alias_name: &str,
+        target_key_id: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        SqliteStore::update_alias(self, region, account, alias_name, target_key_id, now_ms)
+    }
+
+    fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()> {
+        SqliteStore::delete_alias(self, region, account, alias_name)
+    }
+
+    fn get_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<Option<Alias>> {
+        SqliteStore::get_alias(self, region, account, alias_name)
+    }
+
+    fn list_aliases(
+        &self,
+        region: &str,
+        account: &str,
+        key_id: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Alias>> {
+        SqliteStore::list_aliases(self, region, account, key_id, after, limit)
+    }
+
+    fn tag_key(&self, region: &str, key_id: &str, tags: &[Tag], max_tags: usize) -> Result<()> {
+        SqliteStore::tag_key(self, region, key_id, tags, max_tags)
+    }
+
+    fn untag_key(&self, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()> {
+        SqliteStore::untag_key(self, region, key_id, tag_keys)
+    }
+
+    fn tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
+        SqliteStore::tags(self, region, key_id)
+    }
+
+    fn create_grant(&self, grant: &GrantRecord, token: &str, max_per_key: usize) -> Result<String> {
+        SqliteStore::create_grant(self, grant, token, max_per_key)
+    }
+
+    fn import_grants(&self, grants: &[(GrantRecord, String)]) -> Result<()> {
+        SqliteStore::import_grants(self, grants)
+    }
+
+    fn grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<GrantRecord>> {
+        SqliteStore::grants_for_grantees(self, region, key_id, grantees)
+    }
+
+    fn grants_for_service(
+        &self,
+        region: &str,
+        key_id: &str,
+        service: &str,
+    ) -> Result<Vec<GrantRecord>> {
+        SqliteStore::grants_for_service(self, region, key_id, service)
+    }
+
+    fn get_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<Option<GrantRecord>> {
+        SqliteStore::get_grant(self, region, key_id, grant_id)
+    }
+
+    fn grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>> {
+        SqliteStore::grant_by_token(self, token)
+    }
+
+    fn list_grants(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: Option<&str>,
+        grantee: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GrantRecord>> {
+        SqliteStore::list_grants(self, region, key_id, grant_id, grantee, after, limit)
+    }
+
+    fn list_retirable_grants(
+        &self,
+        region: &str,
+        principal: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GrantRecord>> {
+        SqliteStore::list_retirable_grants(self, region, principal, after, limit)
+    }
+
+    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
+        SqliteStore::delete_grant(self, region, key_id, grant_id)
+    }
+
+    fn load_iam(&self) -> Result<IamData<Vec<u8>>> {
+        SqliteStore::load_iam(self)
+    }
+
+    fn replace_config_identities(&self, data: &IamData<Vec<u8>>) -> Result<()> {
+        SqliteStore::replace_config_identities(self, data)
+    }
+
+    fn create_iam_user(&self, user: &UserRecord) -> Result<()> {
+        SqliteStore::create_iam_user(self, user)
+    }
+
+    fn delete_iam_user(&self, account: &str, name: &str) -> Result<()> {
+        SqliteStore::delete_iam_user(self, account, name)
+    }
+
+    fn create_iam_role(&self, role: &RoleRecord) -> Result<()> {
+        SqliteStore::create_iam_role(self, role)
+    }
+
+    fn delete_iam_role(&self, account: &str, name: &str) -> Result<()> {
+        SqliteStore::delete_iam_role(self, account, name)
+    }
+
+    fn update_role_trust_policy(&self, account: &str, name: &str, document: &str) -> Result<()> {
+        SqliteStore::update_role_trust_policy(self, account, name, document)
+    }
+
+    fn set_iam_tags(&self, owner: OwnerKind, account: &str, name: &str, tags: &Tags) -> Result<()> {
+        SqliteStore::set_iam_tags(self, owner, account, name, tags)
+    }
+
+    fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()> {
+        SqliteStore::put_inline_policy(self, policy)
+    }
+
+    fn delete_inline_policy(
+        &self,
+        account: &str,
+        owner: OwnerKind,
+        owner_name: &str,
+        name: &str,
+    ) -> Result<()> {
+        SqliteStore::delete_inline_policy(self, account, owner, owner_name, name)
+    }
+
+    fn create_managed_policy(&self, policy: &ManagedPolicyRecord) -> Result<()> {
+        SqliteStore::create_managed_policy(self, policy)
+    }
+
+    fn delete_managed_policy(&self, account: &str, name: &str, arn: &str) -> Result<()> {
+        SqliteStore::delete_managed_policy(self, account, name, arn)
+    }
+
+    fn attach_policy(&self, a: &AttachmentRecord) -> Result<()> {
+        SqliteStore::attach_policy(self, a)
+    }
+
+    fn detach_policy(&self, a: &AttachmentRecord) -> Result<()> {
+        SqliteStore::detach_policy(self, a)
+    }
+
+    fn create_iam_access_key(&self, key: &AccessKeyRecord<Vec<u8>>) -> Result<()> {
+        SqliteStore::create_iam_access_key(self, key)
+    }
+
+    fn delete_iam_access_key(
+        &self,
+        account: &str,
+        owner_name: &str,
+        access_key_id: &str,
+    ) -> Result<()> {
+        SqliteStore::delete_iam_access_key(self, account, owner_name, access_key_id)
+    }
+
+    fn create_session(&self, s: &SessionRecord<Vec<u8>>) -> Result<()> {
+        SqliteStore::create_session(self, s)
+    }
+
+    fn delete_expired_sessions(&self, before_ms: i64) -> Result<usize> {
+        SqliteStore::delete_expired_sessions(self, before_ms)
+    }
 }

@@ -1,0 +1,336 @@
+//! The storage contract every backend implements, and [`Store`], the handle the service holds.
+//!
+//! # Why the trait is synchronous
+//!
+//! The service is synchronous: `trent-server` runs every request's handler on tokio's blocking
+//! pool (`spawn_blocking`), and handlers call the store in the middle of their logic, e.g.
+//! [`Store::modify_key`] runs the caller's state check *inside* the write transaction. A sync
+//! trait keeps that closure a plain `FnOnce`, keeps the trait object-safe without boxing a future
+//! per call, and matches rusqlite (which is synchronous) with no adapter. A later network
+//! backend (PostgreSQL through tokio-postgres and a deadpool pool) implements it the same way the
+//! handlers already run: on a blocking thread it waits for its async client with
+//! `tokio::runtime::Handle::block_on` (allowed on `spawn_blocking` threads), or it uses the
+//! synchronous `postgres` client. Going async would change every handler and the whole pipeline
+//! for no gain while the handlers are sync; if they become async, this trait follows.
+//!
+//! # The contract (checked by `tests/it/conformance.rs` against every backend)
+//!
+//! * Every method is one transaction: it applies completely or, if it returns an error, leaves
+//!   the state exactly as it was.
+//! * Refusals are reported the same way by every backend: [`StoreError::AlreadyExists`] for a
+//!   duplicate row, [`StoreError::NotFound`] for a missing row (or a missing key an alias would
+//!   point at), [`StoreError::Conflict`] naming what still uses a row, and
+//!   [`StoreError::LimitExceeded`]. Other failures are backend-specific.
+//! * IAM names (users, roles, managed policies, the owner of an inline policy or attachment) are
+//!   unique per account regardless of ASCII case, and are matched that way, as in IAM.
+//! * Lists are ordered as documented per method; pagination (`after`) is by that order.
+//! * The store never sees plaintext secrets: key material, access-key secrets and session
+//!   secrets arrive sealed under the root key.
+
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::iam::{
+    AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
+    RoleRecord, SessionRecord, Tags, UserRecord,
+};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
+use crate::{CachedStore, MemoryStore, Result, SqliteStore, StoreError};
+
+/// A storage engine. Implement it (and run the conformance suite against it) to add a backend;
+/// wrap it in [`CachedStore`] if reads cost a round trip and one process owns the data.
+/// `docs/architecture.md` (Storage) lists what a new backend must take care of. `Send + Sync`:
+/// one instance serves every request thread.
+pub trait Backend: Send + Sync {
+    // ---- keys ---------------------------------------------------------------------------------
+
+    /// Inserts a new key with its first material version and its initial tags
+    /// (`AlreadyExists` if the key ID is taken in that region).
+    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()>;
+
+    fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>>;
+
+    /// Keys of one account in one region, ordered by key ID, starting after `after`.
+    fn list_keys(
+        &self,
+        region: &str,
+        account: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<KeyRecord>>;
+
+    /// Read-modify-write of one key in one transaction; the object-safe form of
+    /// [`Store::modify_key`], which is what callers use. `f` is called once, with the key as
+    /// stored; if it returns an error nothing is written and that error is returned. Only the
+    /// mutable columns are written (see [`KeyRecord::with_changes`]); the key as stored afterwards
+    /// is returned. A missing key is `NotFound` (and `f` is not called).
+    fn modify_key_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+    ) -> Result<KeyRecord>;
+
+    /// Deletes a key with its material, tags, grants (and their tokens) and the aliases that
+    /// point at it. Deleting a missing key is not an error.
+    fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;
+
+    /// (region, key ID) of the keys pending deletion whose deletion date is at or before
+    /// `now_ms`, in no particular order.
+    fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
+
+    /// One material version of a key. Versions never change once written.
+    fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>>;
+
+    // ---- aliases ------------------------------------------------------------------------------
+
+    /// `AlreadyExists` if the name is taken in that account and region, `NotFound` if the target
+    /// key does not exist in that region.
+    fn create_alias(&self, alias: &Alias) -> Result<()>;
+
+    /// Points an existing alias at another key (`NotFound` if the alias does not exist).
+    fn update_alias(
+        &self,
+        region: &str,
+        account: &str,
+        alias_name: &str,
+        target_key_id: &str,
+        now_ms: i64,
+    ) -> Result<()>;
+
+    fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()>;
+
+    fn get_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<Option<Alias>>;
+
+    /// Aliases of one account and region (optionally of one key), ordered by name, after `after`.
+    fn list_aliases(
+        &self,
+        region: &str,
+        account: &str,
+        key_id: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Alias>>;
+
+    /// Every alias of a key (`kms:ResourceAliases`), ordered by name.
+    fn aliases_of_key(&self, region: &str, account: &str, key_id: &str) -> Result<Vec<Alias>> {
+        self.list_aliases(region, account, Some(key_id), None, usize::MAX >> 1)
+    }
+
+    // ---- tags ---------------------------------------------------------------------------------
+
+    /// Adds or overwrites tags; refuses (`LimitExceeded`, changing nothing) if the key would
+    /// have more than `max_tags`.
+    fn tag_key(&self, region: &str, key_id: &str, tags: &[Tag], max_tags: usize) -> Result<()>;
+
+    /// Removes tags; keys that are not there are ignored.
+    fn untag_key(&self, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()>;
+
+    /// Tags of a key ordered by tag key.
+    fn tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>>;
+
+    // ---- grants -------------------------------------------------------------------------------
+
+    /// Creates a grant with its first token. With a name, a grant on the same key with the same
+    /// name and identical parameters is reused (the new token is added to it) and its ID
+    /// returned. Refuses (`LimitExceeded`) when the key already has `max_per_key` grants.
+    fn create_grant(&self, grant: &GrantRecord, token: &str, max_per_key: usize) -> Result<String>;
+
+    /// Inserts many grants (each with one token) in one transaction: bulk import, benchmarks.
+    fn import_grants(&self, grants: &[(GrantRecord, String)]) -> Result<()>;
+
+    /// Grants of a key whose grantee principal is one of `grantees`, grouped by grantee in the
+    /// order given, each group in creation order: the authorizer's index lookup.
+    fn grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<GrantRecord>>;
+
+    /// Grants of a key whose grantee is the service principal `service`, in creation order.
+    fn grants_for_service(
+        &self,
+        region: &str,
+        key_id: &str,
+        service: &str,
+    ) -> Result<Vec<GrantRecord>>;
+
+    fn get_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<Option<GrantRecord>>;
+
+    fn grant_by_token(&self, token: &str) -> Result<Option<GrantRecord>>;
+
+    /// Grants of a key ordered by grant ID after `after`, optionally only the grant `grant_id`
+    /// or those whose grantee (principal or service principal) is `grantee`.
+    fn list_grants(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: Option<&str>,
+        grantee: Option<&str>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GrantRecord>>;
+
+    /// Grants in a region whose retiring principal (or retiring service principal) is
+    /// `principal`, ordered by the string `key_id/grant_id`, after `after` (such a string).
+    fn list_retirable_grants(
+        &self,
+        region: &str,
+        principal: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<GrantRecord>>;
+
+    /// Deletes a grant and its tokens (`NotFound` if there is no such grant).
+    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()>;
+
+    // ---- identities (see `iam.rs` for the records) ---------------------------------------------
+
+    /// Every identity (expired sessions included; the caller filters by time). Ordered: accounts;
+    /// users, roles and managed policies by (account, name ignoring case); policy versions by
+    /// (created, version ID); inline policies and attachments by (account, owner kind as text,
+    /// owner name ignoring case, name or ARN); access keys and sessions by (created, key ID).
+    fn load_iam(&self) -> Result<IamData<Vec<u8>>>;
+
+    /// Replaces every account, user, role, inline policy and access key that the configuration
+    /// declared (at the previous start) with `data`. A configuration identity replaces an
+    /// API-created one it collides with (same name or unique ID; same access key ID).
+    fn replace_config_identities(&self, data: &IamData<Vec<u8>>) -> Result<()>;
+
+    /// `AlreadyExists` if the name (ignoring case) or the unique ID is taken.
+    fn create_iam_user(&self, user: &UserRecord) -> Result<()>;
+
+    /// Deletes a user that has no inline policies, attachments (`Conflict("policies")`) or
+    /// access keys (`Conflict("access keys")`) left.
+    fn delete_iam_user(&self, account: &str, name: &str) -> Result<()>;
+
+    /// `AlreadyExists` if the name (ignoring case) or the unique ID is taken.
+    fn create_iam_role(&self, role: &RoleRecord) -> Result<()>;
+
+    /// Deletes a role that has no policies left (`Conflict("policies")`), with its sessions and
+    /// its configured role-session access keys.
+    fn delete_iam_role(&self, account: &str, name: &str) -> Result<()>;
+
+    fn update_role_trust_policy(&self, account: &str, name: &str, document: &str) -> Result<()>;
+
+    /// Replaces the tags of a user or role (the caller merged them).
+    fn set_iam_tags(&self, owner: OwnerKind, account: &str, name: &str, tags: &Tags) -> Result<()>;
+
+    /// Adds or replaces an inline policy of an existing user or role (`NotFound` otherwise).
+    fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()>;
+
+    fn delete_inline_policy(
+        &self,
+        account: &str,
+        owner: OwnerKind,
+        owner_name: &str,
+        name: &str,
+    ) -> Result<()>;
+
+    /// Creates a managed policy with its versions (`AlreadyExists` if the name, ignoring case,
+    /// or the unique ID is taken).
+    fn create_managed_policy(&self, policy: &ManagedPolicyRecord) -> Result<()>;
+
+    /// Deletes a managed policy that is attached to nothing (`Conflict("attachments")`).
+    fn delete_managed_policy(&self, account: &str, name: &str, arn: &str) -> Result<()>;
+
+    /// Attaches a managed policy (idempotent) to an existing user or role (`NotFound` otherwise).
+    fn attach_policy(&self, a: &AttachmentRecord) -> Result<()>;
+
+    fn detach_policy(&self, a: &AttachmentRecord) -> Result<()>;
+
+    fn create_iam_access_key(&self, key: &AccessKeyRecord<Vec<u8>>) -> Result<()>;
+
+    /// Deletes an access key of user `owner_name` (of the root user when `owner_name` is empty).
+    fn delete_iam_access_key(
+        &self,
+        account: &str,
+        owner_name: &str,
+        access_key_id: &str,
+    ) -> Result<()>;
+
+    fn create_session(&self, s: &SessionRecord<Vec<u8>>) -> Result<()>;
+
+    /// Forgets sessions that expired before `before_ms`. Returns how many.
+    fn delete_expired_sessions(&self, before_ms: i64) -> Result<usize>;
+}
+
+/// What the service holds: a shared handle to one backend. Cloning it shares the backend.
+///
+/// It dereferences to [`Backend`], so callers write `store.get_key(…)` whatever the backend;
+/// the only method of its own is the generic [`Store::modify_key`], which a trait object
+/// cannot have.
+#[derive(Clone)]
+pub struct Store(Arc<dyn Backend>);
+
+impl Store {
+    /// The persistent store: SQLite at `path` (created if needed, schema brought up to date)
+    /// behind the caches.
+    pub fn open(path: &Path) -> Result<Store> {
+        Ok(Store::new(CachedStore::new(SqliteStore::open(path)?)))
+    }
+
+    /// A store that lives in this process only and writes nothing to disk.
+    pub fn in_memory() -> Store {
+        Store::new(MemoryStore::new())
+    }
+
+    pub fn new(backend: impl Backend + 'static) -> Store {
+        Store(Arc::new(backend))
+    }
+
+    /// Read-modify-write of one key inside one transaction. `f` may refuse the change by
+    /// returning an error, in which case nothing is written and its error is returned. A missing
+    /// key yields `StoreError::NotFound` converted into `E`.
+    pub fn modify_key<T, E: From<StoreError>>(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: impl FnOnce(&mut KeyRecord) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        // The backend sees an `FnMut` returning `StoreError`; the caller's value or error is
+        // carried out of the closure here.
+        let mut f = Some(f);
+        let mut outcome: Option<std::result::Result<T, E>> = None;
+        let stored = self.0.modify_key_dyn(region, key_id, &mut |key| {
+            let f = f.take().ok_or(StoreError::Refused)?;
+            match f(key) {
+                Ok(value) => {
+                    outcome = Some(Ok(value));
+                    Ok(())
+                }
+                Err(e) => {
+                    outcome = Some(Err(e));
+                    Err(StoreError::Refused)
+                }
+            }
+        });
+        match (stored, outcome) {
+            (Ok(_), Some(Ok(value))) => Ok(value),
+            (Err(StoreError::Refused), Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(e.into()),
+            // A backend that reports success without running `f` (or after `f` refused) broke
+            // the contract; refuse rather than invent a value.
+            (Ok(_), _) => Err(StoreError::Corrupt(
+                "the backend committed a key change its caller refused or never saw".into(),
+            )
+            .into()),
+        }
+    }
+}
+
+impl Deref for Store {
+    type Target = dyn Backend;
+
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.0
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
