@@ -245,6 +245,11 @@ impl Kms {
 
     /// Allows the request only if every check passes; reports the first failing check.
     pub(crate) fn authorize(&self, caller: &Call<'_>, checks: &[Check<'_>]) -> KmsResult<()> {
+        for check in checks {
+            if let Resource::Key(key) = &check.resource {
+                caller.note_key(&key.region, &key.key_id);
+            }
+        }
         if self.authz_mode == AuthzMode::Off {
             return Ok(());
         }

@@ -25,6 +25,9 @@ pub struct Authorization {
     /// Failed policy lockout safety checks (spec §8.2): the decision a later PutKeyPolicy
     /// would get under the candidate policy. Not authorizations of this request.
     pub lockout_checks: Vec<Decision>,
+    /// The keys the request was checked against, (region, key ID), once each in order, also
+    /// when authorization is off: for a cryptographic operation, the keys it used.
+    pub keys: Vec<(String, String)>,
 }
 
 /// One request being served: its caller, the key states its operation allows, and the
@@ -73,6 +76,20 @@ impl<'a> Call<'a> {
 
     pub fn record(&self, decision: Decision) {
         self.authorization.borrow_mut().decisions.push(decision);
+    }
+
+    /// The request is being checked against `key`.
+    pub fn note_key(&self, region: &str, key_id: &str) {
+        let mut authorization = self.authorization.borrow_mut();
+        if !authorization
+            .keys
+            .iter()
+            .any(|(r, k)| r == region && k == key_id)
+        {
+            authorization
+                .keys
+                .push((region.to_string(), key_id.to_string()));
+        }
     }
 
     /// A denial was not enforced (audit mode).

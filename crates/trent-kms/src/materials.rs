@@ -63,6 +63,7 @@ pub fn new_material(
         material_id: hex_id()?,
         sealed,
         created_ms: now_ms,
+        rotation: None,
     })
 }
 

@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::error::{KmsError, KmsResult};
 use crate::identity::{Directory, DirectoryCell};
 use crate::materials::{Material, MaterialCache, key_spec};
+use crate::usage::KeyUsageLog;
 
 pub struct Kms {
     pub(crate) store: Store,
@@ -21,6 +22,7 @@ pub struct Kms {
     pub(crate) directory: DirectoryCell,
     pub(crate) policies: PolicyCache,
     pub(crate) authz_mode: AuthzMode,
+    pub(crate) usage: KeyUsageLog,
 }
 
 impl Kms {
@@ -39,6 +41,7 @@ impl Kms {
             directory: DirectoryCell::new(directory),
             policies: PolicyCache::default(),
             authz_mode,
+            usage: KeyUsageLog::default(),
         }
     }
 

@@ -125,7 +125,9 @@ impl KeyMetadata {
             pending_deletion_window_in_days: (key.key_state == KeyState::PendingReplicaDeletion)
                 .then_some(key.pending_window_days)
                 .flatten(),
-            current_key_material_id: current_material_id,
+            // AWS shows it for symmetric encryption keys only (not asymmetric, not HMAC).
+            current_key_material_id: current_material_id
+                .filter(|_| key.key_spec == "SYMMETRIC_DEFAULT"),
         }
     }
 }

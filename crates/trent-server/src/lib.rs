@@ -106,9 +106,19 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
             HeaderValue::from_static("AccessDenied"),
         );
     }
+    let event_id = uuid::Uuid::new_v4().to_string();
+    if done.result.is_ok()
+        && let Some(op) = done.operation
+        && op.spec().tracks_key_usage()
+    {
+        state
+            .kms
+            .note_key_use(&done.authorization.keys, op.name(), &event_id, &request_id);
+    }
     if state.audit.enabled() {
         let record = audit::record(&audit::Input {
             request_id: &request_id,
+            event_id: &event_id,
             source_ip: peer.ip(),
             user_agent: parts
                 .headers
@@ -299,31 +309,60 @@ async fn handle_query(
     done
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests. Runs the deletion sweeper
-/// in the background.
+/// Serves until `shutdown` resolves, then finishes in-flight requests. Sweeps the key lifecycle
+/// (deletion, automatic rotation, writing key usage) once before serving, every minute in the
+/// background, and once more after the last request.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(sweep_deleted_keys(Arc::clone(&state.kms)));
+    // What came due while the server was down happens before the first request is served.
+    lifecycle_sweep(&state.kms).await;
+    let sweeper = tokio::spawn(sweep_key_lifecycle(Arc::clone(&state.kms)));
+    let kms = Arc::clone(&state.kms);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     sweeper.abort();
+    // What happened since the last sweep (key usage) is written before the server exits.
+    lifecycle_sweep(&kms).await;
     result
 }
 
-async fn sweep_deleted_keys(kms: Arc<Kms>) {
+/// Once a minute: deletes the keys whose waiting period is over, rotates the keys whose
+/// automatic rotation date has come, and writes the key usage recorded since the last sweep.
+async fn sweep_key_lifecycle(kms: Arc<Kms>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        let kms = Arc::clone(&kms);
-        match tokio::task::spawn_blocking(move || kms.purge_due_keys()).await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "deletion sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "deletion sweep panicked"),
-            Ok(Ok(_)) => {}
+        lifecycle_sweep(&kms).await;
+    }
+}
+
+async fn lifecycle_sweep(kms: &Arc<Kms>) {
+    let kms = Arc::clone(kms);
+    let swept = tokio::task::spawn_blocking(move || {
+        (
+            kms.purge_due_keys(),
+            kms.rotate_due_keys(),
+            kms.flush_key_usage(),
+        )
+    })
+    .await;
+    match swept {
+        Ok((deleted, rotated, usage)) => {
+            if let Err(e) = deleted {
+                tracing::warn!(error = %e, "deletion sweep failed");
+            }
+            if let Err(e) = rotated {
+                tracing::warn!(error = %e, "rotation sweep failed");
+            }
+            if let Err(e) = usage {
+                tracing::warn!(error = %e, "cannot write key usage");
+            }
         }
+        Err(e) => tracing::warn!(error = %e, "key lifecycle sweep panicked"),
     }
 }

@@ -35,7 +35,7 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, Tag};
 use crate::{CachedStore, MemoryStore, Result, SqliteStore, StoreError};
 
 /// A storage engine. Implement it (and run the conformance suite against it) to add a backend;
@@ -61,15 +61,18 @@ pub trait Backend: Send + Sync {
     ) -> Result<Vec<KeyRecord>>;
 
     /// Read-modify-write of one key in one transaction; the object-safe form of
-    /// [`Store::modify_key`], which is what callers use. `f` is called once, with the key as
-    /// stored; if it returns an error nothing is written and that error is returned. Only the
-    /// mutable columns are written (see [`KeyRecord::with_changes`]); the key as stored afterwards
-    /// is returned. A missing key is `NotFound` (and `f` is not called).
+    /// [`Store::modify_key`] and [`Store::modify_key_adding_material`], which are what callers
+    /// use. `f` is called once, with the key as stored; if it returns an error nothing is written
+    /// and that error is returned. Only the mutable columns are written (see
+    /// [`KeyRecord::with_changes`]); the key as stored afterwards is returned. If `f` returns a
+    /// material version, it is added in the same transaction (`AlreadyExists`, and nothing
+    /// written, if the key has that version already). A missing key is `NotFound` (and `f` is
+    /// not called).
     fn modify_key_dyn(
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord>;
 
     /// Deletes a key with its material, tags, grants (and their tokens) and the aliases that
@@ -80,8 +83,22 @@ pub trait Backend: Send + Sync {
     /// `now_ms`, in no particular order.
     fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
 
+    /// (region, key ID) of the keys with automatic rotation enabled whose next rotation date is
+    /// at or before `now_ms`, in no particular order.
+    fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
+
     /// One material version of a key. Versions never change once written.
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>>;
+
+    /// Every material version of a key, oldest first (empty for a missing key).
+    fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>>;
+
+    /// Records the last use of each key named (one transaction; a later `at_ms` replaces an
+    /// earlier one, an earlier one is ignored; keys that no longer exist are skipped).
+    fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()>;
+
+    /// The last recorded use of a key.
+    fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>>;
 
     // ---- aliases ------------------------------------------------------------------------------
 
@@ -260,8 +277,8 @@ pub trait Backend: Send + Sync {
 /// What the service holds: a shared handle to one backend. Cloning it shares the backend.
 ///
 /// It dereferences to [`Backend`], so callers write `store.get_key(…)` whatever the backend;
-/// the only method of its own is the generic [`Store::modify_key`], which a trait object
-/// cannot have.
+/// its own methods are the generic [`Store::modify_key`] and
+/// [`Store::modify_key_adding_material`], which a trait object cannot have.
 #[derive(Clone)]
 pub struct Store(Arc<dyn Backend>);
 
@@ -290,6 +307,29 @@ impl Store {
         key_id: &str,
         f: impl FnOnce(&mut KeyRecord) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
+        self.change_key(region, key_id, |key| f(key).map(|value| (value, None)))
+    }
+
+    /// [`Store::modify_key`] that also adds a material version (a rotation): `f` changes the
+    /// key (its current material, its rotation schedule) and returns the new version, which is
+    /// written in the same transaction. A version the key already has is `AlreadyExists`.
+    pub fn modify_key_adding_material<T, E: From<StoreError>>(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: impl FnOnce(&mut KeyRecord) -> std::result::Result<(T, KeyMaterial), E>,
+    ) -> std::result::Result<T, E> {
+        self.change_key(region, key_id, |key| {
+            f(key).map(|(value, material)| (value, Some(material)))
+        })
+    }
+
+    fn change_key<T, E: From<StoreError>>(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: impl FnOnce(&mut KeyRecord) -> std::result::Result<(T, Option<KeyMaterial>), E>,
+    ) -> std::result::Result<T, E> {
         // The backend sees an `FnMut` returning `StoreError`; the caller's value or error is
         // carried out of the closure here.
         let mut f = Some(f);
@@ -297,9 +337,9 @@ impl Store {
         let stored = self.0.modify_key_dyn(region, key_id, &mut |key| {
             let f = f.take().ok_or(StoreError::Refused)?;
             match f(key) {
-                Ok(value) => {
+                Ok((value, material)) => {
                     outcome = Some(Ok(value));
-                    Ok(())
+                    Ok(material)
                 }
                 Err(e) => {
                     outcome = Some(Err(e));

@@ -17,7 +17,7 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, Tag, key_ref};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyUsage, Tag, key_ref};
 use crate::{Backend, Result};
 
 /// A backend with caches in front. `None` values cache absence where that is safe.
@@ -99,12 +99,22 @@ impl<B: Backend> Backend for CachedStore<B> {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord> {
-        let result = self.inner.modify_key_dyn(region, key_id, f);
+        let mut added = None;
+        let result = self.inner.modify_key_dyn(region, key_id, &mut |key| {
+            let material = f(key)?;
+            added = material.as_ref().map(|m| m.version);
+            Ok(material)
+        });
         // Evicted, not replaced by the returned key: a concurrent writer of the same key may
         // have committed after this one and reached the cache first.
         self.keys.remove(&key_ref(region, key_id));
+        // A lookup of the new version before it existed may have cached its absence.
+        if let Some(version) = added {
+            self.materials
+                .remove(&(region.to_string(), key_id.to_string(), version));
+        }
         result
     }
 
@@ -118,12 +128,30 @@ impl<B: Backend> Backend for CachedStore<B> {
         self.inner.keys_due_for_deletion(now_ms)
     }
 
+    fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        self.inner.keys_due_for_rotation(now_ms)
+    }
+
+    fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
+        self.inner.materials(region, key_id)
+    }
+
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>> {
         // Material versions never change once written; they go away with their key.
         self.materials
             .get_or_load((region.to_string(), key_id.to_string(), version), || {
                 self.inner.material(region, key_id, version)
             })
+    }
+
+    // Usage is written in batches by the lifecycle sweep and read by GetKeyLastUsage only:
+    // nothing to cache.
+    fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        self.inner.record_key_usage(usage)
+    }
+
+    fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>> {
+        self.inner.key_usage(region, key_id)
     }
 
     fn create_alias(&self, alias: &Alias) -> Result<()> {

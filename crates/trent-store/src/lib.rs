@@ -20,7 +20,9 @@ mod sqlite;
 pub use backend::{Backend, Store};
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
-pub use model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Tag};
+pub use model::{
+    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, KeyUsage, RotationKind, Tag,
+};
 pub use sqlite::SqliteStore;
 
 /// Errors of the storage layer. Callers map them to wire errors in one place.

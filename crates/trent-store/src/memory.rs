@@ -16,7 +16,9 @@ use crate::iam::{
     AccessKeyKind, AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord,
     ManagedPolicyRecord, OwnerKind, RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, Tag, key_ref};
+use crate::model::{
+    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, KeyUsage, Tag, key_ref,
+};
 use crate::{Backend, Result, StoreError};
 
 /// Where an identity row came from: the configuration file (replaced at every start) or the
@@ -35,6 +37,7 @@ struct KeyEntry {
     tags: BTreeMap<String, String>,
     /// In creation order, as SQLite returns them from its grantee index.
     grants: Vec<GrantRecord>,
+    last_usage: Option<KeyUsage>,
 }
 
 #[derive(Default)]
@@ -289,6 +292,7 @@ impl Backend for MemoryStore {
                     materials: BTreeMap::from([(material.version, material.clone())]),
                     tags: tag_map,
                     grants: Vec::new(),
+                    last_usage: None,
                 },
             );
             Ok(())
@@ -324,14 +328,14 @@ impl Backend for MemoryStore {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord> {
         // The writer lock keeps other writers out between the read and the write, as SQLite's
         // write transaction does; readers (the closure included) still get in.
         let _writer = lock(&self.writer);
         let stored = self.get_key(region, key_id)?.ok_or(StoreError::NotFound)?;
         let mut changed = stored.clone();
-        f(&mut changed)?;
+        let material = f(&mut changed)?;
         let stored = stored.with_changes(&changed);
         let mut state = self.write_state();
         let entry = state
@@ -339,6 +343,12 @@ impl Backend for MemoryStore {
             .keys
             .get_mut(&key_ref(region, key_id))
             .ok_or(StoreError::NotFound)?;
+        if let Some(material) = material {
+            if entry.materials.contains_key(&material.version) {
+                return Err(StoreError::AlreadyExists);
+            }
+            entry.materials.insert(material.version, material);
+        }
         entry.key = stored.clone();
         Ok(stored)
     }
@@ -368,12 +378,54 @@ impl Backend for MemoryStore {
             .collect())
     }
 
+    fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .read()
+            .kms
+            .keys
+            .values()
+            .map(|e| &e.key)
+            .filter(|k| k.next_rotation_ms.is_some_and(|d| d <= now_ms))
+            .map(|k| (k.region.clone(), k.key_id.clone()))
+            .collect())
+    }
+
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>> {
         Ok(self
             .read()
             .kms
             .entry(region, key_id)
             .and_then(|e| e.materials.get(&version).cloned()))
+    }
+
+    fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
+        Ok(self
+            .read()
+            .kms
+            .entry(region, key_id)
+            .map(|e| e.materials.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        self.write_kms(|kms| {
+            for u in usage {
+                if let Some(entry) = kms.keys.get_mut(&key_ref(&u.region, &u.key_id))
+                    && entry.last_usage.as_ref().is_none_or(|l| l.at_ms <= u.at_ms)
+                {
+                    entry.last_usage = Some(u.clone());
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>> {
+        Ok(self
+            .read()
+            .kms
+            .entry(region, key_id)
+            .and_then(|e| e.last_usage.clone()))
     }
 
     // ---- aliases ------------------------------------------------------------------------------

@@ -77,6 +77,10 @@ pub struct KeyRecord {
     /// The unique IDs of the users and roles the key policy names, when it was set: ARN ->
     /// unique ID (JSON object), `None` for keys whose policy predates them.
     pub policy_principal_ids: Option<String>,
+    /// Automatic rotation: its period in days while it is enabled, `None` while it is not.
+    pub rotation_period_days: Option<u32>,
+    /// When automatic rotation next rotates the key (set exactly while it is enabled).
+    pub next_rotation_ms: Option<i64>,
 }
 
 /// What identifies a key: (region, key ID).
@@ -89,7 +93,7 @@ pub(crate) fn key_ref(region: &str, key_id: &str) -> KeyRef {
 impl KeyRecord {
     /// `self` (the key as stored) with the columns a modification may change taken from
     /// `changed`: description, state, deletion date and window, policy (with its principal IDs)
-    /// and current material. The identity and the immutable properties (account, creation date,
+    /// current material and rotation schedule. The identity and the immutable properties (account, creation date,
     /// spec, usage, origin, multi-region) stay as they were, whatever the closure of
     /// `Store::modify_key` did to them.
     pub fn with_changes(&self, changed: &KeyRecord) -> KeyRecord {
@@ -101,6 +105,8 @@ impl KeyRecord {
             policy: changed.policy.clone(),
             current_material: changed.current_material,
             policy_principal_ids: changed.policy_principal_ids.clone(),
+            rotation_period_days: changed.rotation_period_days,
+            next_rotation_ms: changed.next_rotation_ms,
             ..self.clone()
         }
     }
@@ -114,6 +120,47 @@ pub struct KeyMaterial {
     pub material_id: String,
     pub sealed: Vec<u8>,
     pub created_ms: i64,
+    /// How this version came to be: `None` for the key's first material, otherwise the
+    /// rotation that made it (its date is `created_ms`).
+    pub rotation: Option<RotationKind>,
+}
+
+/// The last successful cryptographic operation with a key (`GetKeyLastUsage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUsage {
+    pub region: String,
+    pub key_id: String,
+    /// The operation's API name, e.g. `Encrypt`.
+    pub operation: String,
+    pub at_ms: i64,
+    /// The audit record's `eventID` and `requestID`.
+    pub event_id: String,
+    pub request_id: String,
+}
+
+/// What made a material version (`RotationType` in `ListKeyRotations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationKind {
+    Automatic,
+    OnDemand,
+}
+
+impl RotationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RotationKind::Automatic => "AUTOMATIC",
+            RotationKind::OnDemand => "ON_DEMAND",
+        }
+    }
+
+    /// The stored name, as [`RotationKind::as_str`] writes it.
+    pub fn parse(s: &str) -> Option<RotationKind> {
+        match s {
+            "AUTOMATIC" => Some(RotationKind::Automatic),
+            "ON_DEMAND" => Some(RotationKind::OnDemand),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for KeyMaterial {
@@ -122,6 +169,8 @@ impl fmt::Debug for KeyMaterial {
             .field("version", &self.version)
             .field("material_id", &self.material_id)
             .field("sealed", &format_args!("<{} bytes>", self.sealed.len()))
+            .field("created_ms", &self.created_ms)
+            .field("rotation", &self.rotation)
             .finish()
     }
 }

@@ -296,7 +296,9 @@ async fn describe_key_and_get_public_key_for_every_spec() {
             assert_eq!(names(m.signing_algorithms()), signing, "{spec}");
             assert_eq!(names(m.mac_algorithms()), mac, "{spec}");
             assert_eq!(names(m.key_agreement_algorithms()), agreement, "{spec}");
-            assert_eq!(m.current_key_material_id().map(str::len), Some(64));
+            // AWS shows the current material only for symmetric encryption keys.
+            let shown = (spec == "SYMMETRIC_DEFAULT").then_some(64);
+            assert_eq!(m.current_key_material_id().map(str::len), shown, "{spec}");
         }
         let public = kms.get_public_key().key_id(created.key_id()).send().await;
         if spec.starts_with("HMAC") {

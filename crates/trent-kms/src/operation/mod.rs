@@ -26,7 +26,9 @@ pub use spec::{Effect, OperationSpec, ResourceKind};
 use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::keystate::KeyStates;
-use crate::ops::{aliases, asymmetric, crypto, data_key_pair, grants, keys, mac, tags};
+use crate::ops::{
+    aliases, asymmetric, crypto, data_key_pair, grants, keys, mac, rotation, tags, usage,
+};
 use crate::service::Kms;
 
 /// A decoded request runs through its handler; the response is encoded back to JSON.
@@ -127,11 +129,13 @@ operations! {
     DescribeKey: ["kms:DescribeKey"], Key, [grant, cross_account], Any, Read, []
         => keys::describe_key;
     DisableKey: ["kms:DisableKey"], Key, [], Toggleable, Change, [] => keys::disable_key;
-    DisableKeyRotation: ["kms:DisableKeyRotation"], Key, [], Enabled, Change, [] => unsupported;
+    DisableKeyRotation: ["kms:DisableKeyRotation"], Key, [], Enabled, Change, []
+        => rotation::disable_key_rotation;
     DisconnectCustomKeyStore: ["kms:DisconnectCustomKeyStore"], CustomKeyStore, [], NoKey, Change,
         [] => unsupported;
     EnableKey: ["kms:EnableKey"], Key, [], Toggleable, Change, [] => keys::enable_key;
-    EnableKeyRotation: ["kms:EnableKeyRotation"], Key, [], Enabled, Change, [] => unsupported;
+    EnableKeyRotation: ["kms:EnableKeyRotation"], Key, [], Enabled, Change, []
+        => rotation::enable_key_rotation;
     Encrypt: ["kms:Encrypt"], Key, [grant, cross_account, dry_run], Usable, Crypto, []
         => crypto::encrypt;
     GenerateDataKey: ["kms:GenerateDataKey"], Key, [grant, cross_account, dry_run], Usable, Crypto,
@@ -148,10 +152,10 @@ operations! {
         => mac::generate_mac;
     GenerateRandom: ["kms:GenerateRandom"], None, [], NoKey, Crypto, []
         => crypto::generate_random;
-    GetKeyLastUsage: ["kms:GetKeyLastUsage"], Key, [], Any, Read, [] => unsupported;
+    GetKeyLastUsage: ["kms:GetKeyLastUsage"], Key, [], Any, Read, [] => usage::get_key_last_usage;
     GetKeyPolicy: ["kms:GetKeyPolicy"], Key, [], Any, Read, [] => keys::get_key_policy;
     GetKeyRotationStatus: ["kms:GetKeyRotationStatus"], Key, [cross_account], Any, Read, []
-        => unsupported;
+        => rotation::get_key_rotation_status;
     GetParametersForImport: ["kms:GetParametersForImport"], Key, [], NotPendingDeletion, Change, []
         => unsupported;
     GetPublicKey: ["kms:GetPublicKey"], Key, [grant, cross_account], Usable, Read, []
@@ -161,7 +165,8 @@ operations! {
     ListAliases: ["kms:ListAliases"], None, [], NoKey, Read, [] => aliases::list_aliases;
     ListGrants: ["kms:ListGrants"], Key, [cross_account], Any, Read, [] => grants::list_grants;
     ListKeyPolicies: ["kms:ListKeyPolicies"], Key, [], Any, Read, [] => keys::list_key_policies;
-    ListKeyRotations: ["kms:ListKeyRotations"], Key, [], Any, Read, [] => unsupported;
+    ListKeyRotations: ["kms:ListKeyRotations"], Key, [], Any, Read, []
+        => rotation::list_key_rotations;
     ListKeys: ["kms:ListKeys"], None, [], NoKey, Read, [] => keys::list_keys;
     ListResourceTags: ["kms:ListResourceTags"], Key, [], Any, Read, [] => tags::list_resource_tags;
     ListRetirableGrants: ["kms:ListRetirableGrants"], None, [], NoKey, Read, []
@@ -174,7 +179,8 @@ operations! {
         => grants::retire_grant;
     RevokeGrant: ["kms:RevokeGrant"], Key, [cross_account, dry_run], Any, Change, []
         => grants::revoke_grant;
-    RotateKeyOnDemand: ["kms:RotateKeyOnDemand"], Key, [], Enabled, Change, [] => unsupported;
+    RotateKeyOnDemand: ["kms:RotateKeyOnDemand"], Key, [], Enabled, Change, []
+        => rotation::rotate_key_on_demand;
     ScheduleKeyDeletion: ["kms:ScheduleKeyDeletion"], Key, [], NotPendingDeletion, Change,
         ["KeyId", "DeletionDate", "KeyState", "PendingWindowInDays"] => keys::schedule_key_deletion;
     Sign: ["kms:Sign"], Key, [grant, cross_account, dry_run], Usable, Crypto, [] => asymmetric::sign;

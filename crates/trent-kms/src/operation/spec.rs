@@ -62,4 +62,10 @@ impl OperationSpec {
     pub fn changes_state(&self) -> bool {
         self.effect == Effect::Change
     }
+
+    /// Whether a successful call counts as a use of its keys for `GetKeyLastUsage`: the
+    /// cryptographic operations with a key (AWS's `KeyLastUsageTrackingOperation`).
+    pub fn tracks_key_usage(&self) -> bool {
+        self.effect == Effect::Crypto && self.resource == ResourceKind::Key
+    }
 }

@@ -303,6 +303,8 @@ pub fn create_key(
         multi_region,
         current_material: 1,
         policy_principal_ids: None,
+        rotation_period_days: None,
+        next_rotation_ms: None,
     };
     if !default_policy {
         key.policy_principal_ids = check_new_key_policy(

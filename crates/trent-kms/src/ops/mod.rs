@@ -8,7 +8,9 @@ pub mod data_key_pair;
 pub mod grants;
 pub mod keys;
 pub mod mac;
+pub mod rotation;
 pub mod tags;
+pub mod usage;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -36,6 +36,11 @@ pub fn validate_tags(v: &mut Validator, tags: Option<&[TagEntry]>, member: &str)
     }
 }
 
+/// Tag keys AWS keeps for itself: `aws:` in any letter case.
+fn reserved_tag_key(key: &str) -> bool {
+    key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+}
+
 fn tag_error(message: &str) -> KmsError {
     KmsError::new(ErrorCode::Tag, message)
 }
@@ -46,7 +51,7 @@ pub fn check_tag_rules(tags: &[TagEntry]) -> KmsResult<Vec<Tag>> {
     let mut out = Vec::with_capacity(tags.len());
     for t in tags {
         let key = t.tag_key.clone().unwrap_or_default();
-        if key.starts_with("aws:") {
+        if reserved_tag_key(&key) {
             return Err(tag_error("Tags beginning with aws: are reserved"));
         }
         if !seen.insert(key.clone()) {
@@ -114,7 +119,7 @@ pub fn untag_resource(kms: &Kms, caller: &Call<'_>, r: UntagResourceRequest) -> 
     }
     v.finish()?;
     let keys = r.tag_keys.unwrap_or_default();
-    if keys.iter().any(|k| k.starts_with("aws:")) {
+    if keys.iter().any(|k| reserved_tag_key(k)) {
         return Err(tag_error("Tags beginning with aws: are reserved"));
     }
     let resolved = kms.resolve(

@@ -75,6 +75,8 @@ pub struct TrentAuthorization {
 /// What the server knows about a request when it is done with it.
 pub struct Input<'a> {
     pub request_id: &'a str,
+    /// CloudTrail's `eventID`, also what `GetKeyLastUsage` reports.
+    pub event_id: &'a str,
     pub source_ip: IpAddr,
     pub user_agent: Option<&'a str>,
     /// `X-Amz-Target` after `TrentService.` (for unknown operations too), or another name for
@@ -193,7 +195,7 @@ pub fn record(input: &Input<'_>) -> Record {
         request_parameters: request_parameters(input.request),
         response_elements: response_elements(input.operation, input.response),
         request_id: input.request_id.to_string(),
-        event_id: uuid::Uuid::new_v4().to_string(),
+        event_id: input.event_id.to_string(),
         read_only: input.read_only,
         resources,
         event_type: "AwsApiCall",

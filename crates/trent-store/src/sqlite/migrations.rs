@@ -193,6 +193,28 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE grants ADD COLUMN retiring_unique_id TEXT;
     ALTER TABLE keys ADD COLUMN policy_principal_ids TEXT;
     "#,
+    // 5: rotation. A key with automatic rotation enabled has its period and next date; a
+    // material version records the rotation that made it (NULL for a key's first material).
+    r#"
+    ALTER TABLE keys ADD COLUMN rotation_period_days INTEGER;
+    ALTER TABLE keys ADD COLUMN next_rotation_ms INTEGER;
+    CREATE INDEX keys_by_next_rotation ON keys (next_rotation_ms)
+        WHERE next_rotation_ms IS NOT NULL;
+    ALTER TABLE key_materials ADD COLUMN rotation TEXT;
+    "#,
+    // 6: each key's last successful cryptographic use (GetKeyLastUsage).
+    r#"
+    CREATE TABLE key_last_usage (
+        region     TEXT NOT NULL,
+        key_id     TEXT NOT NULL,
+        operation  TEXT NOT NULL,
+        at_ms      INTEGER NOT NULL,
+        event_id   TEXT NOT NULL,
+        request_id TEXT NOT NULL,
+        PRIMARY KEY (region, key_id),
+        FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

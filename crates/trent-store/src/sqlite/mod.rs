@@ -12,7 +12,7 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, Tag};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RotationKind, Tag};
 use crate::{Backend, Result, StoreError};
 use migrations::migrate;
 
@@ -59,7 +59,7 @@ fn insert_or_exists(inserted: rusqlite::Result<usize>) -> Result<()> {
 
 const KEY_COLUMNS: &str = "region, key_id, account, created_ms, description, key_spec, key_usage, \
      origin, key_state, deletion_ms, pending_window_days, policy, multi_region, current_material, \
-     policy_principal_ids";
+     policy_principal_ids, rotation_period_days, next_rotation_ms";
 
 fn key_from_row(row: &Row<'_>) -> rusqlite::Result<(KeyRecord, String)> {
     let state: String = row.get(8)?;
@@ -80,9 +80,36 @@ fn key_from_row(row: &Row<'_>) -> rusqlite::Result<(KeyRecord, String)> {
             multi_region: row.get(12)?,
             current_material: row.get(13)?,
             policy_principal_ids: row.get(14)?,
+            rotation_period_days: row.get(15)?,
+            next_rotation_ms: row.get(16)?,
         },
         state,
     ))
+}
+
+const MATERIAL_COLUMNS: &str = "version, material_id, sealed, created_ms, rotation";
+
+fn material_from_row(r: &Row<'_>) -> rusqlite::Result<(KeyMaterial, Option<String>)> {
+    Ok((
+        KeyMaterial {
+            version: r.get(0)?,
+            material_id: r.get(1)?,
+            sealed: r.get(2)?,
+            created_ms: r.get(3)?,
+            rotation: None,
+        },
+        r.get(4)?,
+    ))
+}
+
+fn finish_material((mut material, rotation): (KeyMaterial, Option<String>)) -> Result<KeyMaterial> {
+    material.rotation = rotation
+        .map(|name| {
+            RotationKind::parse(&name)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown rotation kind {name:?}")))
+        })
+        .transpose()?;
+    Ok(material)
 }
 
 fn finish_key((mut key, state): (KeyRecord, String)) -> Result<KeyRecord> {
@@ -113,7 +140,7 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
     Ok(tx.execute(
         "UPDATE keys SET description = ?3, key_state = ?4, deletion_ms = ?5, \
          pending_window_days = ?6, policy = ?7, current_material = ?8, \
-         policy_principal_ids = ?9 \
+         policy_principal_ids = ?9, rotation_period_days = ?10, next_rotation_ms = ?11 \
          WHERE region = ?1 AND key_id = ?2",
         params![
             key.region,
@@ -125,6 +152,8 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
             key.policy,
             key.current_material,
             key.policy_principal_ids,
+            key.rotation_period_days,
+            key.next_rotation_ms,
         ],
     )?)
 }
@@ -178,7 +207,7 @@ impl SqliteStore {
         self.write(|tx| {
             let sql = format!(
                 "INSERT INTO keys ({KEY_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
             );
             let inserted = tx.execute(
                 &sql,
@@ -198,6 +227,8 @@ impl SqliteStore {
                     key.multi_region,
                     key.current_material,
                     key.policy_principal_ids,
+                    key.rotation_period_days,
+                    key.next_rotation_ms,
                 ],
             );
             insert_or_exists(inserted)?;
@@ -240,14 +271,16 @@ impl SqliteStore {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         let stored = read_key(&tx, region, key_id)?.ok_or(StoreError::NotFound)?;
         let mut changed = stored.clone();
-        // An error from `f` drops the transaction unwritten.
-        f(&mut changed)?;
+        // An error from `f` (or from adding its material) drops the transaction unwritten.
+        if let Some(material) = f(&mut changed)? {
+            insert_material(&tx, region, key_id, &material)?;
+        }
         let stored = stored.with_changes(&changed);
         write_key(&tx, &stored)?;
         tx.commit()?;
@@ -274,6 +307,16 @@ impl SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    pub(crate) fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT region, key_id FROM keys \
+             WHERE next_rotation_ms IS NOT NULL AND next_rotation_ms <= ?1",
+        )?;
+        let rows = stmt.query_map(params![now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub(crate) fn material(
         &self,
         region: &str,
@@ -281,17 +324,70 @@ impl SqliteStore {
         version: u32,
     ) -> Result<Option<KeyMaterial>> {
         let conn = self.reader();
+        let sql = format!(
+            "SELECT {MATERIAL_COLUMNS} FROM key_materials \
+             WHERE region = ?1 AND key_id = ?2 AND version = ?3"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        stmt.query_row(params![region, key_id, version], material_from_row)
+            .optional()?
+            .map(finish_material)
+            .transpose()
+    }
+
+    pub(crate) fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT {MATERIAL_COLUMNS} FROM key_materials \
+             WHERE region = ?1 AND key_id = ?2 ORDER BY version"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![region, key_id], material_from_row)?;
+        rows.map(|r| finish_material(r?)).collect()
+    }
+
+    pub(crate) fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        self.write(|tx| {
+            for u in usage {
+                // Only for a key that exists; a newer use replaces an older one, never the reverse.
+                tx.execute(
+                    "INSERT INTO key_last_usage \
+                     (region, key_id, operation, at_ms, event_id, request_id) \
+                     SELECT ?1, ?2, ?3, ?4, ?5, ?6 \
+                     WHERE EXISTS (SELECT 1 FROM keys WHERE region = ?1 AND key_id = ?2) \
+                     ON CONFLICT (region, key_id) DO UPDATE SET \
+                     operation = excluded.operation, at_ms = excluded.at_ms, \
+                     event_id = excluded.event_id, request_id = excluded.request_id \
+                     WHERE excluded.at_ms >= key_last_usage.at_ms",
+                    params![
+                        u.region,
+                        u.key_id,
+                        u.operation,
+                        u.at_ms,
+                        u.event_id,
+                        u.request_id
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    pub(crate) fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>> {
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT version, material_id, sealed, created_ms FROM key_materials \
-             WHERE region = ?1 AND key_id = ?2 AND version = ?3",
+            "SELECT operation, at_ms, event_id, request_id FROM key_last_usage \
+             WHERE region = ?1 AND key_id = ?2",
         )?;
         Ok(stmt
-            .query_row(params![region, key_id, version], |r| {
-                Ok(KeyMaterial {
-                    version: r.get(0)?,
-                    material_id: r.get(1)?,
-                    sealed: r.get(2)?,
-                    created_ms: r.get(3)?,
+            .query_row(params![region, key_id], |r| {
+                Ok(KeyUsage {
+                    region: region.to_string(),
+                    key_id: key_id.to_string(),
+                    operation: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    event_id: r.get(2)?,
+                    request_id: r.get(3)?,
                 })
             })
             .optional()?)
@@ -463,19 +559,21 @@ fn insert_material(
     key_id: &str,
     material: &KeyMaterial,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT INTO key_materials (region, key_id, version, material_id, sealed, created_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    let inserted = tx.execute(
+        "INSERT INTO key_materials \
+         (region, key_id, version, material_id, sealed, created_ms, rotation) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             region,
             key_id,
             material.version,
             material.material_id,
             material.sealed,
-            material.created_ms
+            material.created_ms,
+            material.rotation.map(RotationKind::as_str),
         ],
-    )?;
-    Ok(())
+    );
+    insert_or_exists(inserted)
 }
 
 impl Backend for SqliteStore {
@@ -501,7 +599,7 @@ impl Backend for SqliteStore {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord> {
         SqliteStore::modify_key_dyn(self, region, key_id, f)
     }
@@ -514,8 +612,24 @@ impl Backend for SqliteStore {
         SqliteStore::keys_due_for_deletion(self, now_ms)
     }
 
+    fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        SqliteStore::keys_due_for_rotation(self, now_ms)
+    }
+
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>> {
         SqliteStore::material(self, region, key_id, version)
+    }
+
+    fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
+        SqliteStore::materials(self, region, key_id)
+    }
+
+    fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()> {
+        SqliteStore::record_key_usage(self, usage)
+    }
+
+    fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>> {
+        SqliteStore::key_usage(self, region, key_id)
     }
 
     fn create_alias(&self, alias: &Alias) -> Result<()> {

@@ -14,8 +14,8 @@ use trent_store::iam::{
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use trent_store::{
-    Alias, Backend, CachedStore, GrantRecord, KeyMaterial, KeyRecord, MemoryStore, Result, Store,
-    StoreError, Tag,
+    Alias, Backend, CachedStore, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, MemoryStore,
+    Result, Store, StoreError, Tag,
 };
 
 use crate::fixtures::*;
@@ -70,10 +70,14 @@ gated! {
     fn list_keys(&self, region: &str, account: &str, after: Option<&str>, limit: usize)
         -> Result<Vec<KeyRecord>>;
     fn modify_key_dyn(&self, region: &str, key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>) -> Result<KeyRecord>;
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>) -> Result<KeyRecord>;
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;
     fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
+    fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>>;
+    fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>>;
+    fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()>;
+    fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>>;
     fn create_alias(&self, alias: &Alias) -> Result<()>;
     fn update_alias(&self, region: &str, account: &str, alias_name: &str, target_key_id: &str,
         now_ms: i64) -> Result<()>;

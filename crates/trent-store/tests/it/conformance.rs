@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use trent_store::iam::{AccessKeyKind, IamData, OwnerKind};
-use trent_store::{KeyState, Store, StoreError};
+use trent_store::{KeyState, RotationKind, Store, StoreError};
 
 use crate::fixtures::*;
 
@@ -38,6 +38,9 @@ macro_rules! conformance_suite {
             conformance_tests!(
                 keys_create_get_list,
                 key_material_versions,
+                rotation_adds_material_atomically,
+                rotation_schedule,
+                last_usage_keeps_the_latest,
                 modify_key_writes_the_mutable_columns,
                 refused_modification_changes_nothing,
                 key_policy_round_trips_byte_for_byte,
@@ -138,6 +141,165 @@ pub fn key_material_versions(store: &Store) {
     assert_eq!(store.material(REGION, "k1", 1).unwrap(), Some(m.clone()));
     assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
     assert_eq!(store.material("eu-west-1", "k1", 1).unwrap(), None);
+}
+
+/// A rotation: the key's new current version and its material are written together, or
+/// neither is.
+pub fn rotation_adds_material_atomically(store: &Store) {
+    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    let second = trent_store::KeyMaterial {
+        version: 2,
+        material_id: "m2".into(),
+        created_ms: 50,
+        rotation: Some(RotationKind::OnDemand),
+        ..material()
+    };
+    // A material lookup before the version exists must not hide it afterwards (caches).
+    assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
+    let returned = store
+        .modify_key_adding_material(REGION, "k1", |k| {
+            k.current_material = 2;
+            Ok::<_, StoreError>(("rotated", second.clone()))
+        })
+        .unwrap();
+    assert_eq!(returned, "rotated");
+    assert_eq!(
+        store
+            .get_key(REGION, "k1")
+            .unwrap()
+            .unwrap()
+            .current_material,
+        2
+    );
+    assert_eq!(
+        store.material(REGION, "k1", 2).unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.materials(REGION, "k1").unwrap(),
+        vec![material(), second.clone()]
+    );
+
+    // A version the key has already: nothing is written, the key's change included.
+    let again = store.modify_key_adding_material(REGION, "k1", |k| {
+        k.current_material = 3;
+        k.description = "lost".into();
+        Ok::<_, StoreError>((
+            (),
+            trent_store::KeyMaterial {
+                version: 2,
+                ..second.clone()
+            },
+        ))
+    });
+    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    let stored = store.get_key(REGION, "k1").unwrap().unwrap();
+    assert_eq!(
+        (stored.current_material, stored.description.as_str()),
+        (2, "")
+    );
+
+    // A refused rotation writes nothing either.
+    let refused = store.modify_key_adding_material(REGION, "k1", |k| {
+        k.current_material = 3;
+        Err::<((), trent_store::KeyMaterial), _>(StoreError::Refused)
+    });
+    assert!(refused.is_err());
+    assert_eq!(store.materials(REGION, "k1").unwrap().len(), 2);
+    assert_eq!(
+        store
+            .get_key(REGION, "k1")
+            .unwrap()
+            .unwrap()
+            .current_material,
+        2
+    );
+    assert_eq!(store.materials(REGION, "nope").unwrap(), vec![]);
+
+    // Deleting the key takes its versions.
+    store.delete_key(REGION, "k1").unwrap();
+    assert_eq!(store.materials(REGION, "k1").unwrap(), vec![]);
+    assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
+}
+
+/// Automatic rotation's period and next date are mutable columns; keys are due once their date
+/// has come.
+pub fn rotation_schedule(store: &Store) {
+    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store.create_key(&key("k2"), &material(), &[]).unwrap();
+    store
+        .create_key(&key_in("eu-west-1", ACCOUNT, "k3"), &material(), &[])
+        .unwrap();
+    for (region, id, next) in [(REGION, "k1", 100), ("eu-west-1", "k3", 300)] {
+        store
+            .modify_key(region, id, |k| {
+                k.rotation_period_days = Some(90);
+                k.next_rotation_ms = Some(next);
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+    let k1 = store.get_key(REGION, "k1").unwrap().unwrap();
+    assert_eq!(
+        (k1.rotation_period_days, k1.next_rotation_ms),
+        (Some(90), Some(100))
+    );
+    let due = |now| {
+        let mut d = store.keys_due_for_rotation(now).unwrap();
+        d.sort();
+        d
+    };
+    assert_eq!(due(99), Vec::<(String, String)>::new());
+    assert_eq!(due(100), [(REGION.to_string(), "k1".to_string())]);
+    assert_eq!(
+        due(1000),
+        [
+            ("eu-west-1".to_string(), "k3".to_string()),
+            (REGION.to_string(), "k1".to_string())
+        ]
+    );
+    store
+        .modify_key(REGION, "k1", |k| {
+            k.rotation_period_days = None;
+            k.next_rotation_ms = None;
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(due(1000), [("eu-west-1".to_string(), "k3".to_string())]);
+}
+
+/// The last use of a key: a later one replaces it, an earlier one (a batch written late) does
+/// not; a key that is gone records nothing, and its usage goes with it.
+pub fn last_usage_keeps_the_latest(store: &Store) {
+    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    let usage = |id: &str, op: &str, at| trent_store::KeyUsage {
+        region: REGION.into(),
+        key_id: id.into(),
+        operation: op.into(),
+        at_ms: at,
+        event_id: format!("event-{at}"),
+        request_id: format!("request-{at}"),
+    };
+    assert_eq!(store.key_usage(REGION, "k1").unwrap(), None);
+    store
+        .record_key_usage(&[usage("k1", "Encrypt", 10), usage("gone", "Decrypt", 11)])
+        .unwrap();
+    assert_eq!(
+        store.key_usage(REGION, "k1").unwrap(),
+        Some(usage("k1", "Encrypt", 10))
+    );
+    assert_eq!(store.key_usage(REGION, "gone").unwrap(), None);
+    store
+        .record_key_usage(&[usage("k1", "Decrypt", 20)])
+        .unwrap();
+    store.record_key_usage(&[usage("k1", "Sign", 15)]).unwrap();
+    assert_eq!(
+        store.key_usage(REGION, "k1").unwrap(),
+        Some(usage("k1", "Decrypt", 20))
+    );
+    store.delete_key(REGION, "k1").unwrap();
+    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    assert_eq!(store.key_usage(REGION, "k1").unwrap(), None);
 }
 
 pub fn modify_key_writes_the_mutable_columns(store: &Store) {

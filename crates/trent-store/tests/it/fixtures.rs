@@ -26,6 +26,8 @@ pub fn key(id: &str) -> KeyRecord {
         multi_region: false,
         current_material: 1,
         policy_principal_ids: None,
+        rotation_period_days: None,
+        next_rotation_ms: None,
     }
 }
 
@@ -43,6 +45,7 @@ pub fn material() -> KeyMaterial {
         material_id: "m".into(),
         sealed: vec![1, 2, 3],
         created_ms: 1,
+        rotation: None,
     }
 }
 

@@ -1,0 +1,360 @@
+//! Key material rotation: automatic (EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
+//! and the sweep that rotates keys whose date has come) and on demand (RotateKeyOnDemand), with
+//! the history ListKeyRotations shows.
+//!
+//! A rotation adds a material version and makes it current, in one store transaction. Older
+//! versions stay: a ciphertext names the version that made it, so it decrypts for the key's
+//! whole life, and ReEncrypt moves it to the current version.
+
+use serde::{Deserialize, Serialize};
+use trent_store::{KeyMaterial, KeyRecord, KeyState, RotationKind};
+
+use crate::arn::key_arn;
+use crate::authz::Check;
+use crate::call::Call;
+use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::keyref::Accept;
+use crate::keystate;
+use crate::materials::{key_spec, new_material};
+use crate::ops::{Empty, Page};
+use crate::service::Kms;
+use crate::validate::Validator;
+use crate::wire::epoch_seconds;
+
+/// `RotationPeriodInDays` when EnableKeyRotation does not give one.
+pub const DEFAULT_ROTATION_PERIOD_DAYS: i64 = 365;
+/// How many on-demand rotations one key may have (AWS's fixed quota).
+pub const ON_DEMAND_ROTATION_LIMIT: usize = 25;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EnableKeyRotationRequest {
+    key_id: Option<String>,
+    rotation_period_in_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdRequest {
+    key_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetKeyRotationStatusResponse {
+    key_rotation_enabled: bool,
+    key_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_period_in_days: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_rotation_date: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotateKeyOnDemandResponse {
+    key_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyRotationsRequest {
+    key_id: Option<String>,
+    include_key_material: Option<String>,
+    limit: Option<i64>,
+    marker: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyRotationsResponse {
+    rotations: Vec<RotationsListEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RotationsListEntry {
+    key_id: String,
+    key_material_id: String,
+    key_material_state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rotation_type: Option<&'static str>,
+}
+
+/// Why `key` cannot have its material rotated by KMS, as AWS answers: only symmetric
+/// encryption keys whose material KMS generated can (imported material and custom key stores
+/// have their own ways).
+fn rotation_unsupported(key: &KeyRecord) -> Option<KmsError> {
+    let arn = key_arn(&key.region, &key.account, &key.key_id);
+    if key.origin != "AWS_KMS" {
+        return Some(KmsError::unsupported(format!(
+            "{arn} origin is {} which is not valid for this operation.",
+            key.origin
+        )));
+    }
+    if key.key_spec != "SYMMETRIC_DEFAULT" {
+        return Some(KmsError::unsupported(format!(
+            "{arn} key spec is {} which is not valid for this operation.",
+            key.key_spec
+        )));
+    }
+    None
+}
+
+fn required_key_id(key_id: &Option<String>) -> KmsResult<&str> {
+    Validator::new().key_id("keyId", key_id, true).finish()?;
+    Ok(key_id.as_deref().unwrap_or_default())
+}
+
+/// Resolves the key (key ID or ARN), authorizes `action` on it with `context`, and refuses keys
+/// that cannot rotate.
+fn rotatable_key(
+    kms: &Kms,
+    caller: &Call<'_>,
+    key_id: &str,
+    action: &'static str,
+    check: impl FnOnce(Check<'_>) -> Check<'_>,
+) -> KmsResult<KeyRecord> {
+    let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
+    kms.authorize(caller, &[check(Check::key(action, &resolved.key))])?;
+    if let Some(e) = rotation_unsupported(&resolved.key) {
+        return Err(e);
+    }
+    Ok(resolved.key)
+}
+
+pub fn enable_key_rotation(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: EnableKeyRotationRequest,
+) -> KmsResult<Empty> {
+    Validator::new()
+        .key_id("keyId", &r.key_id, true)
+        .range("rotationPeriodInDays", r.rotation_period_in_days, 90, 2560)
+        .finish()?;
+    let period = r
+        .rotation_period_in_days
+        .unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS);
+    let key = rotatable_key(
+        kms,
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        "kms:EnableKeyRotation",
+        |c| c.with("kms:RotationPeriodInDays", period),
+    )?;
+    let now = kms.now_ms();
+    kms.store.modify_key(&key.region, &key.key_id, |k| {
+        keystate::require(caller.key_states(), k)?;
+        // Changing the period of an enabled schedule keeps its anchor (the last rotation, or
+        // when rotation was enabled); enabling it anew starts from now.
+        let anchor = match (k.rotation_period_days, k.next_rotation_ms) {
+            (Some(old), Some(next)) => next - i64::from(old) * DAY_MS,
+            _ => now,
+        };
+        k.rotation_period_days = Some(period as u32);
+        k.next_rotation_ms = Some(anchor + period * DAY_MS);
+        Ok::<_, KmsError>(())
+    })?;
+    Ok(Empty {})
+}
+
+pub fn disable_key_rotation(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
+    let key_id = required_key_id(&r.key_id)?;
+    let key = rotatable_key(kms, caller, key_id, "kms:DisableKeyRotation", |c| c)?;
+    kms.store.modify_key(&key.region, &key.key_id, |k| {
+        keystate::require(caller.key_states(), k)?;
+        k.rotation_period_days = None;
+        k.next_rotation_ms = None;
+        Ok::<_, KmsError>(())
+    })?;
+    Ok(Empty {})
+}
+
+pub fn get_key_rotation_status(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: KeyIdRequest,
+) -> KmsResult<GetKeyRotationStatusResponse> {
+    let key_id = required_key_id(&r.key_id)?;
+    let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
+    let key = &resolved.key;
+    kms.authorize(caller, &[Check::key("kms:GetKeyRotationStatus", key)])?;
+    // Asymmetric and HMAC keys never rotate automatically: AWS answers `false` for them, and
+    // refuses only keys whose material it did not generate.
+    if key.origin != "AWS_KMS"
+        && let Some(e) = rotation_unsupported(key)
+    {
+        return Err(e);
+    }
+    keystate::require(caller.key_states(), key)?;
+    Ok(GetKeyRotationStatusResponse {
+        key_rotation_enabled: key.rotation_period_days.is_some(),
+        key_id: key.key_id.clone(),
+        rotation_period_in_days: key.rotation_period_days,
+        next_rotation_date: key.next_rotation_ms.map(epoch_seconds),
+    })
+}
+
+pub fn rotate_key_on_demand(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: KeyIdRequest,
+) -> KmsResult<RotateKeyOnDemandResponse> {
+    let key_id = required_key_id(&r.key_id)?;
+    let key = rotatable_key(kms, caller, key_id, "kms:RotateKeyOnDemand", |c| c)?;
+    let states = caller.key_states();
+    kms.rotate(&key, RotationKind::OnDemand, |k| {
+        keystate::require(states, k)?;
+        // Counted inside the transaction: concurrent requests cannot pass the limit together.
+        let done = kms
+            .store
+            .materials(&k.region, &k.key_id)?
+            .iter()
+            .filter(|m| m.rotation == Some(RotationKind::OnDemand))
+            .count();
+        if done >= ON_DEMAND_ROTATION_LIMIT {
+            return Err(KmsError::new(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "The on-demand rotations limit has been reached for the given keyId. No more \
+                     on-demand rotations can be performed for this key: {}",
+                    key_arn(&k.region, &k.account, &k.key_id)
+                ),
+            ));
+        }
+        Ok(())
+    })?;
+    Ok(RotateKeyOnDemandResponse {
+        key_id: key.key_id.clone(),
+    })
+}
+
+pub fn list_key_rotations(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: ListKeyRotationsRequest,
+) -> KmsResult<ListKeyRotationsResponse> {
+    Validator::new()
+        .key_id("keyId", &r.key_id, true)
+        .one_of(
+            "includeKeyMaterial",
+            r.include_key_material.as_deref(),
+            &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"],
+        )
+        .finish()?;
+    let page = Page::parse(r.limit, r.marker.as_deref(), 100, 1000)?;
+    let after: u32 = match &page.after {
+        Some(after) => after
+            .parse()
+            .map_err(|_| KmsError::new(ErrorCode::InvalidMarker, "The marker is not valid."))?,
+        None => 0,
+    };
+    let key = rotatable_key(
+        kms,
+        caller,
+        r.key_id.as_deref().unwrap_or_default(),
+        "kms:ListKeyRotations",
+        |c| c,
+    )?;
+    let all = r.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
+    let rows: Vec<KeyMaterial> = kms
+        .store
+        .materials(&key.region, &key.key_id)?
+        .into_iter()
+        .filter(|m| m.version > after && (all || m.rotation.is_some()))
+        .take(page.limit + 1)
+        .collect();
+    let (rows, next_marker) = page.finish(rows, |m| m.version.to_string());
+    Ok(ListKeyRotationsResponse {
+        truncated: next_marker.is_some(),
+        next_marker,
+        rotations: rows
+            .into_iter()
+            .map(|m| RotationsListEntry {
+                key_id: key.key_id.clone(),
+                key_material_state: if m.version == key.current_material {
+                    "CURRENT"
+                } else {
+                    "NON_CURRENT"
+                },
+                key_material_id: m.material_id,
+                rotation_date: m.rotation.map(|_| epoch_seconds(m.created_ms)),
+                rotation_type: m.rotation.map(RotationKind::as_str),
+            })
+            .collect(),
+    })
+}
+
+impl Kms {
+    /// Adds a new material version to `key` and makes it current, in one transaction in which
+    /// `check` sees the key as stored and may refuse. Automatic rotations also move the key's
+    /// next rotation date one period on.
+    fn rotate(
+        &self,
+        key: &KeyRecord,
+        kind: RotationKind,
+        check: impl FnOnce(&KeyRecord) -> KmsResult<()>,
+    ) -> KmsResult<KeyRecord> {
+        let spec = key_spec(key)?;
+        let now = self.now_ms();
+        self.store
+            .modify_key_adding_material(&key.region, &key.key_id, |k| {
+                check(k)?;
+                let version = k.current_material + 1;
+                let material = KeyMaterial {
+                    rotation: Some(kind),
+                    ..new_material(&self.root_key, spec, &k.key_id, version, now)?
+                };
+                k.current_material = version;
+                if kind == RotationKind::Automatic
+                    && let Some(period) = k.rotation_period_days
+                {
+                    k.next_rotation_ms = Some(now + i64::from(period) * DAY_MS);
+                }
+                Ok::<_, KmsError>((k.clone(), material))
+            })
+    }
+
+    /// Rotates every enabled key whose automatic rotation date has passed. Keys that are not
+    /// enabled wait (AWS does not rotate disabled keys or keys pending deletion; such a key
+    /// rotates as soon as it is enabled again, since its date has passed). Returns how many
+    /// keys were rotated.
+    pub fn rotate_due_keys(&self) -> KmsResult<usize> {
+        let now = self.now_ms();
+        let mut rotated = 0;
+        for (region, key_id) in self.store.keys_due_for_rotation(now)? {
+            let Some(key) = self.store.get_key(&region, &key_id)? else {
+                continue;
+            };
+            if key.key_state != KeyState::Enabled {
+                continue;
+            }
+            let mut still_due = true;
+            let result = self.rotate(&key, RotationKind::Automatic, |k| {
+                // Re-checked in the transaction: disabled, or rotated, since it was listed.
+                still_due = k.key_state == KeyState::Enabled
+                    && k.next_rotation_ms.is_some_and(|d| d <= now);
+                if still_due {
+                    Ok(())
+                } else {
+                    Err(KmsError::invalid_state("no longer due for rotation"))
+                }
+            });
+            match result {
+                Ok(_) => {
+                    rotated += 1;
+                    tracing::info!(%region, %key_id, "key material rotated (automatic rotation)");
+                }
+                Err(_) if !still_due => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(rotated)
+    }
+}
