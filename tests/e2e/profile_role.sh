@@ -79,6 +79,9 @@ expect_eq "policy arn" "arn:aws:iam::$account:policy/kms-all" "$policy_arn"
 a iam attach-role-policy --role-name app --policy-arn "$policy_arn"
 expect_eq "attached" "kms-all" \
     "$(a iam list-attached-role-policies --role-name app --query 'AttachedPolicies[0].PolicyName' --output text)"
+# Trent has no instance profiles: a role is in none (clients look before DeleteRole).
+expect_eq "instance profiles" "0 False" \
+    "$(a iam list-instance-profiles-for-role --role-name app --no-paginate --query '[length(InstanceProfiles),IsTruncated]' --output text | tr '\t' ' ')"
 expect_eq "policy version document" "kms:*" \
     "$(a iam get-policy-version --policy-arn "$policy_arn" --version-id v1 --query 'PolicyVersion.Document.Statement[0].Action' --output text)"
 
@@ -86,6 +89,8 @@ step "IAM validation errors"
 expect_error EntityAlreadyExists "Role with name app already exists." \
     iam create-role --role-name app --assume-role-policy-document "$trust_root"
 expect_error NoSuchEntity "The user with name nobody cannot be found." iam get-user --user-name nobody
+expect_error NoSuchEntity "The role with name nobody cannot be found." \
+    iam list-instance-profiles-for-role --role-name nobody
 expect_error ValidationError \
     "1 validation error detected: Value 'bad name' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+" \
     iam create-user --user-name "bad name"

@@ -5,11 +5,16 @@
 //!
 //! The Python tools are not Rust dependencies: `scripts/test` installs them at pinned versions in
 //! `.venv` and puts it on PATH. Without them these tests fail (never skip) and say so.
+//!
+//! A script that needs a tool `scripts/test` does not install (tests/e2e/terraform.sh needs
+//! `terraform` and a provider mirror) may skip itself, or a part of itself: it prints a line
+//! starting with `SKIPPED:` and exits 0. Such lines are written straight to stderr, past the test
+//! harness's output capture, so that a skip is seen in every `cargo test` run.
 #![cfg(unix)]
 // A test: a panic with a message is how it fails.
 #![allow(clippy::expect_used)]
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -124,7 +129,14 @@ fn run_all(interpreter: &str, scripts: &[PathBuf]) {
         let (status, output) = run_script(interpreter, script);
         let elapsed = started.elapsed().as_secs_f64();
         match status {
-            Some(s) if s.success() => println!("ok: {name} ({elapsed:.1} s)"),
+            Some(s) if s.success() => {
+                println!("ok: {name} ({elapsed:.1} s)");
+                for line in output.lines().filter(|l| l.starts_with("SKIPPED:")) {
+                    // Not println!: the harness would capture it, and a passing test's
+                    // output is never shown.
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+            }
             Some(s) => failures.push(format!(
                 "{name} failed ({s}) after {elapsed:.1} s:\n{output}"
             )),

@@ -454,6 +454,122 @@ async fn create_grant_validation_and_row_20() {
     assert!(grant_count(&admin, &key).await == 0);
 }
 
+/// Constraints as the Terraform AWS provider sends them: the constraint it was given and the
+/// other map empty (`{}`). AWS takes that as the one constraint; so does Trent (an empty map next
+/// to the other one is dropped), and ListGrants shows only that one.
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_alternative_constraint_map_is_dropped() {
+    use std::collections::HashMap;
+    let env = Env::start();
+    let admin = env.admin();
+    let function = env.function();
+    let key = default_key(&admin).await;
+    let role = "arn:aws:iam::012345678901:role/test-role-cu5o193j";
+    let pairs = |p: &[(&str, &str)]| -> HashMap<String, String> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let listed = |id: String| {
+        let admin = admin.clone();
+        let key = key.clone();
+        async move {
+            let out = admin
+                .list_grants()
+                .key_id(&key)
+                .grant_id(id)
+                .send()
+                .await
+                .unwrap();
+            out.grants()[0].constraints().unwrap().clone()
+        }
+    };
+
+    // EncryptionContextEquals {app: x} with EncryptionContextSubset {}: an equals constraint.
+    let (equals_id, _) = grant(
+        &admin,
+        &key,
+        role,
+        &[GrantOperation::Decrypt],
+        Some(
+            GrantConstraints::builder()
+                .set_encryption_context_equals(Some(pairs(&[("app", "x")])))
+                .set_encryption_context_subset(Some(HashMap::new()))
+                .build(),
+        ),
+    )
+    .await;
+    let c = listed(equals_id.clone()).await;
+    assert_eq!(c.encryption_context_equals(), Some(&pairs(&[("app", "x")])));
+    assert_eq!(c.encryption_context_subset(), None);
+    let ec = |p: &[(&str, &str)]| -> Vec<(String, String)> { pairs(p).into_iter().collect() };
+    let exact = encrypt(&admin, &key, &ec(&[("app", "x")])).await;
+    assert_eq!(
+        decrypt(&function, &exact, &ec(&[("app", "x")]))
+            .await
+            .unwrap(),
+        b"db-password"
+    );
+    // Equals, not subset: an extra pair is not covered.
+    let wider = encrypt(&admin, &key, &ec(&[("app", "x"), ("v", "1")])).await;
+    let (code, _) = decrypt(&function, &wider, &ec(&[("app", "x"), ("v", "1")]))
+        .await
+        .unwrap_err();
+    assert_eq!(code, "AccessDeniedException");
+    admin
+        .revoke_grant()
+        .key_id(&key)
+        .grant_id(equals_id)
+        .send()
+        .await
+        .unwrap();
+
+    // EncryptionContextSubset {app: x} with EncryptionContextEquals {}: a subset constraint.
+    let (subset_id, _) = grant(
+        &admin,
+        &key,
+        role,
+        &[GrantOperation::Decrypt],
+        Some(
+            GrantConstraints::builder()
+                .set_encryption_context_equals(Some(HashMap::new()))
+                .set_encryption_context_subset(Some(pairs(&[("app", "x")])))
+                .build(),
+        ),
+    )
+    .await;
+    let c = listed(subset_id).await;
+    assert_eq!(c.encryption_context_subset(), Some(&pairs(&[("app", "x")])));
+    assert_eq!(c.encryption_context_equals(), None);
+    assert_eq!(
+        decrypt(&function, &wider, &ec(&[("app", "x"), ("v", "1")]))
+            .await
+            .unwrap(),
+        b"db-password"
+    );
+
+    // Two non-empty maps are still two constraints.
+    let (code, message) = admin
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(role)
+        .operations(GrantOperation::Decrypt)
+        .constraints(
+            GrantConstraints::builder()
+                .encryption_context_equals("a", "b")
+                .encryption_context_subset("c", "d")
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(err)
+        .unwrap_err();
+    assert_eq!(
+        (code.as_str(), message.as_str()),
+        ("ValidationException", "More than one constraint supplied")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn name_idempotency_and_tokens() {
     let env = Env::start();

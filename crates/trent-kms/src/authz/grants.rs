@@ -37,6 +37,29 @@ impl GrantConstraints {
             .or(self.encryption_context_subset.as_ref())
     }
 
+    /// The constraints with an empty map dropped when it comes next to the other one. SDKs that
+    /// send an unset map member as `{}` give both (the Terraform AWS provider sends
+    /// `EncryptionContextSubset: {}` with every `encryption_context_equals` constraint, and
+    /// `EncryptionContextEquals: {}` with every `encryption_context_subset` one), and AWS takes
+    /// that as the one non-empty constraint, not "More than one constraint supplied". An empty
+    /// subset allows every context, so dropping it changes nothing; an empty
+    /// EncryptionContextEquals is dropped only next to a non-empty EncryptionContextSubset.
+    pub fn without_empty_alternative(mut self) -> Self {
+        let empty =
+            |m: &Option<BTreeMap<String, String>>| m.as_ref().is_some_and(BTreeMap::is_empty);
+        if self.encryption_context_equals.is_some() && empty(&self.encryption_context_subset) {
+            self.encryption_context_subset = None;
+        } else if empty(&self.encryption_context_equals)
+            && self
+                .encryption_context_subset
+                .as_ref()
+                .is_some_and(|m| !m.is_empty())
+        {
+            self.encryption_context_equals = None;
+        }
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.encryption_context_equals.is_none()
             && self.encryption_context_subset.is_none()

@@ -53,6 +53,7 @@ query_actions! {
         CreatePolicy, GetPolicy, DeletePolicy, GetPolicyVersion, ListPolicies,
         AttachUserPolicy, AttachRolePolicy, DetachUserPolicy, DetachRolePolicy,
         ListAttachedUserPolicies, ListAttachedRolePolicies,
+        ListInstanceProfilesForRole,
         CreateAccessKey, ListAccessKeys, DeleteAccessKey,
     }
 }

@@ -81,6 +81,7 @@ fn run(r: &Request<'_>) -> IamResult<Vec<Xml>> {
         A::DetachRolePolicy => entities::detach(r, Role),
         A::ListAttachedUserPolicies => entities::list_attached(r, User),
         A::ListAttachedRolePolicies => entities::list_attached(r, Role),
+        A::ListInstanceProfilesForRole => entities::list_instance_profiles_for_role(r),
         A::CreatePolicy => policies::create(r),
         A::GetPolicy => policies::get(r),
         A::DeletePolicy => policies::delete(r),

@@ -204,6 +204,14 @@ pub(super) fn list(r: &Request<'_>, kind: OwnerKind) -> IamResult<Vec<Xml>> {
     })
 }
 
+/// `ListInstanceProfilesForRole`. Trent has no instance profiles, so a role that exists has
+/// none. Clients look before deleting a role, to remove it from its profiles first (the
+/// Terraform AWS provider does on every `aws_iam_role` destroy).
+pub(super) fn list_instance_profiles_for_role(r: &Request<'_>) -> IamResult<Vec<Xml>> {
+    named_entity(r, OwnerKind::Role, 64)?;
+    Ok(vec![Xml::list("InstanceProfiles", vec![]), not_truncated()])
+}
+
 pub(super) fn update_assume_role_policy(r: &Request<'_>) -> IamResult<Vec<Xml>> {
     let name = r.params.require("RoleName", "roleName")?;
     check_name(name, "roleName", 64)?;

@@ -326,8 +326,11 @@ fn create_grant_context(
 pub fn create_grant(
     kms: &Kms,
     caller: &Call<'_>,
-    r: CreateGrantRequest,
+    mut r: CreateGrantRequest,
 ) -> KmsResult<CreateGrantResponse> {
+    r.constraints = r
+        .constraints
+        .map(GrantConstraints::without_empty_alternative);
     validate_create_grant(&r)?;
     let resolved = kms.resolve(
         caller,
