@@ -12,11 +12,8 @@
 # network. Without them it prints SKIPPED and exits 0. Terraform runs hermetically: its own CLI
 # config and HOME, no ~/.aws, no TF_* from the environment but TF_LOG and TF_LOG_PATH.
 #
-# While Trent lacks key rotation the provider cannot manage aws_kms_key or aws_kms_key_policy
-# at all (it reads GetKeyRotationStatus on every one): the script probes GetKeyRotationStatus
-# and, when it is unsupported, says so loudly, makes the main key with the aws CLI and passes it
-# in (see tests/e2e/terraform/keys.tf). To add a resource (aws_kms_replica_key,
-# aws_kms_external_key, ...), add a .tf file to tests/e2e/terraform/ and its checks here.
+# To add a resource (aws_kms_replica_key, aws_kms_external_key, ...), add a .tf file to
+# tests/e2e/terraform/ and its checks here.
 set -euo pipefail
 
 mirror=${TERRAFORM_PLUGIN_MIRROR:-/opt/tf-plugins}
@@ -98,38 +95,8 @@ data="$work/data"
 step "start the server"
 start_server "$data"
 
-step "probe key rotation (the provider reads GetKeyRotationStatus on every aws_kms_key)"
-rc=0
-a kms get-key-rotation-status --key-id 00000000-0000-0000-0000-000000000000 \
-    >/dev/null 2>"$work/probe.err" || rc=$?
-if [[ $rc -ne 0 ]] && grep -q '(UnsupportedOperationException)' "$work/probe.err"; then
-    rotation=false
-    # (a line starting "SKIPPED:" is also shown by crates/trent/tests/e2e_scripts.rs)
-    cat <<'MSG'
-SKIPPED: tests/e2e/terraform.sh: the rotation part (aws_kms_key, aws_kms_key_policy) until Trent implements key rotation
-   ######################################################################################
-   ## GetKeyRotationStatus answers UnsupportedOperationException, and the aws provider ##
-   ## reads it on every aws_kms_key and aws_kms_key_policy. Left out until rotation    ##
-   ## lands: both aws_kms_key resources (the rotating one has enable_key_rotation =    ##
-   ## true, rotation_period_in_days = 180) and aws_kms_key_policy; the main key is     ##
-   ## made with the aws CLI and passed in.                                             ##
-   ######################################################################################
-MSG
-else
-    rotation=true
-    echo "   GetKeyRotationStatus is implemented: the whole configuration runs"
-fi
-
-main_key_input=""
-if [[ $rotation == false ]]; then
-    step "make the main key with the aws CLI"
-    main_key_input=$(a kms create-key --description "terraform e2e: main key" \
-        --tags TagKey=team,TagValue=blue TagKey=env,TagValue=e2e --query KeyMetadata.KeyId --output text)
-fi
 cat >"$tf_dir/terraform.tfvars" <<VARS
-endpoint           = "$endpoint"
-rotation_supported = $rotation
-main_key_id        = "$main_key_input"
+endpoint = "$endpoint"
 VARS
 
 step "terraform init (provider from the mirror), apply"
@@ -142,7 +109,6 @@ step "outputs"
 main_key=$(out main_key_id)
 [[ "$main_key" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] ||
     fail "main key id [$main_key]"
-[[ $rotation == true ]] || expect_eq "main key is the one passed in" "$main_key_input" "$main_key"
 expect_eq "account (from Trent's STS GetCallerIdentity)" "$account" "$(out account_id)"
 expect_eq "main key arn" "arn:aws:kms:us-east-1:$account:key/$main_key" "$(out main_key_arn)"
 expect_eq "alias arn" "arn:aws:kms:us-east-1:$account:alias/tf-e2e-main" "$(out alias_arn)"
@@ -177,17 +143,15 @@ out ciphertext | base64 -d >"$work/blob"
 expect_eq "the CLI decrypts aws_kms_ciphertext" "$plaintext" \
     "$(a kms decrypt --ciphertext-blob "fileb://$work/blob" --encryption-context app=tf-e2e \
         --query Plaintext --output text | base64 -d)"
-if [[ $rotation == true ]]; then
-    rotating_key=$(out rotating_key_id)
-    keys+=("$rotating_key")
-    expect_eq "main key rotation" "False" \
-        "$(a kms get-key-rotation-status --key-id "$main_key" --query KeyRotationEnabled --output text)"
-    expect_eq "rotating key rotation" "True	180" \
-        "$(a kms get-key-rotation-status --key-id "$rotating_key" --query '[KeyRotationEnabled,RotationPeriodInDays]' --output text)"
-    expect_eq "key policy (aws_kms_key_policy)" "account app" \
-        "$(a kms get-key-policy --key-id "$main_key" --policy-name default --query Policy --output text |
-            python3 -c 'import json,sys;print(" ".join(s["Sid"] for s in json.load(sys.stdin)["Statement"]))')"
-fi
+rotating_key=$(out rotating_key_id)
+keys+=("$rotating_key")
+expect_eq "main key rotation" "False" \
+    "$(a kms get-key-rotation-status --key-id "$main_key" --query KeyRotationEnabled --output text)"
+expect_eq "rotating key rotation" "True	180" \
+    "$(a kms get-key-rotation-status --key-id "$rotating_key" --query '[KeyRotationEnabled,RotationPeriodInDays]' --output text)"
+expect_eq "key policy (aws_kms_key_policy)" "account app" \
+    "$(a kms get-key-policy --key-id "$main_key" --policy-name default --query Policy --output text |
+        python3 -c 'import json,sys;print(" ".join(s["Sid"] for s in json.load(sys.stdin)["Statement"]))')"
 
 step "the role's sessions: DescribeKey by its policy, Decrypt only by the grant's context"
 a iam create-user --user-name tf-checker >/dev/null
@@ -217,10 +181,6 @@ tf plan -detailed-exitcode -input=false
 
 step "destroy"
 tf destroy -auto-approve -input=false
-if [[ $rotation == false ]]; then
-    # Not Terraform's key: the script made it, the script schedules its deletion.
-    a kms schedule-key-deletion --key-id "$main_key" --pending-window-in-days 7 >/dev/null
-fi
 
 step "afterwards: every key pending deletion in 7 days, no alias, no grant, no role"
 all_keys=$(a kms list-keys --query 'Keys[].KeyId' --output text | tr '\t' '\n' | sort | paste -sd ' ')
@@ -246,4 +206,4 @@ expect_error_code() { # code args...
 }
 expect_error_code NoSuchEntity iam get-role --role-name tf-app
 
-echo "OK (rotation part: $([[ $rotation == true ]] && echo ran || echo SKIPPED until rotation lands))"
+echo "OK"

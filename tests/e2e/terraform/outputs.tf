@@ -8,7 +8,7 @@ output "main_key_arn" {
   value = local.main_key_arn
 }
 output "rotating_key_id" {
-  value = var.rotation_supported ? aws_kms_key.rotating[0].key_id : ""
+  value = aws_kms_key.rotating.key_id
 }
 output "role_arn" {
   value = aws_iam_role.app.arn

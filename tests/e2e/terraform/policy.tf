@@ -1,8 +1,5 @@
-# The main key's policy: the account (so IAM policies apply) and the role's DescribeKey. The
-# provider reads this resource back like an aws_kms_key (GetKeyRotationStatus included), so it
-# is left out with the keys while Trent lacks rotation (see keys.tf).
+# The main key's policy: the account (so IAM policies apply) and the role's DescribeKey.
 resource "aws_kms_key_policy" "main" {
-  count  = var.rotation_supported ? 1 : 0
   key_id = local.main_key_id
   policy = jsonencode({
     Version = "2012-10-17"
