@@ -22,6 +22,7 @@ mod materials;
 pub mod operation;
 mod ops;
 mod service;
+pub mod simulate;
 pub mod validate;
 pub mod wire;
 
