@@ -7,7 +7,7 @@ use std::fmt;
 use serde::Serialize;
 use trent_policy::{
     ConditionContext, Policy, PolicyEvaluation, Principal, PrincipalKind, PrincipalMatch,
-    RequestContext,
+    RequestContext, StatementOutcome,
 };
 
 /// How a resource policy combines with the caller's identity policies in the resource's own
@@ -121,6 +121,16 @@ pub struct StatementRef {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+}
+
+impl StatementRef {
+    /// The statement an evaluation outcome is about.
+    pub fn of(s: &StatementOutcome) -> StatementRef {
+        StatementRef {
+            index: s.index,
+            sid: s.sid.clone(),
+        }
+    }
 }
 
 /// `statement 2 (Sid "admin")`, or `statement 2` without a Sid: how every report names a
