@@ -31,6 +31,11 @@ pub fn account_root_arn(partition: &str, account: &str) -> String {
     format!("arn:{partition}:iam::{account}:root")
 }
 
+/// An AWS account ID: twelve digits.
+pub(crate) fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// A parsed `arn:partition:kms:region:account:resource`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KmsArn {

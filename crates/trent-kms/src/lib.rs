@@ -24,6 +24,7 @@ pub mod operation;
 mod ops;
 mod pipeline;
 mod service;
+pub mod simulate;
 mod usage;
 pub mod validate;
 pub mod wire;

@@ -2,10 +2,12 @@
 //! identity policies and grants together, an explicit deny anywhere wins. Pure: everything it
 //! needs is passed in, so the server and `trent policy simulate` run the very same code.
 
+use std::fmt;
+
 use serde::Serialize;
 use trent_policy::{
     ConditionContext, Policy, PolicyEvaluation, Principal, PrincipalKind, PrincipalMatch,
-    RequestContext,
+    RequestContext, StatementOutcome,
 };
 
 /// How a resource policy combines with the caller's identity policies in the resource's own
@@ -101,6 +103,17 @@ pub enum Outcome {
     ImplicitDeny,
 }
 
+impl Outcome {
+    /// The outcome's name, as it serializes: what explanations and `policy simulate` print.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allow => "Allow",
+            Outcome::ExplicitDeny => "ExplicitDeny",
+            Outcome::ImplicitDeny => "ImplicitDeny",
+        }
+    }
+}
+
 /// A statement of a policy, for reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,6 +121,27 @@ pub struct StatementRef {
     pub index: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+}
+
+impl StatementRef {
+    /// The statement an evaluation outcome is about.
+    pub fn of(s: &StatementOutcome) -> StatementRef {
+        StatementRef {
+            index: s.index,
+            sid: s.sid.clone(),
+        }
+    }
+}
+
+/// `statement 2 (Sid "admin")`, or `statement 2` without a Sid: how every report names a
+/// statement.
+impl fmt::Display for StatementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sid {
+            Some(sid) => write!(f, "statement {} (Sid {sid:?})", self.index),
+            None => write!(f, "statement {}", self.index),
+        }
+    }
 }
 
 /// What the IAM side of a delegation rested on.

@@ -1,0 +1,218 @@
+//! The explanation tree: one node per source of permissions (key policy, identity policies,
+//! grants), each statement or grant under it with how it fared. Read from the decision only:
+//! every line says what `decide` found, nothing is evaluated again.
+
+use trent_policy::{PolicyEvaluation, PrincipalMatch};
+
+use super::explanation::Node;
+use super::from_decision::KeyPolicyFacts;
+use super::phrases::{grant_text, identity_allow_text};
+use crate::authz::Decision;
+use crate::authz::decide::{IdentityAllow, Reason};
+use crate::identity::{Principal, PrincipalKind};
+use crate::operation::grant_operation;
+
+/// The tree of `d`: the key policy and the grants for checks against a key, the identity
+/// policies always.
+pub(super) fn tree(
+    d: &Decision,
+    subject: &Principal,
+    hide_identity: bool,
+    facts: &KeyPolicyFacts,
+) -> Vec<Node> {
+    let mut tree = Vec::new();
+    if let Some(key_policy) = &d.key_policy {
+        tree.push(key_policy_node(d, key_policy, subject, facts));
+    }
+    tree.push(identity_node(d, subject, hide_identity, facts));
+    if d.key_policy.is_some() {
+        tree.push(grants_node(d, subject));
+    }
+    tree
+}
+
+/// The key policy: each statement, under a title saying what the key policy did.
+fn key_policy_node(
+    d: &Decision,
+    key_policy: &PolicyEvaluation,
+    subject: &Principal,
+    facts: &KeyPolicyFacts,
+) -> Node {
+    let account = subject.account.as_str();
+    let children: Vec<Node> = key_policy
+        .statements
+        .iter()
+        .map(|s| Node::leaf(s.to_string()))
+        .collect();
+    let delegates = key_policy
+        .statements
+        .iter()
+        .any(|s| s.principal_match == Some(PrincipalMatch::AccountLevel) && s.applies);
+    let title = match &d.reason {
+        Reason::KeyPolicyDenies { statement } => {
+            format!("key policy: {statement} explicitly denies")
+        }
+        Reason::KeyPolicyAllows { statement } => {
+            format!("key policy: {statement} allows {} directly", subject.arn)
+        }
+        Reason::KeyPolicyDelegatesToIam { statement, .. } => {
+            format!("key policy: {statement} delegates to account {account}")
+        }
+        _ if !facts.names_subject && !delegates => format!(
+            "key policy: no statement names {} and the key policy does not delegate to account {account}",
+            subject_names(subject)
+        ),
+        _ if delegates => format!(
+            "key policy: no statement names {} directly; it delegates to account {account}",
+            subject.arn
+        ),
+        _ => format!(
+            "key policy: no statement allows {} for {}",
+            d.action, subject.arn
+        ),
+    };
+    Node {
+        text: title,
+        children,
+    }
+}
+
+/// The identity policies: their statements (unless hidden), under a title saying whether they
+/// were consulted and what they did.
+fn identity_node(
+    d: &Decision,
+    subject: &Principal,
+    hide_identity: bool,
+    facts: &KeyPolicyFacts,
+) -> Node {
+    let account = subject.account.as_str();
+    let identity_children: Vec<Node> = if hide_identity {
+        vec![Node::leaf(format!(
+            "(statements hidden: the policies belong to account {account})"
+        ))]
+    } else {
+        d.identity_policies
+            .iter()
+            .map(|p| Node {
+                text: format!("policy {:?}", p.name),
+                children: p
+                    .evaluation
+                    .statements
+                    .iter()
+                    .map(|s| Node::leaf(s.to_string()))
+                    .collect(),
+            })
+            .collect()
+    };
+    let identity_title = match &d.reason {
+        Reason::IdentityPolicyDenies { policy, statement } => {
+            if hide_identity {
+                "identity policies: an identity policy explicitly denies".to_string()
+            } else {
+                format!("identity policies: policy {policy:?} {statement} explicitly denies")
+            }
+        }
+        Reason::KeyPolicyDenies { .. } => {
+            "identity policies: not needed: the key policy denies".to_string()
+        }
+        Reason::NotCrossAccountAction => format!(
+            "identity policies: not consulted: {} cannot be used on a key of another account",
+            d.action
+        ),
+        Reason::KeyPolicyAllows { .. } => {
+            "identity policies: not needed: the key policy names the caller directly".to_string()
+        }
+        Reason::KeyPolicyDelegatesToIam { identity, .. } | Reason::IdentityAllows { identity } => {
+            match identity {
+                IdentityAllow::RootUser => format!(
+                    "identity policies: the root user of account {account} passes the IAM side implicitly"
+                ),
+                IdentityAllow::IdentityPolicy { .. } if hide_identity => {
+                    "identity policies: an identity policy allows".to_string()
+                }
+                other => format!("identity policies: {}", identity_allow_text(other)),
+            }
+        }
+        _ if !d.identity_consulted => match &facts.delegation_mismatch {
+            Some(why) => format!(
+                "identity policies: not consulted: the key policy's delegation to account {account} does not cover this request ({why})"
+            ),
+            None => format!(
+                "identity policies: not consulted: the key policy does not delegate to account {account}"
+            ),
+        },
+        _ if subject.kind == PrincipalKind::Root => format!(
+            "identity policies: the root user of account {account} passes the IAM side implicitly"
+        ),
+        _ => format!("identity policies: no identity policy allows {}", d.action),
+    };
+    let identity_children =
+        if d.identity_consulted || matches!(d.reason, Reason::IdentityPolicyDenies { .. }) {
+            if identity_children.is_empty() && subject.kind != PrincipalKind::Root {
+                vec![Node::leaf(format!(
+                    "{} has no identity policies",
+                    subject.principal_arn()
+                ))]
+            } else {
+                identity_children
+            }
+        } else {
+            Vec::new()
+        };
+    Node {
+        text: identity_title,
+        children: identity_children,
+    }
+}
+
+/// The grants of the key: how each relates to the request, under a title saying whether one
+/// allowed it.
+fn grants_node(d: &Decision, subject: &Principal) -> Node {
+    let children: Vec<Node> = d
+        .grants
+        .iter()
+        .map(|g| {
+            let head = format!(
+                "{} for {}",
+                grant_text(&g.grant_id, g.name.as_deref()),
+                g.grantee_principal
+            );
+            Node::leaf(match &g.mismatch {
+                None if g.account_grantee => {
+                    format!("{head}: matches (an account grantee: IAM must allow too)")
+                }
+                None => format!("{head}: matches"),
+                Some(why) => format!("{head}: does not apply: {why}"),
+            })
+        })
+        .collect();
+    let title = match (&d.reason, grant_operation(&d.action)) {
+        (Reason::Grant { grant_id, name }, _) => {
+            format!(
+                "grants: {} allows it",
+                grant_text(grant_id, name.as_deref())
+            )
+        }
+        (_, None) => format!("grants: none considered: {} cannot be granted", d.action),
+        _ if d.grants.is_empty() => format!(
+            "grants: no grant matches: no grant of this key names {}, its role or its account",
+            subject.arn
+        ),
+        _ if d.grants.iter().any(|g| g.applies) => {
+            "grants: a grant matches, but not needed or not sufficient".to_string()
+        }
+        _ => "grants: no grant matches".to_string(),
+    };
+    Node {
+        text: title,
+        children,
+    }
+}
+
+/// Who the subject is, in words: its ARN, and its role for sessions.
+fn subject_names(p: &Principal) -> String {
+    match &p.kind {
+        PrincipalKind::AssumedRole { role_arn, .. } => format!("{} (role {role_arn})", p.arn),
+        _ => p.arn.clone(),
+    }
+}
