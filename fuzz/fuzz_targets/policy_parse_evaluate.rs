@@ -1,7 +1,7 @@
 //! Parse arbitrary bytes as each kind of policy; evaluate whatever parses against a few
 //! requests, and render the explanation. Nothing may panic.
 //!
-//! Keep in step with crates/trent-policy/tests/fuzz_corpus.rs, which replays the seed corpus.
+//! Keep in step with crates/trent-policy/tests/it/fuzz_corpus.rs, which replays the seed corpus.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -6,7 +6,7 @@ local AES-256-GCM (the `cryptography` package), Decrypt of the data key, restart
 same data dir and decrypt again (persistence), disable -> DisabledException, schedule deletion ->
 KMSInvalidStateException.
 
-Run under `cargo test` by crates/trent/tests/e2e_scripts.rs (which sets TRENT_BIN), or by hand
+Run under `cargo test` by crates/trent/tests/it/e2e_scripts.rs (which sets TRENT_BIN), or by hand
 after `cargo build -p trent`, with the venv that scripts/test creates:
     TRENT_BIN=target/debug/trent .venv/bin/python tests/e2e/boto3_basic.py
 """

@@ -5,7 +5,7 @@
 # same data dir and decrypt again (persistence), disable -> DisabledException, enable, schedule
 # deletion -> KMSInvalidStateException, restart again (the state persisted).
 #
-# Run under `cargo test` by crates/trent/tests/e2e_scripts.rs (which sets TRENT_BIN), or by hand
+# Run under `cargo test` by crates/trent/tests/it/e2e_scripts.rs (which sets TRENT_BIN), or by hand
 # after `cargo build -p trent`, with `aws` on PATH (scripts/test installs it in .venv):
 #   PATH="$PWD/.venv/bin:$PATH" TRENT_BIN=target/debug/trent tests/e2e/cli.sh
 set -euo pipefail

@@ -5,7 +5,7 @@ newest version this toolchain builds, predates the operation).
 What counts as a use: successful cryptographic operations, both keys of ReEncrypt, also with
 `--authz off`; what does not: reads and failures. The request ID and CloudTrail event ID it
 reports are those of the audit record; the usage survives a restart (written when the server
-stops). Run under `cargo test` by crates/trent/tests/e2e_scripts.rs, or:
+stops). Run under `cargo test` by crates/trent/tests/it/e2e_scripts.rs, or:
     TRENT_BIN=target/debug/trent .venv/bin/python tests/e2e/key_last_usage.py
 """
 

@@ -3,7 +3,7 @@
 
 A role decrypts with a key although neither its IAM policy nor the key policy allows it, because a
 grant created by Lambda (acting for the admin role) does; once the grant is retired, AWS's exact
-AccessDeniedException message. Run under `cargo test` by crates/trent/tests/e2e_scripts.rs, or:
+AccessDeniedException message. Run under `cargo test` by crates/trent/tests/it/e2e_scripts.rs, or:
     TRENT_BIN=target/debug/trent .venv/bin/python tests/e2e/lambda_grant.py
 """
 

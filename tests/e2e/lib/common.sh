@@ -1,6 +1,6 @@
 # Shared pieces of the aws CLI end-to-end scripts: a hermetic aws CLI, starting and stopping the
 # real `trent serve` binary, and assertions. Source it after `set -euo pipefail`; it needs
-# TRENT_BIN (set by crates/trent/tests/e2e_scripts.rs) and `aws` on PATH (scripts/test).
+# TRENT_BIN (set by crates/trent/tests/it/e2e_scripts.rs) and `aws` on PATH (scripts/test).
 # shellcheck shell=bash
 
 e2e_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)

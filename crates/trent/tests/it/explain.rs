@@ -1,0 +1,616 @@
+//! `trent explain` and `trent access` against the real binary, for the Lambda
+//! environment-variable scenario (the config of grants.rs): before and after the grant is
+//! retired, past requests (by x-amzn-RequestId) and hypothetical ones, and who may ask.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::operation::RequestId;
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
+use serde_json::Value;
+
+use crate::support::Server;
+
+const ACCOUNT: &str = "012345678901";
+const REGION: &str = "ap-northeast-1";
+const FUNCTION_ARN: &str = "arn:aws:lambda:ap-northeast-1:012345678901:function:test";
+const FUNCTION_SESSION: &str = "arn:aws:sts::012345678901:assumed-role/test-role-cu5o193j/test";
+const EC_KEY: &str = "aws:lambda:FunctionArn";
+
+const CONFIG: &str = r#"
+[[accounts]]
+id = "012345678901"
+access_keys = [{ access_key_id = "AKIAROOT", secret_access_key = "root" }]
+
+[[accounts.roles]]
+name = "my-role"
+policies = [{ name = "admin", document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}' }]
+sessions = [{ name = "admin", access_key_id = "ASIAADMIN", secret_access_key = "admin" }]
+
+[[accounts.roles]]
+name = "test-role-cu5o193j"
+policies = [{ name = "logs", document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}' }]
+sessions = [{ name = "test", access_key_id = "ASIAFUNCTION", secret_access_key = "function" }]
+
+[[accounts.users]]
+name = "auditor"
+access_keys = [{ access_key_id = "AKIAAUDITOR", secret_access_key = "auditor" }]
+policies = [{ name = "explain", document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"trent:Explain","Resource":"*"}]}' }]
+
+[[accounts]]
+id = "444455556666"
+access_keys = [{ access_key_id = "AKIAOTHERROOT", secret_access_key = "other" }]
+
+[[accounts.users]]
+name = "partner"
+access_keys = [{ access_key_id = "AKIAPARTNER", secret_access_key = "partner" }]
+policies = [{ name = "partner-private-policy", document = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*"}]}' }]
+
+[[service_callers]]
+service = "lambda.amazonaws.com"
+acts_for = "arn:aws:sts::012345678901:assumed-role/my-role/admin"
+access_key_id = "AKIALAMBDA"
+secret_access_key = "lambda"
+"#;
+
+fn key_arn(id: &str) -> String {
+    format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
+}
+
+/// Runs `trent <args>` with the given credentials against `server`; (success, stdout, stderr).
+fn trent(server: &Server, creds: (&str, &str), args: &[&str]) -> (bool, String, String) {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_trent"))
+        .args(args)
+        .arg("--endpoint-url")
+        .arg(&server.endpoint)
+        .env("HOME", home.path())
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("TRENT_ENDPOINT_URL")
+        .env("AWS_ACCESS_KEY_ID", creds.0)
+        .env("AWS_SECRET_ACCESS_KEY", creds.1)
+        .env("AWS_REGION", REGION)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn trent_ok(server: &Server, creds: (&str, &str), args: &[&str]) -> String {
+    let (ok, stdout, stderr) = trent(server, creds, args);
+    assert!(ok, "trent {args:?} failed: {stderr}");
+    stdout
+}
+
+fn trent_json(server: &Server, creds: (&str, &str), args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    serde_json::from_str(&trent_ok(server, creds, &args)).unwrap()
+}
+
+const ROOT: (&str, &str) = ("AKIAROOT", "root");
+const ADMIN: (&str, &str) = ("ASIAADMIN", "admin");
+const FUNCTION: (&str, &str) = ("ASIAFUNCTION", "function");
+
+fn client(server: &Server, creds: (&str, &str)) -> Client {
+    server.kms_as(creds.0, creds.1, REGION)
+}
+
+/// Decrypt as the function; the request ID and whether it was allowed.
+async fn function_decrypt(server: &Server, blob: &Blob, with_ec: bool) -> (String, bool) {
+    let mut req = client(server, FUNCTION)
+        .decrypt()
+        .ciphertext_blob(blob.clone());
+    if with_ec {
+        req = req.encryption_context(EC_KEY, FUNCTION_ARN);
+    }
+    match req.send().await {
+        Ok(out) => {
+            assert_eq!(out.plaintext().unwrap().as_ref(), b"db-password");
+            (out.request_id().unwrap().to_string(), true)
+        }
+        Err(e) => {
+            let id = e.request_id().unwrap().to_string();
+            assert_eq!(
+                e.into_service_error().meta().code(),
+                Some("AccessDeniedException")
+            );
+            (id, false)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_scenario_explained_before_and_after_retirement() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let grant_name = "test/2b8d0a3e-5b5f-4a63-9d1a-0c1f5f3b2e11";
+    let grant_id = client(&server, ("AKIALAMBDA", "lambda"))
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(FUNCTION_SESSION)
+        .retiring_principal("lambda.ap-northeast-1.amazonaws.com")
+        .operations(GrantOperation::Decrypt)
+        .operations(GrantOperation::RetireGrant)
+        .constraints(
+            GrantConstraints::builder()
+                .encryption_context_equals(EC_KEY, FUNCTION_ARN)
+                .build(),
+        )
+        .name(grant_name)
+        .send()
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
+    let blob = admin
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new("db-password"))
+        .encryption_context(EC_KEY, FUNCTION_ARN)
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+
+    // The function decrypts through the grant; explain names the grant by ID.
+    let (allowed_id, allowed) = function_decrypt(&server, &blob, true).await;
+    assert!(allowed);
+    let text = trent_ok(&server, ROOT, &["explain", "--request-id", &allowed_id]);
+    assert!(
+        text.contains(&format!(
+            "request {allowed_id}: Decrypt by {FUNCTION_SESSION}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "ALLOW kms:Decrypt on {} for {FUNCTION_SESSION}: grant {grant_id} (\"{grant_name}\") allows it",
+            key_arn(&key)
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("identity policies: not consulted: the key policy does not delegate to account 012345678901"),
+        "{text}"
+    );
+    let record = trent_json(&server, ROOT, &["explain", "--request-id", &allowed_id]);
+    assert_eq!(record["requestID"], allowed_id.as_str());
+    let d = &record["trentAuthorization"]["decisions"][0];
+    assert_eq!(d["outcome"], "Allow");
+    assert_eq!(d["causes"][0]["source"], "grant");
+    assert_eq!(d["causes"][0]["grantId"], grant_id.as_str());
+    assert_eq!(d["causes"][0]["grantName"], grant_name);
+
+    // The same question asked hypothetically, against the live state.
+    let ec = format!("{EC_KEY}={FUNCTION_ARN}");
+    let hypothetical = [
+        "explain",
+        "--as",
+        FUNCTION_SESSION,
+        "--action",
+        "kms:Decrypt",
+        "--key",
+        &key,
+        "--encryption-context",
+        &ec,
+    ];
+    let text = trent_ok(&server, ROOT, &hypothetical);
+    assert!(text.starts_with("ALLOW kms:Decrypt"), "{text}");
+    assert!(
+        text.contains(&format!("grants: grant {grant_id}")),
+        "{text}"
+    );
+    // Without the context, the grant's constraint is what fails.
+    let text = trent_ok(
+        &server,
+        ROOT,
+        &[
+            "explain",
+            "--as",
+            FUNCTION_SESSION,
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            &key_arn(&key),
+        ],
+    );
+    assert!(text.starts_with("DENY (implicit) kms:Decrypt"), "{text}");
+    assert!(
+        text.contains("does not apply: the EncryptionContextEquals constraint"),
+        "{text}"
+    );
+
+    // trent access: my-role through the key policy, and the grant.
+    let access = trent_ok(&server, ROOT, &["access", &key]);
+    assert!(
+        access.contains("arn:aws:iam::012345678901:role/my-role"),
+        "{access}"
+    );
+    assert!(access.contains(&grant_id), "{access}");
+    assert!(
+        access.contains("none: the key policy names no account"),
+        "{access}"
+    );
+    let report = trent_json(&server, ROOT, &["access", &key]);
+    let st = &report["keyPolicy"][0];
+    assert_eq!(st["sid"], "admin");
+    assert_eq!(st["effect"], "Allow");
+    assert_eq!(
+        st["principals"][0],
+        "arn:aws:iam::012345678901:role/my-role"
+    );
+    assert_eq!(st["actions"][0], "kms:*");
+    let g = &report["grants"][0];
+    assert_eq!(g["grantId"], grant_id.as_str());
+    assert_eq!(g["name"], grant_name);
+    assert_eq!(g["granteePrincipal"], FUNCTION_SESSION);
+    assert_eq!(
+        g["operations"],
+        serde_json::json!(["Decrypt", "RetireGrant"])
+    );
+    assert_eq!(
+        g["constraints"]["EncryptionContextEquals"][EC_KEY],
+        FUNCTION_ARN
+    );
+    assert_eq!(
+        g["retiringPrincipal"],
+        "lambda.ap-northeast-1.amazonaws.com"
+    );
+    // Known identities: the admin session through statement 0, the function through the grant.
+    let identities = report["identities"].as_array().unwrap();
+    let admin_row = identities
+        .iter()
+        .find(|i| i["principal"] == "arn:aws:sts::012345678901:assumed-role/my-role/admin")
+        .unwrap();
+    assert_eq!(
+        admin_row["paths"][0]["via"],
+        "key policy statement 0 (Sid \"admin\")"
+    );
+    // Without an encryption context the grant allows only what its constraint does not bind.
+    let function_row = identities
+        .iter()
+        .find(|i| i["principal"] == FUNCTION_SESSION)
+        .unwrap();
+    assert_eq!(
+        function_row["paths"],
+        serde_json::json!([{
+            "via": format!("grant {grant_id} (\"{grant_name}\")"),
+            "actions": ["kms:RetireGrant"],
+        }])
+    );
+
+    // Retire the grant: now nothing lets the function in.
+    admin
+        .retire_grant()
+        .key_id(key_arn(&key))
+        .grant_id(&grant_id)
+        .send()
+        .await
+        .unwrap();
+    let (denied_id, allowed) = function_decrypt(&server, &blob, true).await;
+    assert!(!allowed);
+    let text = trent_ok(&server, ROOT, &["explain", "--request-id", &denied_id]);
+    let expected_summary = format!(
+        "DENY (implicit) kms:Decrypt on {} for {FUNCTION_SESSION}: no key-policy statement names the caller; the key policy does not delegate to account 012345678901, so identity policies were not consulted; no grant matches",
+        key_arn(&key)
+    );
+    assert!(text.contains(&expected_summary), "{text}");
+    assert!(
+        text.contains(&format!(
+            "key policy: no statement names {FUNCTION_SESSION} (role arn:aws:iam::012345678901:role/test-role-cu5o193j) and the key policy does not delegate to account 012345678901"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "statement 0 (Sid \"admin\"): Allow does not apply: the principal does not match"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("identity policies: not consulted: the key policy does not delegate to account 012345678901"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "grants: no grant matches: no grant of this key names {FUNCTION_SESSION}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "AccessDeniedException: User: {FUNCTION_SESSION} is not authorized to perform: kms:Decrypt on resource: {} because no resource-based policy allows the kms:Decrypt action",
+            key_arn(&key)
+        )),
+        "{text}"
+    );
+    let text = trent_ok(&server, ROOT, &hypothetical);
+    assert!(text.starts_with(&expected_summary), "{text}");
+
+    let access = trent_ok(&server, ROOT, &["access", &key]);
+    assert!(
+        access.contains("arn:aws:iam::012345678901:role/my-role"),
+        "{access}"
+    );
+    assert!(!access.contains(&grant_id), "{access}");
+    let report = trent_json(&server, ROOT, &["access", &key]);
+    assert_eq!(report["grants"], serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn who_may_ask() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let created = admin.create_key().send().await.unwrap();
+    let key = created.key_metadata.unwrap().key_id;
+    let create_id = list_keys_request_id(&admin).await;
+
+    // The root of the key's account, a principal allowed trent:Explain, a principal allowed
+    // `*`: yes.
+    for creds in [ROOT, ("AKIAAUDITOR", "auditor"), ADMIN] {
+        trent_ok(&server, creds, &["access", &key]);
+        trent_ok(&server, creds, &["explain", "--request-id", &create_id]);
+    }
+    // The function's role has no trent:Explain: no, with AWS's message.
+    let (ok, _, stderr) = trent(&server, FUNCTION, &["access", &key]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!(
+            "AccessDeniedException: User: {FUNCTION_SESSION} is not authorized to perform: trent:Explain on resource: {} because no identity-based policy allows the trent:Explain action",
+            key_arn(&key)
+        )),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = trent(&server, FUNCTION, &["explain", "--request-id", &create_id]);
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+    // The root of another account: no, not even by key ARN.
+    let (ok, _, stderr) = trent(
+        &server,
+        ("AKIAOTHERROOT", "other"),
+        &["access", &key_arn(&key)],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("because it belongs to account 012345678901"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = trent(
+        &server,
+        ("AKIAOTHERROOT", "other"),
+        &[
+            "explain",
+            "--as",
+            "arn:aws:iam::012345678901:role/my-role",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+
+    // A role ARN is explained as a session of it; unknown principals are refused.
+    let text = trent_ok(
+        &server,
+        ROOT,
+        &[
+            "explain",
+            "--as",
+            "arn:aws:iam::012345678901:role/my-role",
+            "--action",
+            "kms:ScheduleKeyDeletion",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(text.starts_with("ALLOW kms:ScheduleKeyDeletion"), "{text}");
+    assert!(
+        text.contains("identity policy \"admin\" statement 0 allows"),
+        "{text}"
+    );
+    let (ok, _, stderr) = trent(
+        &server,
+        ROOT,
+        &[
+            "explain",
+            "--as",
+            "arn:aws:iam::012345678901:role/nobody",
+            "--action",
+            "kms:Decrypt",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("does not know the principal"), "{stderr}");
+    // Bad credentials are refused like any KMS request.
+    let (ok, _, stderr) = trent(&server, ("AKIAROOT", "wrong"), &["access", &key]);
+    assert!(!ok);
+    assert!(stderr.contains("InvalidSignatureException"), "{stderr}");
+}
+
+/// The request ID of a resource-less request (ListKeys).
+async fn list_keys_request_id(c: &Client) -> String {
+    let out = c.list_keys().send().await.unwrap();
+    out.request_id().unwrap().to_string()
+}
+
+/// A caller of another account keeps its identity-policy names to itself: the key's account sees
+/// that "an identity policy allows", the file keeps everything.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_accounts_identity_policies_stay_hidden() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"},{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let blob = admin
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new("shared"))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let out = client(&server, ("AKIAPARTNER", "partner"))
+        .decrypt()
+        .key_id(key_arn(&key))
+        .ciphertext_blob(blob)
+        .send()
+        .await
+        .unwrap();
+    let id = out.request_id().unwrap().to_string();
+    let private = "partner-private-policy";
+
+    // The operator's file has the details.
+    let log = std::fs::read_to_string(server.data_dir.join("audit.log")).unwrap();
+    assert!(log.contains(private));
+    // The key's account sees the path, not the partner's policy names.
+    let text = trent_ok(&server, ROOT, &["explain", "--request-id", &id]);
+    assert!(
+        text.contains(&format!(
+            "ALLOW kms:Decrypt on {} for arn:aws:iam::444455556666:user/partner: key policy statement 1 (Sid \"Partner\") delegates to account 444455556666 and an identity policy allows",
+            key_arn(&key)
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(private), "{text}");
+    let json = trent_ok(&server, ROOT, &["explain", "--request-id", &id, "--json"]);
+    assert!(!json.contains(private), "{json}");
+    // So does a hypothetical request as the partner.
+    let args = [
+        "explain",
+        "--as",
+        "arn:aws:iam::444455556666:user/partner",
+        "--action",
+        "kms:Decrypt",
+        "--key",
+        &key_arn(&key),
+    ];
+    let text = trent_ok(&server, ROOT, &args);
+    assert!(text.starts_with("ALLOW kms:Decrypt"), "{text}");
+    assert!(!text.contains(private), "{text}");
+    let answer = trent_json(&server, ROOT, &args);
+    assert!(answer.get("decision").is_none());
+    assert!(!answer.to_string().contains(private));
+    // The access report lists the partner without its policy names.
+    let report = trent_json(&server, ROOT, &["access", &key]);
+    assert_eq!(report["delegations"][0]["account"], "444455556666");
+    let known: Vec<&str> = report["delegations"][0]["knownIdentities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["principal"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        known,
+        [
+            "arn:aws:iam::444455556666:root",
+            "arn:aws:iam::444455556666:user/partner"
+        ]
+    );
+    assert!(!report.to_string().contains(private), "{report}");
+    // The partner's account may not read the key's records.
+    let (ok, _, stderr) = trent(
+        &server,
+        ("AKIAOTHERROOT", "other"),
+        &["explain", "--request-id", &id],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("AccessDeniedException"), "{stderr}");
+}
+
+/// Credentials and region as the `aws` CLI finds them: `--profile` (or `AWS_PROFILE`) from the
+/// shared credentials and config files.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_from_the_shared_files() {
+    let server = Server::start_with_config(CONFIG);
+    let key = client(&server, ADMIN)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    std::fs::write(
+        aws.join("credentials"),
+        "[default]\naws_access_key_id = AKIANOBODY\naws_secret_access_key = x\n\n[auditor]\naws_access_key_id = AKIAAUDITOR\naws_secret_access_key = auditor\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        "[profile auditor]\nregion = ap-northeast-1\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str], profile_env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trent"));
+        cmd.arg("access")
+            .arg(&key)
+            .args(extra)
+            .arg("--endpoint-url")
+            .arg(&server.endpoint)
+            .env("HOME", home.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+            .env_remove("AWS_CONFIG_FILE")
+            .env_remove("AWS_PROFILE")
+            .env_remove("TRENT_ENDPOINT_URL");
+        if let Some(p) = profile_env {
+            cmd.env("AWS_PROFILE", p);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (ok, out) = run(&["--profile", "auditor"], None);
+    assert!(ok, "{out}");
+    assert!(out.contains(&key_arn(&key)), "{out}");
+    let (ok, out) = run(&[], Some("auditor"));
+    assert!(ok, "{out}");
+    // The default profile's key is unknown to the server.
+    let (ok, out) = run(&["--region", REGION], None);
+    assert!(!ok);
+    assert!(out.contains("UnrecognizedClientException"), "{out}");
+    let (ok, out) = run(&["--profile", "missing"], None);
+    assert!(!ok);
+    assert!(out.contains("profile \"missing\" not found"), "{out}");
+}

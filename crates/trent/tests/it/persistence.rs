@@ -1,0 +1,355 @@
+//! Durability through the real binary: everything a client can observe survives SIGTERM and a
+//! restart on the same data dir; the root key file is private; and a server started with a root
+//! key other than the one that sealed the data fails cleanly (KMSInternalException, no panic, no
+//! damage) until it is given the right key again.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{DataKeySpec, KeyState};
+
+use crate::support::kms::*;
+use crate::support::{Server, hex};
+
+const INTERNAL: &str =
+    "The request was rejected because an internal exception occurred. The request can be retried.";
+
+fn ec() -> HashMap<String, String> {
+    HashMap::from([("purpose".to_string(), "restart".to_string())])
+}
+
+#[tokio::test]
+async fn everything_survives_sigterm_and_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+
+    let s = Server::start_in(&dir, None);
+    let kms = s.kms();
+    let key = kms
+        .create_key()
+        .description("durable")
+        .tags(tag("team", "storage"))
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    let id = key.key_id().to_string();
+    kms.create_alias()
+        .alias_name("alias/durable")
+        .target_key_id(&id)
+        .send()
+        .await
+        .unwrap();
+    let blob = kms
+        .encrypt()
+        .key_id("alias/durable")
+        .plaintext(Blob::new("across restarts"))
+        .set_encryption_context(Some(ec()))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    let data_key = kms
+        .generate_data_key()
+        .key_id(&id)
+        .key_spec(DataKeySpec::Aes256)
+        .send()
+        .await
+        .unwrap();
+    let disabled = new_key(&kms).await.key_id().to_string();
+    kms.disable_key().key_id(&disabled).send().await.unwrap();
+    let eu = s.kms_as("test", "test", "eu-west-1");
+    let eu_key = new_key(&eu).await.key_id().to_string();
+    let before = snapshot(&kms).await;
+    let before_eu = snapshot(&eu).await;
+
+    let status = s.stop();
+    assert!(status.success(), "SIGTERM exit: {status:?}");
+
+    let s = Server::start_in(&dir, None);
+    let kms = s.kms();
+    assert_eq!(snapshot(&kms).await, before);
+    let eu = s.kms_as("test", "test", "eu-west-1");
+    assert_eq!(snapshot(&eu).await, before_eu);
+    assert_eq!(all_key_ids(&eu, 10).await, vec![eu_key]);
+
+    let d = kms
+        .decrypt()
+        .ciphertext_blob(blob.clone())
+        .set_encryption_context(Some(ec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.plaintext().unwrap().as_ref(), b"across restarts");
+    assert_eq!(d.key_id(), Some(key_arn(&id).as_str()));
+    let d = kms
+        .decrypt()
+        .key_id("alias/durable")
+        .ciphertext_blob(data_key.ciphertext_blob.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.plaintext, data_key.plaintext);
+    // The disabled key is still disabled, and the old key still encrypts.
+    assert_eq!(
+        failure(
+            kms.encrypt()
+                .key_id(&disabled)
+                .plaintext(Blob::new("x"))
+                .send()
+                .await
+        )
+        .0,
+        "DisabledException"
+    );
+    encrypt(&kms, &id, b"still works").await;
+
+    // A second restart, after more changes.
+    kms.untag_resource()
+        .key_id(&id)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    kms.delete_alias()
+        .alias_name("alias/durable")
+        .send()
+        .await
+        .unwrap();
+    let before = snapshot(&kms).await;
+    assert!(s.stop().success());
+    let s = Server::start_in(&dir, None);
+    assert_eq!(snapshot(&s.kms()).await, before);
+}
+
+#[tokio::test]
+async fn a_key_pending_deletion_stays_pending_across_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = Server::start_in(&dir, None);
+    let kms = s.kms();
+    let id = new_key(&kms).await.key_id().to_string();
+    let scheduled = kms
+        .schedule_key_deletion()
+        .key_id(&id)
+        .pending_window_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    let blob = {
+        let other = new_key(&kms).await.key_id().to_string();
+        encrypt(&kms, &other, b"unrelated").await
+    };
+    assert!(s.stop().success());
+
+    let s = Server::start_in(&dir, None);
+    let kms = s.kms();
+    let d = describe(&kms, &id).await;
+    assert_eq!(d.key_state(), Some(&KeyState::PendingDeletion));
+    assert!(!d.enabled());
+    assert_eq!(d.deletion_date(), scheduled.deletion_date());
+    assert_eq!(
+        failure(
+            kms.encrypt()
+                .key_id(&id)
+                .plaintext(Blob::new("x"))
+                .send()
+                .await
+        ),
+        expected(
+            "KMSInvalidStateException",
+            &format!("{} is pending deletion.", key_arn(&id))
+        )
+    );
+    kms.decrypt().ciphertext_blob(blob).send().await.unwrap();
+    // Cancelling after the restart works and leaves the key disabled, across another restart.
+    kms.cancel_key_deletion().key_id(&id).send().await.unwrap();
+    assert!(s.stop().success());
+    let s = Server::start_in(&dir, None);
+    let d = describe(&s.kms(), &id).await;
+    assert_eq!(d.key_state(), Some(&KeyState::Disabled));
+    assert!(d.deletion_date().is_none());
+}
+
+#[tokio::test]
+async fn the_root_key_file_is_private_and_stable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = Server::start_in(&dir, None);
+    new_key(&s.kms()).await;
+    let root = dir.join("root.key");
+    let meta = std::fs::metadata(&root).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "root.key mode");
+    assert_eq!(meta.len(), 32);
+    let first = std::fs::read(&root).unwrap();
+    assert!(s.stop().success());
+    let s = Server::start_in(&dir, None);
+    new_key(&s.kms()).await;
+    assert_eq!(
+        std::fs::read(&root).unwrap(),
+        first,
+        "root.key was rewritten"
+    );
+    // Two data dirs, two root keys.
+    let other = tmp.path().join("other");
+    let s2 = Server::start_in(&other, None);
+    new_key(&s2.kms()).await;
+    assert_ne!(std::fs::read(other.join("root.key")).unwrap(), first);
+}
+
+/// Runs `trent serve` expecting it to refuse to start; returns its stderr.
+fn refused_start(dir: &Path, env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trent"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env_remove("TRENT_ROOT_KEY")
+        .env_remove("TRENT_CONFIG")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("trent serve did not refuse to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        !status.success(),
+        "exit status {status:?}; stderr: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn a_root_key_file_others_can_read_or_of_the_wrong_size_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = Server::start_in(&dir, None);
+    new_key(&s.kms()).await;
+    assert!(s.stop().success());
+    let root = dir.join("root.key");
+
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stderr = refused_start(&dir, &[]);
+    assert!(stderr.contains("root.key"), "{stderr}");
+
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let good = std::fs::read(&root).unwrap();
+    std::fs::write(&root, &good[..31]).unwrap();
+    let stderr = refused_start(&dir, &[]);
+    assert!(stderr.contains("root.key"), "{stderr}");
+
+    // A TRENT_ROOT_KEY that is not a key is refused without echoing it.
+    let stderr = refused_start(&dir, &[("TRENT_ROOT_KEY", "not-a-key-at-all-s3cr3t")]);
+    assert!(stderr.contains("TRENT_ROOT_KEY"), "{stderr}");
+    assert!(!stderr.contains("s3cr3t"), "{stderr}");
+
+    // Restored, the data is usable again.
+    std::fs::write(&root, &good).unwrap();
+    let s = Server::start_in(&dir, None);
+    assert_eq!(all_key_ids(&s.kms(), 10).await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_wrong_root_key_fails_cleanly_and_does_no_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = Server::start_in(&dir, None);
+    let kms = s.kms();
+    let id = new_key(&kms).await.key_id().to_string();
+    let blob = encrypt(&kms, &id, b"sealed under the file key").await;
+    let before = snapshot(&kms).await;
+    assert!(s.stop().success());
+    let right = hex(&std::fs::read(dir.join("root.key")).unwrap());
+    let wrong = hex(&[0x42; 32]);
+    assert_ne!(right, wrong);
+
+    // The server starts: nothing checks the root key against the data at startup.
+    let s = Server::start_in_with_env(&dir, None, &[], &[("TRENT_ROOT_KEY", wrong.as_str())]);
+    let kms = client(&s, None);
+    let internal = expected("KMSInternalException", INTERNAL);
+    assert_eq!(
+        failure(kms.decrypt().ciphertext_blob(blob.clone()).send().await),
+        internal
+    );
+    assert_eq!(
+        failure(
+            kms.encrypt()
+                .key_id(&id)
+                .plaintext(Blob::new("x"))
+                .send()
+                .await
+        ),
+        internal
+    );
+    assert_eq!(
+        failure(
+            kms.generate_data_key()
+                .key_id(&id)
+                .number_of_bytes(16)
+                .send()
+                .await
+        ),
+        internal
+    );
+    // Metadata needs no key material: the store reads fine, and the process did not die.
+    assert_eq!(snapshot(&kms).await, before);
+    let health = raw(&s.endpoint, "GET", "/health", &[], b"");
+    assert_eq!(health.status, 200);
+    // A key created now is sealed under the wrong key and works with it.
+    let newer = new_key(&kms).await.key_id().to_string();
+    let newer_blob = encrypt(&kms, &newer, b"under the env key").await;
+    assert!(s.stop().success());
+
+    // The same key given explicitly in TRENT_ROOT_KEY (hex) is the file's key: all is well.
+    let s = Server::start_in_with_env(&dir, None, &[], &[("TRENT_ROOT_KEY", right.as_str())]);
+    let kms = client(&s, None);
+    let d = kms
+        .decrypt()
+        .ciphertext_blob(blob.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.plaintext().unwrap().as_ref(),
+        b"sealed under the file key"
+    );
+    // ...except for the key whose material was sealed under the wrong one.
+    assert_eq!(
+        failure(kms.decrypt().ciphertext_blob(newer_blob).send().await),
+        internal
+    );
+    assert!(s.stop().success());
+
+    // And back on the file key.
+    let s = Server::start_in(&dir, None);
+    let d = s
+        .kms()
+        .decrypt()
+        .ciphertext_blob(blob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.plaintext().unwrap().as_ref(),
+        b"sealed under the file key"
+    );
+}
