@@ -113,7 +113,7 @@ impl KeyMetadata {
             key_state: key.key_state.as_str(),
             deletion_date: key.deletion_ms.map(epoch_seconds),
             origin: key.origin.clone(),
-            key_manager: "CUSTOMER",
+            key_manager: key.key_manager.as_str(),
             customer_master_key_spec: key.key_spec.clone(),
             key_spec: key.key_spec.clone(),
             encryption_algorithms: algorithms.encryption,

@@ -49,6 +49,17 @@ pub trait Backend: Send + Sync {
     /// (`AlreadyExists` if the key ID is taken in that region).
     fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()>;
 
+    /// Inserts a new key with its first material version and an alias pointing at it, in one
+    /// transaction: `AlreadyExists`, and nothing written, if the alias name (or the key ID) is
+    /// taken. AWS managed keys are made this way, so that of concurrent first uses of
+    /// `alias/aws/<service>` exactly one creates a key: the alias's uniqueness decides.
+    fn create_key_with_alias(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        alias: &Alias,
+    ) -> Result<()>;
+
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>>;
 
     /// Keys of one account in one region, ordered by key ID, starting after `after`.

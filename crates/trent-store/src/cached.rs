@@ -56,6 +56,16 @@ impl<B: Backend> CachedStore<B> {
         self.forget_grants(region, key_id);
     }
 
+    /// After a key was created: lookups before it existed may have cached its absence, and that
+    /// of its material.
+    fn forget_absence(&self, key: &KeyRecord) {
+        let k = key_ref(&key.region, &key.key_id);
+        self.keys.remove(&k);
+        self.tags.remove(&k);
+        self.materials
+            .retain(|(r, id, _)| !(r == &key.region && id == &key.key_id));
+    }
+
     fn forget_grants(&self, region: &str, key_id: &str) {
         self.grants
             .retain(|(r, id, _)| !(r == region && id == key_id));
@@ -70,12 +80,19 @@ impl<B: Backend> CachedStore<B> {
 impl<B: Backend> Backend for CachedStore<B> {
     fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
         let result = self.inner.create_key(key, material, tags);
-        // Lookups before the key existed may have cached its absence, and that of its material.
-        let k = key_ref(&key.region, &key.key_id);
-        self.keys.remove(&k);
-        self.tags.remove(&k);
-        self.materials
-            .retain(|(r, id, _)| !(r == &key.region && id == &key.key_id));
+        self.forget_absence(key);
+        result
+    }
+
+    fn create_key_with_alias(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        alias: &Alias,
+    ) -> Result<()> {
+        let result = self.inner.create_key_with_alias(key, material, alias);
+        self.forget_absence(key);
+        self.forget_aliases();
         result
     }
 

@@ -21,7 +21,7 @@ pub use backend::{Backend, Store};
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use model::{
-    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, KeyUsage, RotationKind, Tag,
+    Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RotationKind, Tag,
 };
 pub use sqlite::SqliteStore;
 

@@ -299,6 +299,42 @@ impl Backend for MemoryStore {
         })
     }
 
+    fn create_key_with_alias(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        alias: &Alias,
+    ) -> Result<()> {
+        self.write_kms(|kms| {
+            let name = (
+                alias.region.clone(),
+                alias.account.clone(),
+                alias.alias_name.clone(),
+            );
+            let k = key_ref(&key.region, &key.key_id);
+            // Both refusals are checked before anything is inserted.
+            if kms.aliases.contains_key(&name) || kms.keys.contains_key(&k) {
+                return Err(StoreError::AlreadyExists);
+            }
+            if alias.region != key.region || alias.target_key_id != key.key_id {
+                // SQLite's foreign key: the alias must point at a key that exists.
+                return Err(StoreError::NotFound);
+            }
+            kms.keys.insert(
+                k,
+                KeyEntry {
+                    key: key.clone(),
+                    materials: BTreeMap::from([(material.version, material.clone())]),
+                    tags: BTreeMap::new(),
+                    grants: Vec::new(),
+                    last_usage: None,
+                },
+            );
+            kms.aliases.insert(name, alias.clone());
+            Ok(())
+        })
+    }
+
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
         Ok(self.read().kms.entry(region, key_id).map(|e| e.key.clone()))
     }

@@ -56,6 +56,37 @@ impl FromStr for KeyState {
     }
 }
 
+/// Who manages a key (`KeyManager` in the API): the account (`CUSTOMER`), or AWS for the AWS
+/// managed keys that KMS creates on the first use of `alias/aws/<service>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyManager {
+    #[default]
+    Customer,
+    Aws,
+}
+
+impl KeyManager {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyManager::Customer => "CUSTOMER",
+            KeyManager::Aws => "AWS",
+        }
+    }
+}
+
+impl FromStr for KeyManager {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "CUSTOMER" => Ok(KeyManager::Customer),
+            "AWS" => Ok(KeyManager::Aws),
+            other => Err(StoreError::Corrupt(format!(
+                "unknown key manager {other:?}"
+            ))),
+        }
+    }
+}
+
 /// One KMS key. Keys are regional: the primary key is (region, key_id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyRecord {
@@ -81,6 +112,8 @@ pub struct KeyRecord {
     pub rotation_period_days: Option<u32>,
     /// When automatic rotation next rotates the key (set exactly while it is enabled).
     pub next_rotation_ms: Option<i64>,
+    /// Set when the key is created, never changed.
+    pub key_manager: KeyManager,
 }
 
 /// What identifies a key: (region, key ID).
@@ -94,7 +127,7 @@ impl KeyRecord {
     /// `self` (the key as stored) with the columns a modification may change taken from
     /// `changed`: description, state, deletion date and window, policy (with its principal IDs)
     /// current material and rotation schedule. The identity and the immutable properties (account, creation date,
-    /// spec, usage, origin, multi-region) stay as they were, whatever the closure of
+    /// spec, usage, origin, multi-region, key manager) stay as they were, whatever the closure of
     /// `Store::modify_key` did to them.
     pub fn with_changes(&self, changed: &KeyRecord) -> KeyRecord {
         KeyRecord {

@@ -2,7 +2,7 @@
 //! key policies.
 
 use serde::{Deserialize, Serialize};
-use trent_store::{KeyRecord, KeyState};
+use trent_store::{KeyManager, KeyRecord, KeyState};
 
 use crate::arn::{account_root_arn, key_arn, partition};
 use crate::authz::context::{request_alias, request_tags};
@@ -305,6 +305,7 @@ pub fn create_key(
         policy_principal_ids: None,
         rotation_period_days: None,
         next_rotation_ms: None,
+        key_manager: KeyManager::Customer,
     };
     if !default_policy {
         key.policy_principal_ids = check_new_key_policy(

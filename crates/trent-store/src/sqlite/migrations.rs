@@ -215,6 +215,11 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
     );
     "#,
+    // 8: who manages each key: 'CUSTOMER', or 'AWS' for the AWS managed keys KMS creates on the
+    // first use of alias/aws/<service>. Every key made before this is the account's own.
+    r#"
+    ALTER TABLE keys ADD COLUMN key_manager TEXT NOT NULL DEFAULT 'CUSTOMER';
+    "#,
 ];
 
 /// The schema version this build writes.

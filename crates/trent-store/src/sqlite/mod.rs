@@ -59,9 +59,12 @@ fn insert_or_exists(inserted: rusqlite::Result<usize>) -> Result<()> {
 
 const KEY_COLUMNS: &str = "region, key_id, account, created_ms, description, key_spec, key_usage, \
      origin, key_state, deletion_ms, pending_window_days, policy, multi_region, current_material, \
-     policy_principal_ids, rotation_period_days, next_rotation_ms";
+     policy_principal_ids, rotation_period_days, next_rotation_ms, key_manager";
 
-fn key_from_row(row: &Row<'_>) -> rusqlite::Result<(KeyRecord, String)> {
+/// A key row with its state and key manager still as text (see [`finish_key`]).
+type KeyRow = (KeyRecord, String, String);
+
+fn key_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
     let state: String = row.get(8)?;
     Ok((
         KeyRecord {
@@ -82,8 +85,10 @@ fn key_from_row(row: &Row<'_>) -> rusqlite::Result<(KeyRecord, String)> {
             policy_principal_ids: row.get(14)?,
             rotation_period_days: row.get(15)?,
             next_rotation_ms: row.get(16)?,
+            key_manager: crate::model::KeyManager::Customer,
         },
         state,
+        row.get(17)?,
     ))
 }
 
@@ -112,8 +117,9 @@ fn finish_material((mut material, rotation): (KeyMaterial, Option<String>)) -> R
     Ok(material)
 }
 
-fn finish_key((mut key, state): (KeyRecord, String)) -> Result<KeyRecord> {
+fn finish_key((mut key, state, manager): KeyRow) -> Result<KeyRecord> {
     key.key_state = state.parse()?;
+    key.key_manager = manager.parse()?;
     Ok(key)
 }
 
@@ -156,6 +162,36 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
             key.next_rotation_ms,
         ],
     )?)
+}
+
+/// Inserts an alias: `AlreadyExists` if the name is taken in that account and region, `NotFound`
+/// if the target key does not exist.
+fn insert_alias(tx: &Transaction<'_>, alias: &Alias) -> Result<()> {
+    let inserted = tx.execute(
+        "INSERT INTO aliases (region, account, alias_name, target_key_id, created_ms, updated_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            alias.region,
+            alias.account,
+            alias.alias_name,
+            alias.target_key_id,
+            alias.created_ms,
+            alias.updated_ms
+        ],
+    );
+    match inserted {
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            Err(StoreError::AlreadyExists)
+        }
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
+        {
+            Err(StoreError::NotFound)
+        }
+        other => other.map(|_| ()).map_err(StoreError::from),
+    }
 }
 
 impl SqliteStore {
@@ -204,10 +240,31 @@ impl SqliteStore {
         material: &KeyMaterial,
         tags: &[Tag],
     ) -> Result<()> {
+        self.create_key_then(key, material, tags, |_| Ok(()))
+    }
+
+    pub(crate) fn create_key_with_alias(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        alias: &Alias,
+    ) -> Result<()> {
+        // A refused alias drops the transaction uncommitted: the key is not written either.
+        self.create_key_then(key, material, &[], |tx| insert_alias(tx, alias))
+    }
+
+    /// Inserts a key with its first material and tags, then runs `then` in the same transaction.
+    fn create_key_then(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        tags: &[Tag],
+        then: impl FnOnce(&Transaction<'_>) -> Result<()>,
+    ) -> Result<()> {
         self.write(|tx| {
             let sql = format!(
                 "INSERT INTO keys ({KEY_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
             );
             let inserted = tx.execute(
                 &sql,
@@ -229,6 +286,7 @@ impl SqliteStore {
                     key.policy_principal_ids,
                     key.rotation_period_days,
                     key.next_rotation_ms,
+                    key.key_manager.as_str(),
                 ],
             );
             insert_or_exists(inserted)?;
@@ -239,7 +297,7 @@ impl SqliteStore {
                     params![key.region, key.key_id, tag.key, tag.value],
                 )?;
             }
-            Ok(())
+            then(tx)
         })
     }
 
@@ -396,33 +454,7 @@ impl SqliteStore {
     // ---- aliases ------------------------------------------------------------------------------
 
     pub(crate) fn create_alias(&self, alias: &Alias) -> Result<()> {
-        self.write(|tx| {
-            let inserted = tx.execute(
-                "INSERT INTO aliases (region, account, alias_name, target_key_id, created_ms, updated_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    alias.region,
-                    alias.account,
-                    alias.alias_name,
-                    alias.target_key_id,
-                    alias.created_ms,
-                    alias.updated_ms
-                ],
-            );
-            match inserted {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-                {
-                    Err(StoreError::AlreadyExists)
-                }
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY =>
-                {
-                    Err(StoreError::NotFound)
-                }
-                other => other.map(|_| ()).map_err(StoreError::from),
-            }
-        })
+        self.write(|tx| insert_alias(tx, alias))
     }
 
     pub(crate) fn update_alias(
@@ -579,6 +611,15 @@ fn insert_material(
 impl Backend for SqliteStore {
     fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
         SqliteStore::create_key(self, key, material, tags)
+    }
+
+    fn create_key_with_alias(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterial,
+        alias: &Alias,
+    ) -> Result<()> {
+        SqliteStore::create_key_with_alias(self, key, material, alias)
     }
 
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {

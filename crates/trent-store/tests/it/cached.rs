@@ -66,6 +66,8 @@ macro_rules! gated {
 
 gated! {
     fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()>;
+    fn create_key_with_alias(&self, key: &KeyRecord, material: &KeyMaterial, alias: &Alias)
+        -> Result<()>;
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>>;
     fn list_keys(&self, region: &str, account: &str, after: Option<&str>, limit: usize)
         -> Result<Vec<KeyRecord>>;

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use trent_store::iam::{AccessKeyKind, IamData, OwnerKind};
-use trent_store::{KeyState, RotationKind, Store, StoreError};
+use trent_store::{Alias, KeyManager, KeyRecord, KeyState, RotationKind, Store, StoreError};
 
 use crate::fixtures::*;
 
@@ -47,6 +47,9 @@ macro_rules! conformance_suite {
                 delete_key_takes_everything_with_it,
                 aliases_and_cache_coherence,
                 aliases_unique_per_account_and_region,
+                key_manager_round_trips_and_is_immutable,
+                key_with_alias_is_all_or_nothing,
+                concurrent_keys_with_one_alias_make_one_key,
                 tag_limit_rolls_back_the_whole_request,
                 tags_upsert_and_order,
                 grants_by_grantee_name_idempotency_and_limit,
@@ -517,6 +520,182 @@ pub fn aliases_and_cache_coherence(store: &Store) {
     );
     assert!(store.material(REGION, "k2", 1).unwrap().is_none());
     assert!(store.grant_by_token("t1").unwrap().is_none());
+}
+
+fn aws_managed(id: &str) -> KeyRecord {
+    KeyRecord {
+        key_manager: KeyManager::Aws,
+        ..key(id)
+    }
+}
+
+pub fn key_manager_round_trips_and_is_immutable(store: &Store) {
+    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&aws_managed("k2"), &material(), &[])
+        .unwrap();
+    let manager = |id| store.get_key(REGION, id).unwrap().unwrap().key_manager;
+    assert_eq!(
+        (manager("k1"), manager("k2")),
+        (KeyManager::Customer, KeyManager::Aws)
+    );
+    let listed: Vec<KeyManager> = store
+        .list_keys(REGION, ACCOUNT, None, 10)
+        .unwrap()
+        .iter()
+        .map(|k| k.key_manager)
+        .collect();
+    assert_eq!(listed, [KeyManager::Customer, KeyManager::Aws]);
+    // Not a mutable column: a modification cannot make a customer key AWS managed, or back.
+    for id in ["k1", "k2"] {
+        store
+            .modify_key(REGION, id, |k| {
+                k.key_manager = match k.key_manager {
+                    KeyManager::Customer => KeyManager::Aws,
+                    KeyManager::Aws => KeyManager::Customer,
+                };
+                k.description = "changed".into();
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        (manager("k1"), manager("k2")),
+        (KeyManager::Customer, KeyManager::Aws)
+    );
+    assert_eq!(
+        store.get_key(REGION, "k2").unwrap().unwrap().description,
+        "changed"
+    );
+}
+
+pub fn key_with_alias_is_all_or_nothing(store: &Store) {
+    // Cache the absences first: the new key and alias must not hide behind them.
+    assert!(store.get_key(REGION, "k1").unwrap().is_none());
+    assert!(store.material(REGION, "k1", 1).unwrap().is_none());
+    assert!(
+        store
+            .get_alias(REGION, ACCOUNT, "alias/aws/s3")
+            .unwrap()
+            .is_none()
+    );
+    store
+        .create_key_with_alias(
+            &aws_managed("k1"),
+            &material(),
+            &alias("alias/aws/s3", "k1"),
+        )
+        .unwrap();
+    assert_eq!(
+        store.get_key(REGION, "k1").unwrap(),
+        Some(aws_managed("k1"))
+    );
+    assert!(store.material(REGION, "k1", 1).unwrap().is_some());
+    assert_eq!(
+        store.get_alias(REGION, ACCOUNT, "alias/aws/s3").unwrap(),
+        Some(alias("alias/aws/s3", "k1"))
+    );
+    assert_eq!(
+        store.aliases_of_key(REGION, ACCOUNT, "k1").unwrap(),
+        [alias("alias/aws/s3", "k1")]
+    );
+
+    // The alias is taken: the second key is not written either.
+    assert!(matches!(
+        store.create_key_with_alias(
+            &aws_managed("k2"),
+            &material(),
+            &alias("alias/aws/s3", "k2")
+        ),
+        Err(StoreError::AlreadyExists)
+    ));
+    // The key ID is taken: the new alias is not written.
+    assert!(matches!(
+        store.create_key_with_alias(
+            &aws_managed("k1"),
+            &material(),
+            &alias("alias/aws/ebs", "k1")
+        ),
+        Err(StoreError::AlreadyExists)
+    ));
+    assert!(store.get_key(REGION, "k2").unwrap().is_none());
+    assert!(store.materials(REGION, "k2").unwrap().is_empty());
+    assert!(
+        store
+            .get_alias(REGION, ACCOUNT, "alias/aws/ebs")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        ids(&store.list_keys(REGION, ACCOUNT, None, 10).unwrap()),
+        ["k1"]
+    );
+    assert_eq!(
+        store
+            .list_aliases(REGION, ACCOUNT, None, None, 10)
+            .unwrap()
+            .iter()
+            .map(|a| (a.alias_name.as_str(), a.target_key_id.as_str()))
+            .collect::<Vec<_>>(),
+        [("alias/aws/s3", "k1")]
+    );
+
+    // The same name in another account is another alias.
+    store
+        .create_key_with_alias(
+            &KeyRecord {
+                account: "444455556666".into(),
+                ..aws_managed("k3")
+            },
+            &material(),
+            &Alias {
+                account: "444455556666".into(),
+                ..alias("alias/aws/s3", "k3")
+            },
+        )
+        .unwrap();
+    // Deleting the key takes the alias with it, as for any key.
+    store.delete_key(REGION, "k1").unwrap();
+    assert!(
+        store
+            .get_alias(REGION, ACCOUNT, "alias/aws/s3")
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub fn concurrent_keys_with_one_alias_make_one_key(store: &Store) {
+    const THREADS: usize = 8;
+    let created: Vec<bool> = std::thread::scope(|s| {
+        let racers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                s.spawn(move || {
+                    let id = format!("k{t}");
+                    match store.create_key_with_alias(
+                        &aws_managed(&id),
+                        &material(),
+                        &alias("alias/aws/lambda", &id),
+                    ) {
+                        Ok(()) => true,
+                        Err(StoreError::AlreadyExists) => false,
+                        Err(e) => panic!("{e}"),
+                    }
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    assert_eq!(created.iter().filter(|c| **c).count(), 1, "{created:?}");
+    let keys = store.list_keys(REGION, ACCOUNT, None, 100).unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        store
+            .get_alias(REGION, ACCOUNT, "alias/aws/lambda")
+            .unwrap()
+            .unwrap()
+            .target_key_id,
+        keys[0].key_id
+    );
 }
 
 pub fn aliases_unique_per_account_and_region(store: &Store) {

@@ -4,7 +4,7 @@ use trent_store::iam::{
     AccessKeyKind, AccessKeyRecord, AttachmentRecord, InlinePolicyRecord, ManagedPolicyRecord,
     OwnerKind, PolicyVersionRecord, RoleRecord, SessionRecord, UserRecord,
 };
-use trent_store::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyState, Tag};
+use trent_store::{Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, Tag};
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "111122223333";
@@ -28,6 +28,7 @@ pub fn key(id: &str) -> KeyRecord {
         policy_principal_ids: None,
         rotation_period_days: None,
         next_rotation_ms: None,
+        key_manager: KeyManager::Customer,
     }
 }
 

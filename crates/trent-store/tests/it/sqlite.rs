@@ -36,3 +36,47 @@ fn keys_round_trip_and_survive_reopen() {
     );
     assert_eq!(store.tags(REGION, "k1").unwrap().len(), 1);
 }
+
+#[test]
+fn keys_stored_before_the_key_manager_column_are_customer_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Store::open(&path).unwrap();
+    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    drop(store);
+    // The database as the schema before the key_manager migration left it: that migration is
+    // the last one, so undoing it is dropping its column and stepping the version back.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    conn.execute_batch(&format!(
+        "ALTER TABLE keys DROP COLUMN key_manager; PRAGMA user_version = {};",
+        version - 1
+    ))
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.get_key(REGION, "k1").unwrap().unwrap().key_manager,
+        trent_store::KeyManager::Customer
+    );
+    // And the migrated column takes the new keys' manager.
+    store
+        .create_key(
+            &trent_store::KeyRecord {
+                key_manager: trent_store::KeyManager::Aws,
+                ..key("k2")
+            },
+            &material(),
+            &[],
+        )
+        .unwrap();
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.get_key(REGION, "k2").unwrap().unwrap().key_manager,
+        trent_store::KeyManager::Aws
+    );
+}
