@@ -73,8 +73,13 @@ fn key_is_deleted_when_its_waiting_period_passes() {
         err.message.as_deref(),
         Some(format!("Key 'arn:aws:kms:us-east-1:111122223333:key/{key}' does not exist").as_str())
     );
+    // (Only the predefined aliases of AWS managed keys remain, which name no key yet.)
     let aliases = call(&kms, Operation::ListAliases, json!({})).unwrap();
-    assert_eq!(aliases["Aliases"], json!([]));
+    let aliases = aliases["Aliases"].as_array().unwrap();
+    assert!(
+        aliases.iter().all(|a| a.get("TargetKeyId").is_none()),
+        "{aliases:?}"
+    );
     assert!(kms.store.material("us-east-1", &key, 1).unwrap().is_none());
     let keys = call(&kms, Operation::ListKeys, json!({})).unwrap();
     assert_eq!(keys["Keys"], json!([]));

@@ -6,15 +6,20 @@ use trent_store::{KeyRecord, KeyState};
 use crate::arn::{alias_arn, key_arn, parse_kms_arn, partition};
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::identity::Caller;
+use crate::managed::PreparedKey;
 use crate::service::Kms;
 
 /// Which identifier forms an operation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accept {
-    /// Key ID, key ARN, alias name, alias ARN (cryptographic operations, DescribeKey).
+    /// Key ID, key ARN, alias name, alias ARN (cryptographic operations).
     KeyOrAlias,
     /// Key ID or key ARN only (management operations).
     KeyOnly,
+    /// As `KeyOrAlias`, and the first use of `alias/aws/<service>` in the caller's account
+    /// prepares that AWS managed key (Encrypt, GenerateDataKey*, ReEncrypt's destination,
+    /// DescribeKey): the handler authorizes, then stores it with [`Kms::store_prepared`].
+    CreatingManaged,
 }
 
 /// A key found for a request, and the alias name used to find it (`kms:RequestAlias`).
@@ -24,9 +29,20 @@ pub struct Resolved {
     // Read by the request context of the authorizer (`kms:RequestAlias`).
     #[allow(dead_code)]
     pub via_alias: Option<String>,
+    /// An AWS managed key this request uses first: `key` is it, not stored yet.
+    pub(crate) prepared: Option<Box<PreparedKey>>,
 }
 
 impl Resolved {
+    /// A stored key named by key ID or ARN (or found another way: a ciphertext's header).
+    pub fn stored(key: KeyRecord) -> Resolved {
+        Resolved {
+            key,
+            via_alias: None,
+            prepared: None,
+        }
+    }
+
     pub fn arn(&self) -> String {
         key_arn(&self.key.region, &self.key.account, &self.key.key_id)
     }
@@ -78,19 +94,41 @@ impl Kms {
         }
     }
 
-    fn key_of_alias(&self, region: &str, account: &str, alias_name: &str) -> KmsResult<KeyRecord> {
+    /// The key an alias of `account` names, for `caller`. With
+    /// [`Accept::CreatingManaged`], a missing `alias/aws/<service>` of the caller's
+    /// own account is the AWS managed key its first use prepares.
+    fn key_of_alias(
+        &self,
+        caller: &Caller,
+        account: &str,
+        alias_name: &str,
+        accept: Accept,
+    ) -> KmsResult<Resolved> {
+        let region = caller.region.as_str();
         let not_found = || {
             KmsError::not_found(format!(
                 "Alias {} is not found.",
                 alias_arn(region, account, alias_name)
             ))
         };
-        let alias = self
-            .store
-            .get_alias(region, account, alias_name)?
-            .ok_or_else(not_found)?;
-        self.load_key(region, &alias.target_key_id)?
-            .ok_or_else(not_found)
+        let found = |key, prepared| Resolved {
+            key,
+            via_alias: Some(alias_name.to_string()),
+            prepared,
+        };
+        if let Some(alias) = self.store.get_alias(region, account, alias_name)? {
+            let key = self
+                .load_key(region, &alias.target_key_id)?
+                .ok_or_else(not_found)?;
+            return Ok(found(key, None));
+        }
+        if accept == Accept::CreatingManaged
+            && account == caller.account()
+            && let Some(prepared) = self.prepare_managed_key(region, account, alias_name)?
+        {
+            return Ok(found(prepared.key().clone(), Some(Box::new(prepared))));
+        }
+        Err(not_found())
     }
 
     /// Resolves a `KeyId`-like member for `caller`. Key IDs and alias names are looked up in the
@@ -119,20 +157,13 @@ impl Kms {
                     return Err(KmsError::not_found(format!("Invalid keyId '{input}'")));
                 }
                 let key = self.key_in_account(region, &arn.account, id)?;
-                return Ok(Resolved {
-                    key,
-                    via_alias: None,
-                });
+                return Ok(Resolved::stored(key));
             }
             if arn.resource.starts_with("alias/") {
                 if accept == Accept::KeyOnly {
                     return Err(aliases_not_supported());
                 }
-                let key = self.key_of_alias(region, &arn.account, &arn.resource)?;
-                return Ok(Resolved {
-                    key,
-                    via_alias: Some(arn.resource),
-                });
+                return self.key_of_alias(caller, &arn.account, &arn.resource, accept);
             }
             return Err(KmsError::not_found(format!("Invalid arn {input}")));
         }
@@ -140,20 +171,13 @@ impl Kms {
             if accept == Accept::KeyOnly {
                 return Err(aliases_not_supported());
             }
-            let key = self.key_of_alias(region, caller.account(), input)?;
-            return Ok(Resolved {
-                key,
-                via_alias: Some(input.to_string()),
-            });
+            return self.key_of_alias(caller, caller.account(), input, accept);
         }
         if !is_key_id(input) {
             return Err(KmsError::not_found(format!("Invalid keyId '{input}'")));
         }
         let key = self.key_in_account(region, caller.account(), input)?;
-        Ok(Resolved {
-            key,
-            via_alias: None,
-        })
+        Ok(Resolved::stored(key))
     }
 }
 

@@ -19,6 +19,7 @@ pub mod identity;
 mod keyref;
 pub mod keyspec;
 mod keystate;
+pub mod managed;
 mod materials;
 pub mod operation;
 mod ops;

@@ -67,6 +67,23 @@ pub fn new_material(
     })
 }
 
+/// A new key ID: a random UUID, or `mrk-` and 32 hex digits for a multi-Region key.
+pub fn new_key_id(multi_region: bool) -> KmsResult<String> {
+    let bytes = trent_crypto::random_bytes(16)?;
+    if multi_region {
+        return Ok(format!(
+            "mrk-{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        ));
+    }
+    let mut raw = [0u8; 16];
+    raw.copy_from_slice(&bytes);
+    Ok(uuid::Builder::from_random_bytes(raw)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
+}
+
 /// A 64-hex-digit identifier, the shape AWS uses for key material IDs.
 pub fn hex_id() -> KmsResult<String> {
     let bytes = trent_crypto::random_bytes(32)?;

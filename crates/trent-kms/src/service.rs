@@ -11,6 +11,7 @@ use crate::authz::{AuthzMode, PolicyCache};
 use crate::clock::Clock;
 use crate::error::{KmsError, KmsResult};
 use crate::identity::{Directory, DirectoryCell};
+use crate::managed::PreparedKeys;
 use crate::materials::{Material, MaterialCache, key_spec};
 use crate::usage::KeyUsageLog;
 
@@ -23,6 +24,7 @@ pub struct Kms {
     pub(crate) policies: PolicyCache,
     pub(crate) authz_mode: AuthzMode,
     pub(crate) usage: KeyUsageLog,
+    pub(crate) prepared_keys: PreparedKeys,
 }
 
 impl Kms {
@@ -42,6 +44,7 @@ impl Kms {
             policies: PolicyCache::default(),
             authz_mode,
             usage: KeyUsageLog::default(),
+            prepared_keys: PreparedKeys::default(),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::keyref::Accept;
 use crate::keystate;
+use crate::managed;
 use crate::ops::{Empty, Page};
 use crate::service::Kms;
 use crate::validate::Validator;
@@ -37,7 +38,7 @@ fn check_alias_name(name: &Option<String>) -> KmsResult<String> {
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
         ));
     }
-    if name.starts_with("alias/aws/") {
+    if name.starts_with(managed::ALIAS_PREFIX) {
         // AWS-managed aliases can never be created, changed or deleted by customers.
         return Err(KmsError::new(
             ErrorCode::NotAuthorized,
@@ -88,6 +89,7 @@ pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
             Check::key("kms:CreateAlias", &resolved.key),
         ],
     )?;
+    crate::managed::refuse_change(&resolved.key)?;
     keystate::require(caller.key_states(), &resolved.key)?;
     let now = kms.now_ms();
     let created = kms.store.create_alias(&Alias {
@@ -132,6 +134,7 @@ pub fn update_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
             Check::key("kms:UpdateAlias", &new_key.key),
         ],
     )?;
+    crate::managed::refuse_change(&new_key.key)?;
     keystate::require(caller.key_states(), &new_key.key)?;
     if current.key_spec != new_key.key.key_spec || current.key_usage != new_key.key.key_usage {
         return Err(KmsError::validation(format!(
@@ -200,9 +203,14 @@ pub struct ListAliasesRequest {
 pub struct AliasListEntry {
     alias_name: String,
     alias_arn: String,
-    target_key_id: String,
-    creation_date: f64,
-    last_updated_date: f64,
+    /// Absent, with the dates, for a predefined alias of an AWS managed key that does not exist
+    /// yet (as AWS lists them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creation_date: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_updated_date: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -245,19 +253,44 @@ pub fn list_aliases(
         page.after.as_deref(),
         page.limit + 1,
     )?;
-    let (rows, next_marker) = page.finish(rows, |a| a.alias_name.clone());
+    let mut entries: Vec<AliasListEntry> = rows
+        .into_iter()
+        .map(|a| AliasListEntry {
+            alias_arn: alias_arn(&a.region, &a.account, &a.alias_name),
+            alias_name: a.alias_name,
+            target_key_id: Some(a.target_key_id),
+            creation_date: Some(epoch_seconds(a.created_ms)),
+            last_updated_date: Some(epoch_seconds(a.updated_ms)),
+        })
+        .collect();
+    if key_filter.is_none() {
+        // The predefined aliases of AWS managed keys not created yet, merged in name order: the
+        // store's first `limit + 1` rows after the marker and these hold the page's rows.
+        for service in managed::SERVICES.iter().filter(|s| s.predefined) {
+            let name = service.alias_name();
+            if page.after.as_ref().is_some_and(|after| &name <= after)
+                || kms
+                    .store
+                    .get_alias(&caller.region, caller.account(), &name)?
+                    .is_some()
+            {
+                continue;
+            }
+            entries.push(AliasListEntry {
+                alias_arn: alias_arn(&caller.region, caller.account(), &name),
+                alias_name: name,
+                target_key_id: None,
+                creation_date: None,
+                last_updated_date: None,
+            });
+        }
+        entries.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
+        entries.truncate(page.limit + 1);
+    }
+    let (aliases, next_marker) = page.finish(entries, |a| a.alias_name.clone());
     Ok(ListAliasesResponse {
         truncated: next_marker.is_some(),
         next_marker,
-        aliases: rows
-            .into_iter()
-            .map(|a| AliasListEntry {
-                alias_arn: alias_arn(&a.region, &a.account, &a.alias_name),
-                alias_name: a.alias_name,
-                target_key_id: a.target_key_id,
-                creation_date: epoch_seconds(a.created_ms),
-                last_updated_date: epoch_seconds(a.updated_ms),
-            })
-            .collect(),
+        aliases,
     })
 }

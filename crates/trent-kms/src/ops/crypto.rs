@@ -131,7 +131,7 @@ pub fn encrypt(kms: &Kms, caller: &Call<'_>, r: EncryptRequest) -> KmsResult<Enc
     let resolved = kms.resolve(
         caller,
         r.key_id.as_deref().unwrap_or_default(),
-        Accept::KeyOrAlias,
+        Accept::CreatingManaged,
     )?;
     kms.authorize_dry_run(
         caller,
@@ -150,6 +150,8 @@ pub fn encrypt(kms: &Kms, caller: &Call<'_>, r: EncryptRequest) -> KmsResult<Enc
         r.encryption_algorithm.as_deref(),
         &ec,
     )?;
+    // Only now, when nothing else can refuse the request, is a first-used AWS managed key stored.
+    let resolved = kms.store_prepared(resolved)?;
     let (ciphertext, _) = seal(
         kms,
         &resolved.key,
@@ -189,12 +191,10 @@ fn resolve_source(
     let header = blob::parse_header(ciphertext).ok();
     let resolved = match (named, &header) {
         (Some(r), _) => r,
-        (None, Some(header)) => Resolved {
-            key: kms
-                .load_key(&caller.region, &header.key_id)?
+        (None, Some(header)) => Resolved::stored(
+            kms.load_key(&caller.region, &header.key_id)?
                 .ok_or_else(KmsError::invalid_ciphertext)?,
-            via_alias: None,
-        },
+        ),
         (None, None) => return Err(KmsError::invalid_ciphertext()),
     };
     Ok(Source { resolved, header })
@@ -413,7 +413,7 @@ pub fn re_encrypt(
     let destination = kms.resolve(
         caller,
         r.destination_key_id.as_deref().unwrap_or_default(),
-        Accept::KeyOrAlias,
+        Accept::CreatingManaged,
     )?;
     let source_ec = r.source_encryption_context.unwrap_or_default();
     let destination_ec = r.destination_encryption_context.unwrap_or_default();
@@ -454,6 +454,7 @@ pub fn re_encrypt(
     )?;
     let (plaintext, source_material_id) =
         open(kms, &source, source_scheme, &ciphertext, &source_ec)?;
+    let destination = kms.store_prepared(destination)?;
     let (new_ciphertext, destination_material_id) = seal(
         kms,
         &destination.key,
@@ -527,7 +528,7 @@ fn generate_data_key_common(
     let resolved = kms.resolve(
         caller,
         r.key_id.as_deref().unwrap_or_default(),
-        Accept::KeyOrAlias,
+        Accept::CreatingManaged,
     )?;
     let ec = r.encryption_context.unwrap_or_default();
     kms.authorize_dry_run(
@@ -541,6 +542,7 @@ fn generate_data_key_common(
     if scheme != Scheme::Symmetric {
         return Err(KmsError::internal("data key under a non-symmetric key"));
     }
+    let resolved = kms.store_prepared(resolved)?;
     let plaintext = zeroize::Zeroizing::new(trent_crypto::random_bytes(length)?);
     let (ciphertext, material_id) = seal(kms, &resolved.key, scheme, &plaintext, &ec)?;
     Ok(DataKey {

@@ -13,7 +13,7 @@ use crate::error::{KmsError, KmsResult};
 use crate::keyref::Accept;
 use crate::keyspec::{KEY_SPECS, KEY_USAGES, ORIGINS, allowed_usages};
 use crate::keystate;
-use crate::materials::new_material;
+use crate::materials::{new_key_id, new_material};
 use crate::ops::tags::{TagEntry, validate_tags};
 use crate::ops::{Empty, Page};
 use crate::service::Kms;
@@ -132,22 +132,6 @@ fn policy_principal_ids(kms: &Kms, policy: &trent_policy::Policy) -> KmsResult<O
     serde_json::to_string(&ids)
         .map(Some)
         .map_err(KmsError::internal)
-}
-
-fn new_key_id(multi_region: bool) -> KmsResult<String> {
-    let bytes = trent_crypto::random_bytes(16)?;
-    if multi_region {
-        return Ok(format!(
-            "mrk-{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        ));
-    }
-    let mut raw = [0u8; 16];
-    raw.copy_from_slice(&bytes);
-    Ok(uuid::Builder::from_random_bytes(raw)
-        .into_uuid()
-        .hyphenated()
-        .to_string())
 }
 
 impl Kms {
@@ -339,12 +323,15 @@ pub fn describe_key(
     crate::ops::validate_grant_tokens(&mut v, r.grant_tokens.as_deref());
     v.finish()?;
     let key_id = r.key_id.unwrap_or_default();
-    let resolved = kms.resolve(caller, &key_id, Accept::KeyOrAlias)?;
+    // DescribeKey of `alias/aws/<service>` creates the AWS managed key, as in AWS (Terraform's
+    // `data "aws_kms_key"` relies on it).
+    let resolved = kms.resolve(caller, &key_id, Accept::CreatingManaged)?;
     kms.authorize(
         caller,
         &[Check::key("kms:DescribeKey", &resolved.key)
             .with_all(request_alias(resolved.via_alias.as_deref()))],
     )?;
+    let resolved = kms.store_prepared(resolved)?;
     Ok(KeyMetadataResponse {
         key_metadata: kms.metadata(&resolved.key)?,
     })
@@ -430,6 +417,7 @@ fn modify(
         caller,
         &[Check::key(action, &resolved.key).with_all(context)],
     )?;
+    crate::managed::refuse_change(&resolved.key)?;
     let key = &resolved.key;
     kms.store.modify_key(&key.region, &key.key_id, |k| {
         change(k)?;
@@ -683,6 +671,7 @@ pub fn put_key_policy(kms: &Kms, caller: &Call<'_>, r: PutKeyPolicyRequest) -> K
         caller,
         &[Check::key("kms:PutKeyPolicy", &resolved.key).with_all(context)],
     )?;
+    crate::managed::refuse_change(&resolved.key)?;
     if r.policy_name.as_deref().is_some_and(|n| n != "default") {
         return Err(KmsError::validation(
             "PolicyName must be default: a key has exactly one key policy.",

@@ -148,6 +148,7 @@ pub fn enable_key_rotation(
         "kms:EnableKeyRotation",
         |c| c.with("kms:RotationPeriodInDays", period),
     )?;
+    crate::managed::refuse_change(&key)?;
     let now = kms.now_ms();
     kms.store.modify_key(&key.region, &key.key_id, |k| {
         keystate::require(caller.key_states(), k)?;
@@ -167,6 +168,7 @@ pub fn enable_key_rotation(
 pub fn disable_key_rotation(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
     let key = rotatable_key(kms, caller, key_id, "kms:DisableKeyRotation", |c| c)?;
+    crate::managed::refuse_change(&key)?;
     kms.store.modify_key(&key.region, &key.key_id, |k| {
         keystate::require(caller.key_states(), k)?;
         k.rotation_period_days = None;
@@ -208,6 +210,7 @@ pub fn rotate_key_on_demand(
 ) -> KmsResult<RotateKeyOnDemandResponse> {
     let key_id = required_key_id(&r.key_id)?;
     let key = rotatable_key(kms, caller, key_id, "kms:RotateKeyOnDemand", |c| c)?;
+    crate::managed::refuse_change(&key)?;
     let states = caller.key_states();
     kms.rotate(&key, RotationKind::OnDemand, |k| {
         keystate::require(states, k)?;

@@ -90,6 +90,7 @@ pub fn tag_resource(kms: &Kms, caller: &Call<'_>, r: TagResourceRequest) -> KmsR
         caller,
         &[Check::key("kms:TagResource", &resolved.key).with_all(request_tags(&tags))],
     )?;
+    crate::managed::refuse_change(&resolved.key)?;
     keystate::require(caller.key_states(), &resolved.key)?;
     match kms.store.tag_key(
         &resolved.key.region,
@@ -131,6 +132,7 @@ pub fn untag_resource(kms: &Kms, caller: &Call<'_>, r: UntagResourceRequest) -> 
         caller,
         &[Check::key("kms:UntagResource", &resolved.key).with("aws:TagKeys", keys.clone())],
     )?;
+    crate::managed::refuse_change(&resolved.key)?;
     keystate::require(caller.key_states(), &resolved.key)?;
     kms.store
         .untag_key(&resolved.key.region, &resolved.key.key_id, &keys)?;

@@ -343,7 +343,7 @@ async fn keys_are_per_region() {
         expected("InvalidCiphertextException", "")
     );
     assert!(all_key_ids(&eu, 100).await.is_empty());
-    assert!(all_aliases(&eu, None, 100).await.is_empty());
+    assert!(customer_aliases(&eu, None, 100).await.is_empty());
 
     // eu-west-1 has its own keys and alias names.
     let eu_key = new_key(&eu).await;

@@ -29,7 +29,7 @@ async fn create_update_delete_alias() {
     let before = now_secs();
     create_alias(&kms, "alias/orders", k1.key_id()).await;
 
-    let listed = all_aliases(&kms, None, 100).await;
+    let listed = customer_aliases(&kms, None, 100).await;
     assert_eq!(listed.len(), 1);
     let a = &listed[0];
     assert_eq!(a.alias_name(), Some("alias/orders"));
@@ -66,7 +66,7 @@ async fn create_update_delete_alias() {
         .send()
         .await
         .unwrap();
-    let listed = all_aliases(&kms, None, 100).await;
+    let listed = customer_aliases(&kms, None, 100).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].target_key_id(), Some(k2.key_id()));
     assert_eq!(listed[0].creation_date(), a.creation_date());
@@ -99,7 +99,7 @@ async fn create_update_delete_alias() {
         .send()
         .await
         .unwrap();
-    assert!(all_aliases(&kms, None, 100).await.is_empty());
+    assert!(customer_aliases(&kms, None, 100).await.is_empty());
     let gone = expected(
         "NotFoundException",
         "Alias arn:aws:kms:us-east-1:000000000000:alias/orders is not found.",
@@ -448,7 +448,13 @@ async fn list_aliases_pages_and_filters_by_key() {
         names.push(name);
     }
 
-    // Without a Limit: all of them, sorted by name, not truncated.
+    // Without a Limit: all of them, sorted by name, not truncated; the predefined aliases of
+    // AWS managed keys (no target yet) come first by name.
+    let names: Vec<String> = PREDEFINED_ALIASES
+        .iter()
+        .map(|a| a.to_string())
+        .chain(names)
+        .collect();
     let all = kms.list_aliases().send().await.unwrap();
     assert!(!all.truncated());
     assert!(all.next_marker().is_none());
@@ -483,11 +489,15 @@ async fn list_aliases_pages_and_filters_by_key() {
             None => break,
         }
     }
-    assert_eq!(sizes, [3, 3, 1]);
+    assert_eq!(sizes, [3, 3, 3, 3, 3, 3, 3]);
     assert_eq!(seen, names);
 
     // With KeyId (key ID or key ARN), only that key's aliases, paginated too.
-    let of_k1: Vec<String> = names.iter().step_by(2).cloned().collect();
+    let of_k1: Vec<String> = names[PREDEFINED_ALIASES.len()..]
+        .iter()
+        .step_by(2)
+        .cloned()
+        .collect();
     for key in [k1.key_id().to_string(), key_arn(k1.key_id())] {
         let got: Vec<String> = all_aliases(&kms, Some(&key), 1)
             .await
@@ -550,7 +560,13 @@ async fn list_aliases_errors() {
         failure(kms.list_aliases().limit(0).send().await).0,
         "ValidationException"
     );
-    let first = kms.list_aliases().limit(1).send().await.unwrap();
+    let first = kms
+        .list_aliases()
+        .key_id(k.key_id())
+        .limit(1)
+        .send()
+        .await
+        .unwrap();
     assert!(first.truncated());
     let real = first.next_marker().unwrap().to_string();
     for bogus in ["bogus!", "AAAA", "YWxpYXMvYQ", "alias/a"] {
@@ -561,6 +577,7 @@ async fn list_aliases_errors() {
     // The real marker still works.
     let second = kms
         .list_aliases()
+        .key_id(k.key_id())
         .limit(1)
         .marker(real)
         .send()
@@ -654,7 +671,7 @@ async fn concurrent_create_alias_has_exactly_one_winner() {
         }
     }
     let winner = winner.expect("no winner");
-    let aliases = all_aliases(&kms, None, 100).await;
+    let aliases = customer_aliases(&kms, None, 100).await;
     assert_eq!(aliases.len(), 1);
     assert_eq!(aliases[0].target_key_id(), Some(winner.as_str()));
     assert_eq!(describe(&kms, "alias/contested").await.key_id(), winner);

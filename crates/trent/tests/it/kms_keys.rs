@@ -662,7 +662,7 @@ async fn a_key_pending_deletion_refuses_use_and_changes_but_can_be_read() {
         .send()
         .await
         .unwrap();
-    assert!(all_aliases(&kms, None, 100).await.is_empty());
+    assert!(customer_aliases(&kms, None, 100).await.is_empty());
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod authz_key_policy;
 mod authz_modes;
 mod authz_operations;
 mod authz_principals;
+mod aws_managed_keys;
 mod config;
 mod e2e_scripts;
 mod explain;

@@ -120,6 +120,34 @@ pub async fn all_aliases(kms: &Client, key: Option<&str>, limit: i32) -> Vec<Ali
     }
 }
 
+/// The aliases of AWS managed keys that ListAliases shows in every account and region, without
+/// a target until the key is created (AWS's list).
+pub const PREDEFINED_ALIASES: [&str; 14] = [
+    "alias/aws/acm",
+    "alias/aws/dynamodb",
+    "alias/aws/ebs",
+    "alias/aws/elasticfilesystem",
+    "alias/aws/es",
+    "alias/aws/glue",
+    "alias/aws/kinesisvideo",
+    "alias/aws/lambda",
+    "alias/aws/rds",
+    "alias/aws/redshift",
+    "alias/aws/s3",
+    "alias/aws/secretsmanager",
+    "alias/aws/ssm",
+    "alias/aws/xray",
+];
+
+/// [`all_aliases`] without the aliases of AWS managed keys (`alias/aws/…`).
+pub async fn customer_aliases(kms: &Client, key: Option<&str>, limit: i32) -> Vec<AliasListEntry> {
+    all_aliases(kms, key, limit)
+        .await
+        .into_iter()
+        .filter(|a| !a.alias_name().unwrap_or_default().starts_with("alias/aws/"))
+        .collect()
+}
+
 /// Every tag of a key, following `NextMarker`.
 pub async fn all_tags(kms: &Client, key: &str, limit: i32) -> Vec<Tag> {
     let mut out = Vec::new();
