@@ -105,6 +105,8 @@ fn alias_denied(user: &str, action: &str, resource: &str, reason: Reason) -> (St
     )
 }
 
+/// The aliases that name a key, with it (the predefined aliases of AWS managed keys name none
+/// until their key exists).
 async fn targets(c: &Client) -> Vec<(String, String)> {
     c.list_aliases()
         .send()
@@ -113,7 +115,7 @@ async fn targets(c: &Client) -> Vec<(String, String)> {
         .aliases
         .unwrap()
         .into_iter()
-        .map(|a| (a.alias_name.unwrap(), a.target_key_id.unwrap()))
+        .filter_map(|a| Some((a.alias_name?, a.target_key_id?)))
         .collect()
 }
 
