@@ -70,9 +70,9 @@ fn database_never_holds_plaintext_key_material() {
             .unwrap();
         let raw = kms
             .root_key
-            .unseal(&stored.sealed, &sealing_aad(&key_id, 1))
+            .unseal(stored.sealed.as_deref().unwrap(), &sealing_aad(&key_id, 1))
             .unwrap();
-        materials.push((raw.to_vec(), stored.sealed));
+        materials.push((raw.to_vec(), stored.sealed.unwrap()));
     }
     // Force the WAL into the main file as well, so both places are searched.
     drop(kms);

@@ -332,7 +332,8 @@ pub async fn serve(
 }
 
 /// Once a minute: deletes the keys whose waiting period is over, rotates the keys whose
-/// automatic rotation date has come, and writes the key usage recorded since the last sweep.
+/// automatic rotation date has come, deletes imported key material whose `ValidTo` has passed,
+/// and writes the key usage recorded since the last sweep.
 async fn sweep_key_lifecycle(kms: Arc<Kms>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -347,17 +348,21 @@ async fn lifecycle_sweep(kms: &Arc<Kms>) {
         (
             kms.purge_due_keys(),
             kms.rotate_due_keys(),
+            kms.expire_imported_material(),
             kms.flush_key_usage(),
         )
     })
     .await;
     match swept {
-        Ok((deleted, rotated, usage)) => {
+        Ok((deleted, rotated, expired, usage)) => {
             if let Err(e) = deleted {
                 tracing::warn!(error = %e, "deletion sweep failed");
             }
             if let Err(e) = rotated {
                 tracing::warn!(error = %e, "rotation sweep failed");
+            }
+            if let Err(e) = expired {
+                tracing::warn!(error = %e, "imported key material expiry sweep failed");
             }
             if let Err(e) = usage {
                 tracing::warn!(error = %e, "cannot write key usage");

@@ -215,6 +215,14 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
     );
     "#,
+    // 7: imported key material: its expiry and description. Material that expired or was
+    // deleted keeps its row with an empty `sealed` blob.
+    r#"
+    ALTER TABLE key_materials ADD COLUMN valid_to_ms INTEGER;
+    ALTER TABLE key_materials ADD COLUMN description TEXT;
+    CREATE INDEX key_materials_by_expiry ON key_materials (valid_to_ms)
+        WHERE valid_to_ms IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

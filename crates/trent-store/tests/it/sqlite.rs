@@ -9,10 +9,10 @@ fn keys_round_trip_and_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).unwrap();
     store
-        .create_key(&key("k1"), &material(), &[tag("a", "b")])
+        .create_key(&key("k1"), Some(&material()), &[tag("a", "b")])
         .unwrap();
     assert!(matches!(
-        store.create_key(&key("k1"), &material(), &[]),
+        store.create_key(&key("k1"), Some(&material()), &[]),
         Err(StoreError::AlreadyExists)
     ));
     store
@@ -32,7 +32,7 @@ fn keys_round_trip_and_survive_reopen() {
     assert_eq!(k.key_state, KeyState::Disabled);
     assert_eq!(
         store.material(REGION, "k1", 1).unwrap().unwrap().sealed,
-        vec![1, 2, 3]
+        Some(vec![1, 2, 3])
     );
     assert_eq!(store.tags(REGION, "k1").unwrap().len(), 1);
 }

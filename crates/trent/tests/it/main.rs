@@ -23,6 +23,7 @@ mod key_types_interop;
 mod kms_aliases;
 mod kms_auth;
 mod kms_crypto;
+mod kms_import;
 mod kms_keys;
 mod kms_rotation;
 mod kms_tags;
