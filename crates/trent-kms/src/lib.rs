@@ -23,6 +23,8 @@ mod materials;
 pub mod operation;
 mod ops;
 mod pipeline;
+#[cfg(test)]
+mod rotation_properties;
 mod service;
 pub mod simulate;
 mod usage;
