@@ -27,6 +27,8 @@ mod pipeline;
 mod rotation_properties;
 mod service;
 pub mod simulate;
+#[cfg(test)]
+mod test_support;
 mod usage;
 pub mod validate;
 pub mod wire;

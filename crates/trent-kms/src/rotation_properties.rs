@@ -9,13 +9,14 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::json;
 use trent_crypto::RootKey;
 use trent_store::Store;
 
 use crate::clock::DAY_MS;
 use crate::ops::rotation::ON_DEMAND_ROTATION_LIMIT;
-use crate::{AuthzMode, Caller, Directory, ErrorCode, Kms, ManualClock, Operation, Principal};
+use crate::test_support::{self, call};
+use crate::{ErrorCode, ManualClock, Operation};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -38,22 +39,6 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn caller() -> Caller {
-    Caller {
-        principal: Principal::root("111122223333"),
-        region: "us-east-1".into(),
-        access_key_id: "AKIATEST".into(),
-        source_ip: None,
-        user_agent: None,
-        via_service: None,
-    }
-}
-
-fn call(kms: &Kms, op: Operation, body: Value) -> Result<Value, crate::KmsError> {
-    kms.call(&caller(), op, &serde_json::to_vec(&body).unwrap())
-        .result
-}
-
 fn version_of(ciphertext: &str) -> u32 {
     let bytes = STANDARD.decode(ciphertext).unwrap();
     trent_crypto::blob::parse_header(&bytes)
@@ -69,13 +54,7 @@ proptest! {
         steps in proptest::collection::vec(step(), 1..60)
     ) {
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-        let kms = Kms::new(
-            Store::in_memory(),
-            RootKey::generate().unwrap(),
-            clock.clone(),
-            Arc::new(Directory::new()),
-            AuthzMode::Enforce,
-        );
+        let kms = test_support::kms(Store::in_memory(), RootKey::generate().unwrap(), clock.clone());
         let key = call(&kms, Operation::CreateKey, json!({})).unwrap()["KeyMetadata"]["KeyId"]
             .as_str().unwrap().to_string();
         call(&kms, Operation::EnableKeyRotation, json!({"KeyId": key, "RotationPeriodInDays": 90}))

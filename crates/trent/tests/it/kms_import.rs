@@ -60,13 +60,15 @@ fn wrap(public: &rsa::RsaPublicKey, material: &[u8]) -> Blob {
     Blob::new(wrapped)
 }
 
-/// Imports `material` (never expiring); returns the KeyMaterialId.
-async fn import(
+/// Fresh parameters, `material` wrapped with them and imported, never expiring: the
+/// KeyMaterialId, or the error.
+async fn try_import(
     kms: &Client,
     key: &str,
     material: &[u8],
     import_type: Option<ImportType>,
-) -> Option<String> {
+    description: Option<&str>,
+) -> Result<Option<String>, (String, String)> {
     let (token, public) = parameters(kms, key).await;
     kms.import_key_material()
         .key_id(key)
@@ -74,11 +76,22 @@ async fn import(
         .encrypted_key_material(wrap(&public, material))
         .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
         .set_import_type(import_type)
+        .set_key_material_description(description.map(str::to_string))
         .send()
         .await
+        .map(|out| out.key_material_id().map(str::to_string))
+        .map_err(err)
+}
+
+async fn import(
+    kms: &Client,
+    key: &str,
+    material: &[u8],
+    import_type: Option<ImportType>,
+) -> Option<String> {
+    try_import(kms, key, material, import_type, None)
+        .await
         .unwrap()
-        .key_material_id()
-        .map(str::to_string)
 }
 
 async fn decrypt(kms: &Client, ciphertext: &Blob) -> Result<Vec<u8>, (String, String)> {
@@ -324,27 +337,29 @@ async fn failed_imports_change_nothing_and_the_token_stays_usable() {
     assert_eq!(decrypt(&kms, &ciphertext).await.unwrap(), b"imported");
 
     // Different material is not this key's; the same material is not new.
-    let (token, public) = parameters(&kms, &key).await;
-    let different = kms
-        .import_key_material()
-        .key_id(&key)
-        .import_token(token.clone())
-        .encrypted_key_material(wrap(&public, &random(32)))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .import_type(ImportType::ExistingKeyMaterial)
-        .send()
-        .await;
-    assert_eq!(failure(different).0, "IncorrectKeyMaterialException");
-    let same_as_new = kms
-        .import_key_material()
-        .key_id(&key)
-        .import_token(token)
-        .encrypted_key_material(wrap(&public, &material))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .import_type(ImportType::NewKeyMaterial)
-        .send()
-        .await;
-    assert_eq!(failure(same_as_new).0, "IncorrectKeyMaterialException");
+    let other_material = random(32);
+    let different = try_import(
+        &kms,
+        &key,
+        &other_material,
+        Some(ImportType::ExistingKeyMaterial),
+        None,
+    );
+    assert_eq!(
+        different.await.unwrap_err().0,
+        "IncorrectKeyMaterialException"
+    );
+    let same_as_new = try_import(
+        &kms,
+        &key,
+        &material,
+        Some(ImportType::NewKeyMaterial),
+        None,
+    );
+    assert_eq!(
+        same_as_new.await.unwrap_err().0,
+        "IncorrectKeyMaterialException"
+    );
     assert_eq!(
         describe(&kms, &key).await.current_key_material_id(),
         Some(material_id.as_str())
@@ -383,16 +398,8 @@ async fn deleted_and_expired_material_comes_back_with_the_same_bytes() {
         "KMSInvalidStateException"
     );
     // Other bytes do not bring it back.
-    let (token, public) = parameters(&kms, &key).await;
-    let other = kms
-        .import_key_material()
-        .key_id(&key)
-        .import_token(token)
-        .encrypted_key_material(wrap(&public, &random(32)))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await;
-    assert_eq!(failure(other).0, "IncorrectKeyMaterialException");
+    let other = try_import(&kms, &key, &random(32), None, None).await;
+    assert_eq!(other.unwrap_err().0, "IncorrectKeyMaterialException");
     assert_eq!(
         describe(&kms, &key).await.key_state(),
         Some(&KeyState::PendingImport)
@@ -467,45 +474,31 @@ async fn imported_material_rotates_on_demand() {
         "KMSInvalidStateException"
     );
 
-    let (token, public) = parameters(&kms, &key).await;
-    let second = kms
-        .import_key_material()
-        .key_id(&key)
-        .import_token(token)
-        .encrypted_key_material(wrap(&public, &random(32)))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .import_type(ImportType::NewKeyMaterial)
-        .key_material_description("second batch")
-        .send()
-        .await
-        .unwrap()
-        .key_material_id()
-        .unwrap()
-        .to_string();
+    let second = try_import(
+        &kms,
+        &key,
+        &random(32),
+        Some(ImportType::NewKeyMaterial),
+        Some("second batch"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert_ne!(second, first);
     // Pending rotation: not current yet, and only one at a time.
     assert_eq!(
         describe(&kms, &key).await.current_key_material_id(),
         Some(first.as_str())
     );
-    assert_eq!(
-        failure(
-            async {
-                let (token, public) = parameters(&kms, &key).await;
-                kms.import_key_material()
-                    .key_id(&key)
-                    .import_token(token)
-                    .encrypted_key_material(wrap(&public, &random(32)))
-                    .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-                    .import_type(ImportType::NewKeyMaterial)
-                    .send()
-                    .await
-            }
-            .await
-        )
-        .0,
-        "KMSInvalidStateException"
+    let third_material = random(32);
+    let third = try_import(
+        &kms,
+        &key,
+        &third_material,
+        Some(ImportType::NewKeyMaterial),
+        None,
     );
+    assert_eq!(third.await.unwrap_err().0, "KMSInvalidStateException");
     let listed = kms
         .list_key_rotations()
         .key_id(&key)
@@ -624,17 +617,14 @@ async fn hmac_and_ecc_material_work_with_the_same_bytes_outside_trent() {
     );
     assert_eq!(describe(&kms, &key).await.current_key_material_id(), None);
     // ImportType is for symmetric encryption keys only.
-    let (token, public) = parameters(&kms, &key).await;
-    let typed = kms
-        .import_key_material()
-        .key_id(&key)
-        .import_token(token)
-        .encrypted_key_material(wrap(&public, &secret))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .import_type(ImportType::ExistingKeyMaterial)
-        .send()
-        .await;
-    assert_eq!(failure(typed).0, "ValidationException");
+    let typed = try_import(
+        &kms,
+        &key,
+        &secret,
+        Some(ImportType::ExistingKeyMaterial),
+        None,
+    );
+    assert_eq!(typed.await.unwrap_err().0, "ValidationException");
 
     // ECC_NIST_P256 in PKCS#8: Trent's signatures verify with the key's own public half, and
     // GetPublicKey gives that public half.
@@ -664,16 +654,8 @@ async fn hmac_and_ecc_material_work_with_the_same_bytes_outside_trent() {
     let other = p384::SecretKey::random(&mut rand::thread_rng());
     let wrong = other.to_pkcs8_der().unwrap();
     let key2 = external_key(&kms, "ECC_NIST_P256", "SIGN_VERIFY").await;
-    let (token, public) = parameters(&kms, &key2).await;
-    let refused = kms
-        .import_key_material()
-        .key_id(&key2)
-        .import_token(token)
-        .encrypted_key_material(wrap(&public, wrong.as_bytes()))
-        .expiration_model(ExpirationModelType::KeyMaterialDoesNotExpire)
-        .send()
-        .await;
-    assert_eq!(failure(refused).0, "IncorrectKeyMaterialException");
+    let refused = try_import(&kms, &key2, wrong.as_bytes(), None, None).await;
+    assert_eq!(refused.unwrap_err().0, "IncorrectKeyMaterialException");
     assert_eq!(
         describe(&kms, &key2).await.key_state(),
         Some(&KeyState::PendingImport)
