@@ -14,6 +14,7 @@ mod authz_modes;
 mod authz_operations;
 mod authz_principals;
 mod config;
+mod connection_limits;
 mod e2e_scripts;
 mod explain;
 mod grants;
