@@ -218,7 +218,7 @@ impl Storage {
         let from_env = root_key_from_env()?;
         match self {
             Storage::DataDir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir {
+                create_private_dir(dir).map_err(|source| ServeError::DataDir {
                     path: dir.clone(),
                     source,
                 })?;
@@ -387,4 +387,14 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Creates the data dir (and missing parents) readable by its owner only: it holds the policies,
+/// grants and identities, and by default the root key.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }

@@ -169,6 +169,7 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        create_private_file(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
@@ -597,6 +598,18 @@ impl SqliteStore {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// Creates the database file, if it does not exist, readable and writable by its owner only
+/// (SQLite gives its `-wal` and `-shm` files the database file's permissions). An existing file
+/// is left as it is.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?;
+    Ok(())
 }
 
 fn read_materials(conn: &Connection, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
