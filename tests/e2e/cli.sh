@@ -31,22 +31,6 @@ expect_error() { # code message op args...
     expect_kms_error "$@"
 }
 
-# SIGTERM, then the server must exit 0 within 10 s after logging that it stopped.
-stop_server() {
-    kill -TERM "$server_pid"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$server_pid" 2>/dev/null && fail "server did not stop within 10 s of SIGTERM"
-    local rc=0
-    wait "$server_pid" || rc=$?
-    server_pid=""
-    expect_eq "server exit status after SIGTERM" 0 "$rc"
-    grep -q 'stopped$' "$server_log" || fail "server log has no 'stopped' line"
-}
-
 account=000000000000
 region=us-east-1
 alias_name=alias/trent-e2e-cli

@@ -2,7 +2,8 @@
 # End-to-end test with Terraform and the hashicorp/aws provider: the configuration in
 # tests/e2e/terraform/ (keys, key policy, alias, a grant with an encryption-context constraint
 # for an IAM role, the role and its inline policy, aws_kms_ciphertext decrypted again by
-# data.aws_kms_secrets, data.aws_kms_key and data.aws_kms_alias) is applied against Trent, the
+# data.aws_kms_secrets, data.aws_kms_key and data.aws_kms_alias, aws_kms_external_key with
+# key_material_base64) is applied against Trent, the
 # result checked with the aws CLI, planned again (no changes), and destroyed.
 #
 #   PATH="$PWD/.venv/bin:$PATH" TRENT_BIN=target/debug/trent tests/e2e/terraform.sh
@@ -95,8 +96,11 @@ data="$work/data"
 step "start the server"
 start_server "$data"
 
+# 32 bytes of key material for aws_kms_external_key, kept to check the import below.
+openssl rand -out "$work/imported.bin" 32
 cat >"$tf_dir/terraform.tfvars" <<VARS
 endpoint = "$endpoint"
+imported_material = "$(base64 -w0 "$work/imported.bin")"
 VARS
 
 step "terraform init (provider from the mirror), apply"
@@ -152,6 +156,27 @@ expect_eq "rotating key rotation" "True	180" \
 expect_eq "key policy (aws_kms_key_policy)" "account app" \
     "$(a kms get-key-policy --key-id "$main_key" --policy-name default --query Policy --output text |
         python3 -c 'import json,sys;print(" ".join(s["Sid"] for s in json.load(sys.stdin)["Statement"]))')"
+
+imported_key=$(out imported_key_id)
+keys+=("$imported_key")
+expect_eq "aws_kms_external_key state and expiration" "Enabled KEY_MATERIAL_DOES_NOT_EXPIRE" \
+    "$(out imported_key_state) $(out imported_key_expiration_model)"
+expect_eq "imported key through the CLI" "Enabled	EXTERNAL	KEY_MATERIAL_DOES_NOT_EXPIRE" \
+    "$(a kms describe-key --key-id "$imported_key" \
+        --query 'KeyMetadata.[KeyState,Origin,ExpirationModel]' --output text)"
+# The key holds exactly the bytes Terraform was given: a ciphertext made with them offline would
+# need Trent's blob format, so check the other way: the same bytes imported into the key again
+# are accepted as its existing material (other bytes would be IncorrectKeyMaterialException).
+a kms get-parameters-for-import --key-id "$imported_key" --wrapping-algorithm RSAES_OAEP_SHA_256 \
+    --wrapping-key-spec RSA_2048 >"$work/params.json"
+json "$work/params.json" 'd["PublicKey"]' | base64 -d >"$work/wrapping.der"
+json "$work/params.json" 'd["ImportToken"]' | base64 -d >"$work/token.bin"
+openssl pkeyutl -encrypt -in "$work/imported.bin" -out "$work/wrapped.bin" \
+    -inkey "$work/wrapping.der" -keyform DER -pubin -pkeyopt rsa_padding_mode:oaep \
+    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
+a kms import-key-material --key-id "$imported_key" --import-type EXISTING_KEY_MATERIAL \
+    --encrypted-key-material "fileb://$work/wrapped.bin" --import-token "fileb://$work/token.bin" \
+    --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE >/dev/null
 
 step "the role's sessions: DescribeKey by its policy, Decrypt only by the grant's context"
 a iam create-user --user-name tf-checker >/dev/null

@@ -23,6 +23,7 @@ pub mod blob;
 mod data_key_pair;
 mod ecdh;
 mod error;
+mod import;
 mod mac;
 mod material;
 mod names;
@@ -40,6 +41,7 @@ pub use algorithms::{
 pub use data_key_pair::{DataKeyPair, generate_data_key_pair};
 pub use ecdh::derive_shared_secret;
 pub use error::CryptoError;
+pub use import::{WrappingAlgorithm, WrappingKey};
 pub use mac::{generate_mac, verify_mac};
 pub use material::{PrivateKeyMaterial, public_key_spki_der};
 pub use rand::random_bytes;

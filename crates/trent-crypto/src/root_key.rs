@@ -98,6 +98,30 @@ impl RootKey {
         Ok(out)
     }
 
+    /// A public identifier of secret `material` that only this root key can compute:
+    /// HMAC-SHA256, under a key derived from the root key (HKDF-SHA256), over `binding` and the
+    /// material. The ID of imported key material (the same material imported again into the same
+    /// key gets the same ID). Unlike a plain hash it tells nothing about weak material (an HMAC
+    /// key a person chose) to someone who sees only the ID. 64 lowercase hex digits.
+    pub fn material_fingerprint(
+        &self,
+        binding: &str,
+        material: &[u8],
+    ) -> Result<String, CryptoError> {
+        use aws_lc_rs::{hkdf, hmac};
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"trent").extract(self.bytes.as_slice());
+        let info = [b"trent:material-fingerprint:v1".as_slice()];
+        let key: hmac::Key = prk
+            .expand(&info, hmac::HMAC_SHA256)
+            .map_err(|_| CryptoError::Internal)?
+            .into();
+        let mut ctx = hmac::Context::with_key(&key);
+        ctx.update(&(binding.len() as u64).to_be_bytes());
+        ctx.update(binding.as_bytes());
+        ctx.update(material);
+        Ok(hex::encode(ctx.sign().as_ref()))
+    }
+
     /// Opens what [`RootKey::seal`] produced with the same `aad`.
     pub fn unseal(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
         let Some((&version, rest)) = sealed.split_first() else {

@@ -8,7 +8,8 @@ use trent_crypto::RootKey;
 use trent_store::Store;
 
 use crate::materials::sealing_aad;
-use crate::{AuthzMode, Caller, Directory, Kms, Operation, Principal, SystemClock};
+use crate::test_support::{self, call};
+use crate::{Operation, SystemClock};
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -30,35 +31,18 @@ fn data_dir_bytes(dir: &std::path::Path) -> Vec<u8> {
 fn database_never_holds_plaintext_key_material() {
     let dir = tempfile::tempdir().unwrap();
     let root_bytes = trent_crypto::random_bytes(32).unwrap();
-    let kms = Kms::new(
+    let kms = test_support::kms(
         Store::open(&dir.path().join("trent.db")).unwrap(),
         RootKey::from_bytes(&root_bytes).unwrap(),
         Arc::new(SystemClock),
-        Arc::new(Directory::new()),
-        AuthzMode::Enforce,
     );
-    let caller = Caller {
-        principal: Principal::root("111122223333"),
-        region: "us-east-1".into(),
-        access_key_id: "AKIATEST".into(),
-        source_ip: None,
-        user_agent: None,
-        via_service: None,
-    };
     let mut materials = Vec::new();
     for spec in [
         json!({}),
         json!({"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"}),
         json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"}),
     ] {
-        let created = kms
-            .call(
-                &caller,
-                Operation::CreateKey,
-                &serde_json::to_vec(&spec).unwrap(),
-            )
-            .result
-            .unwrap();
+        let created = call(&kms, Operation::CreateKey, spec).unwrap();
         let key_id = created["KeyMetadata"]["KeyId"]
             .as_str()
             .unwrap()
@@ -70,9 +54,9 @@ fn database_never_holds_plaintext_key_material() {
             .unwrap();
         let raw = kms
             .root_key
-            .unseal(&stored.sealed, &sealing_aad(&key_id, 1))
+            .unseal(stored.sealed.as_deref().unwrap(), &sealing_aad(&key_id, 1))
             .unwrap();
-        materials.push((raw.to_vec(), stored.sealed));
+        materials.push((raw.to_vec(), stored.sealed.unwrap()));
     }
     // Force the WAL into the main file as well, so both places are searched.
     drop(kms);

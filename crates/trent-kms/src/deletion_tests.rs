@@ -3,39 +3,22 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use trent_crypto::RootKey;
 use trent_store::Store;
 
 use crate::clock::DAY_MS;
-use crate::{AuthzMode, Caller, Directory, ErrorCode, Kms, ManualClock, Operation, Principal};
-
-fn caller() -> Caller {
-    Caller {
-        principal: Principal::root("111122223333"),
-        region: "us-east-1".into(),
-        access_key_id: "AKIATEST".into(),
-        source_ip: None,
-        user_agent: None,
-        via_service: None,
-    }
-}
-
-fn call(kms: &Kms, op: Operation, body: Value) -> Result<Value, crate::KmsError> {
-    kms.call(&caller(), op, &serde_json::to_vec(&body).unwrap())
-        .result
-}
+use crate::test_support::{self, call};
+use crate::{ErrorCode, ManualClock, Operation};
 
 #[test]
 fn key_is_deleted_when_its_waiting_period_passes() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let kms = Kms::new(
+    let kms = test_support::kms(
         Store::open(&dir.path().join("trent.db")).unwrap(),
         RootKey::generate().unwrap(),
         clock.clone(),
-        Arc::new(Directory::new()),
-        AuthzMode::Enforce,
     );
     let key = call(&kms, Operation::CreateKey, json!({})).unwrap()["KeyMetadata"]["KeyId"]
         .as_str()
@@ -89,12 +72,10 @@ fn key_is_deleted_when_its_waiting_period_passes() {
 fn a_due_key_is_gone_even_before_the_sweeper_runs() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
-    let kms = Kms::new(
+    let kms = test_support::kms(
         Store::open(&dir.path().join("trent.db")).unwrap(),
         RootKey::generate().unwrap(),
         clock.clone(),
-        Arc::new(Directory::new()),
-        AuthzMode::Enforce,
     );
     let key = call(&kms, Operation::CreateKey, json!({})).unwrap()["KeyMetadata"]["KeyId"]
         .as_str()

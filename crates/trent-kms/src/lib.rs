@@ -24,8 +24,12 @@ mod materials;
 pub mod operation;
 mod ops;
 mod pipeline;
+#[cfg(test)]
+mod rotation_properties;
 mod service;
 pub mod simulate;
+#[cfg(test)]
+mod test_support;
 mod usage;
 pub mod validate;
 pub mod wire;

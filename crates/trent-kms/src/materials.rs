@@ -58,13 +58,7 @@ pub fn new_material(
 ) -> KmsResult<KeyMaterial> {
     let material = PrivateKeyMaterial::generate(spec)?;
     let sealed = root.seal(&material.to_bytes(), &sealing_aad(key_id, version))?;
-    Ok(KeyMaterial {
-        version,
-        material_id: hex_id()?,
-        sealed,
-        created_ms: now_ms,
-        rotation: None,
-    })
+    Ok(KeyMaterial::new(version, hex_id()?, sealed, now_ms))
 }
 
 /// A new key ID: a random UUID, or `mrk-` and 32 hex digits for a multi-Region key.
@@ -136,8 +130,14 @@ fn unseal(
     spec: KeySpec,
     stored: &KeyMaterial,
 ) -> KmsResult<Material> {
+    let sealed = stored.sealed.as_deref().ok_or_else(|| {
+        KmsError::internal(format!(
+            "material version {} of {key_id} is not imported",
+            stored.version
+        ))
+    })?;
     let bytes = root
-        .unseal(&stored.sealed, &sealing_aad(key_id, stored.version))
+        .unseal(sealed, &sealing_aad(key_id, stored.version))
         .map_err(|e| KmsError::internal(format!("cannot unseal material of {key_id}: {e}")))?;
     let key = PrivateKeyMaterial::from_bytes(spec, &bytes).map_err(|e| {
         KmsError::internal(format!(
@@ -165,15 +165,11 @@ mod tests {
                 continue;
             }
             let stored = new_material(&root, spec, "k1", 1, 0).unwrap();
-            let raw = root.unseal(&stored.sealed, &sealing_aad("k1", 1)).unwrap();
+            let sealed = stored.sealed.clone().unwrap();
+            let raw = root.unseal(&sealed, &sealing_aad("k1", 1)).unwrap();
             // AES-GCM: version byte, nonce and tag around a ciphertext as long as the material.
-            assert_eq!(stored.sealed.len(), 1 + 12 + raw.len() + 16, "{spec}");
-            assert!(
-                !stored
-                    .sealed
-                    .windows(raw.len())
-                    .any(|w| w == raw.as_slice())
-            );
+            assert_eq!(sealed.len(), 1 + 12 + raw.len() + 16, "{spec}");
+            assert!(!sealed.windows(raw.len()).any(|w| w == raw.as_slice()));
             let cache = MaterialCache::default();
             let m = cache
                 .get_or_unseal(&root, "r", "k1", spec, &stored)
@@ -200,7 +196,9 @@ mod tests {
     fn symmetric_material_is_sealed_as_the_raw_32_bytes() {
         let root = RootKey::generate().unwrap();
         let stored = new_material(&root, KeySpec::SymmetricDefault, "k", 3, 0).unwrap();
-        let raw = root.unseal(&stored.sealed, &sealing_aad("k", 3)).unwrap();
+        let raw = root
+            .unseal(stored.sealed.as_deref().unwrap(), &sealing_aad("k", 3))
+            .unwrap();
         assert_eq!(raw.len(), 32);
         let parsed = PrivateKeyMaterial::from_bytes(KeySpec::SymmetricDefault, &raw).unwrap();
         assert_eq!(parsed.as_symmetric().unwrap().as_bytes(), raw.as_slice());

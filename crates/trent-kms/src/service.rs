@@ -79,10 +79,26 @@ impl Kms {
         let Some(stored) = self.store.material(&key.region, &key.key_id, version)? else {
             return Ok(None);
         };
+        if stored.sealed.is_none() {
+            // Imported material that expired or was deleted: ciphertexts it made wait for it.
+            return Err(KmsError::invalid_state(format!(
+                "{} is pending import.",
+                crate::arn::key_arn(&key.region, &key.account, &key.key_id)
+            )));
+        }
         let spec = key_spec(key)?;
         self.materials
             .get_or_unseal(&self.root_key, &key.region, &key.key_id, spec, &stored)
             .map(Some)
+    }
+
+    /// Whether `key` has its current material (keys of EXTERNAL origin may have none yet, or
+    /// have lost it to expiry or DeleteImportedKeyMaterial).
+    pub(crate) fn has_current_material(&self, key: &KeyRecord) -> KmsResult<bool> {
+        Ok(self
+            .store
+            .material(&key.region, &key.key_id, key.current_material)?
+            .is_some_and(|m| m.sealed.is_some()))
     }
 
     /// The material new ciphertexts, signatures and MACs are made with.

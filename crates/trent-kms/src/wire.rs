@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use trent_store::{KeyRecord, KeyState};
+use trent_store::{KeyMaterial, KeyRecord, KeyState};
 
 use crate::arn::key_arn;
 use crate::keyspec;
@@ -88,10 +88,27 @@ pub struct KeyMetadata {
     pub pending_deletion_window_in_days: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<f64>,
+}
+
+/// `ExpirationModel` of imported material.
+pub fn expiration_model(material: &KeyMaterial) -> &'static str {
+    if material.valid_to_ms.is_some() {
+        "KEY_MATERIAL_EXPIRES"
+    } else {
+        "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    }
 }
 
 impl KeyMetadata {
-    pub fn of(key: &KeyRecord, current_material_id: Option<String>) -> KeyMetadata {
+    /// The metadata of `key` whose current material version is `current` (`None` before the
+    /// first import into a key of `EXTERNAL` origin).
+    pub fn of(key: &KeyRecord, current: Option<&KeyMaterial>) -> KeyMetadata {
+        // Keys with imported material show its expiry while it is imported.
+        let imported = current.filter(|m| key.origin == "EXTERNAL" && m.sealed.is_some());
         let arn = key_arn(&key.region, &key.account, &key.key_id);
         let algorithms = keyspec::algorithms(&key.key_spec, &key.key_usage);
         KeyMetadata {
@@ -126,8 +143,11 @@ impl KeyMetadata {
                 .then_some(key.pending_window_days)
                 .flatten(),
             // AWS shows it for symmetric encryption keys only (not asymmetric, not HMAC).
-            current_key_material_id: current_material_id
-                .filter(|_| key.key_spec == "SYMMETRIC_DEFAULT"),
+            current_key_material_id: current
+                .filter(|_| key.key_spec == "SYMMETRIC_DEFAULT")
+                .map(|m| m.material_id.clone()),
+            expiration_model: imported.map(expiration_model),
+            valid_to: imported.and_then(|m| m.valid_to_ms).map(epoch_seconds),
         }
     }
 }

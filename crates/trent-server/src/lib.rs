@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 mod auth;
+mod listen;
 mod query;
 mod render;
 
@@ -20,6 +21,7 @@ use axum::routing::get;
 use trent_kms::{Authorization, Call, Kms, Operation};
 
 pub use audit::{AuditLog, Destination as AuditDestination, SyncPolicy as AuditSync};
+pub use listen::ConnectionLimits;
 pub use render::WireError;
 
 /// Largest request body accepted. KMS's largest members (4 KiB plaintext, 6 KiB ciphertext,
@@ -32,6 +34,8 @@ pub struct AppState {
     /// Every request that reaches the API (KMS or `/_trent/`) gets a record here before its
     /// response is sent.
     pub audit: AuditLog,
+    /// Timeouts and the connection cap (`listen.rs`).
+    pub limits: ConnectionLimits,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -83,8 +87,17 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
         }),
         xml: Vec::new(),
     };
-    if let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        done = handle(&state, peer, &parts, body, is_admin).await;
+    // A body that stalls is given up on (the connection then closes): the request is answered
+    // and audited as a timeout.
+    match tokio::time::timeout(
+        state.limits.body_read_timeout,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(body)) => done = handle(&state, peer, &parts, body, is_admin).await,
+        Ok(Err(_)) => {}
+        Err(_) => done.result = Err(WireError::body_timeout()),
     }
     let overridden = done.authorization.overridden;
     let mut response = match (&done.query, &done.result) {
@@ -321,10 +334,8 @@ pub async fn serve(
     lifecycle_sweep(&state.kms).await;
     let sweeper = tokio::spawn(sweep_key_lifecycle(Arc::clone(&state.kms)));
     let kms = Arc::clone(&state.kms);
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = state.limits;
+    let result = listen::serve_connections(listener, router(state), limits, shutdown).await;
     sweeper.abort();
     // What happened since the last sweep (key usage) is written before the server exits.
     lifecycle_sweep(&kms).await;
@@ -332,7 +343,8 @@ pub async fn serve(
 }
 
 /// Once a minute: deletes the keys whose waiting period is over, rotates the keys whose
-/// automatic rotation date has come, and writes the key usage recorded since the last sweep.
+/// automatic rotation date has come, deletes imported key material whose `ValidTo` has passed,
+/// and writes the key usage recorded since the last sweep.
 async fn sweep_key_lifecycle(kms: Arc<Kms>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
@@ -347,17 +359,21 @@ async fn lifecycle_sweep(kms: &Arc<Kms>) {
         (
             kms.purge_due_keys(),
             kms.rotate_due_keys(),
+            kms.expire_imported_material(),
             kms.flush_key_usage(),
         )
     })
     .await;
     match swept {
-        Ok((deleted, rotated, usage)) => {
+        Ok((deleted, rotated, expired, usage)) => {
             if let Err(e) = deleted {
                 tracing::warn!(error = %e, "deletion sweep failed");
             }
             if let Err(e) = rotated {
                 tracing::warn!(error = %e, "rotation sweep failed");
+            }
+            if let Err(e) = expired {
+                tracing::warn!(error = %e, "imported key material expiry sweep failed");
             }
             if let Err(e) = usage {
                 tracing::warn!(error = %e, "cannot write key usage");

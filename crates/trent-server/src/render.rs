@@ -36,6 +36,15 @@ impl WireError {
         Self::new(StatusCode::BAD_REQUEST, "UnknownOperationException", None)
     }
 
+    /// The body did not arrive within the body read timeout.
+    pub fn body_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            Some("The request body was not received in time.".to_string()),
+        )
+    }
+
     pub fn body_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

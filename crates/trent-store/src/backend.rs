@@ -45,9 +45,14 @@ use crate::{CachedStore, MemoryStore, Result, SqliteStore, StoreError};
 pub trait Backend: Send + Sync {
     // ---- keys ---------------------------------------------------------------------------------
 
-    /// Inserts a new key with its first material version and its initial tags
-    /// (`AlreadyExists` if the key ID is taken in that region).
-    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()>;
+    /// Inserts a new key with its first material version (none for a key whose material will be
+    /// imported) and its initial tags (`AlreadyExists` if the key ID is taken in that region).
+    fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: Option<&KeyMaterial>,
+        tags: &[Tag],
+    ) -> Result<()>;
 
     /// Inserts a new key with its first material version and an alias pointing at it, in one
     /// transaction: `AlreadyExists`, and nothing written, if the alias name (or the key ID) is
@@ -86,6 +91,20 @@ pub trait Backend: Send + Sync {
         f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord>;
 
+    /// Read-modify-write of a key *and* its material versions in one transaction (imports,
+    /// expiry and deletion of imported material, rotation of imported material); the
+    /// object-safe form of [`Store::modify_key_materials`]. `f` gets the key as stored and every
+    /// version, oldest first, and may change both: versions it removes from the vector are
+    /// deleted, versions it adds are inserted, changed ones rewritten. A version keeps its
+    /// number and its material ID for life (`Refused`, and nothing written, if `f` changes an
+    /// ID). Otherwise as [`Backend::modify_key_dyn`].
+    fn modify_key_materials_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>,
+    ) -> Result<KeyRecord>;
+
     /// Deletes a key with its material, tags, grants (and their tokens) and the aliases that
     /// point at it. Deleting a missing key is not an error.
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;
@@ -98,7 +117,12 @@ pub trait Backend: Send + Sync {
     /// at or before `now_ms`, in no particular order.
     fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
 
-    /// One material version of a key. Versions never change once written.
+    /// (region, key ID) of the keys with imported material (still present) whose `ValidTo` is at
+    /// or before `now_ms`, in no particular order.
+    fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
+
+    /// One material version of a key. Only [`Backend::modify_key_materials_dyn`] changes a
+    /// version once written.
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>>;
 
     /// Every material version of a key, oldest first (empty for a missing key).
@@ -335,40 +359,75 @@ impl Store {
         })
     }
 
+    /// Read-modify-write of a key and its material versions in one transaction (see
+    /// [`Backend::modify_key_materials_dyn`]); `f` may refuse by returning an error, and then
+    /// nothing is written.
+    pub fn modify_key_materials<T, E: From<StoreError>>(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: impl FnOnce(&mut KeyRecord, &mut Vec<KeyMaterial>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut f = Some(f);
+        let mut outcome = None;
+        let stored = self
+            .0
+            .modify_key_materials_dyn(region, key_id, &mut |key, materials| {
+                let f = f.take().ok_or(StoreError::Refused)?;
+                carry(&mut outcome, f(key, materials).map(|value| (value, ())))
+            });
+        finish(stored, outcome)
+    }
+
     fn change_key<T, E: From<StoreError>>(
         &self,
         region: &str,
         key_id: &str,
         f: impl FnOnce(&mut KeyRecord) -> std::result::Result<(T, Option<KeyMaterial>), E>,
     ) -> std::result::Result<T, E> {
-        // The backend sees an `FnMut` returning `StoreError`; the caller's value or error is
-        // carried out of the closure here.
         let mut f = Some(f);
-        let mut outcome: Option<std::result::Result<T, E>> = None;
+        let mut outcome = None;
         let stored = self.0.modify_key_dyn(region, key_id, &mut |key| {
             let f = f.take().ok_or(StoreError::Refused)?;
-            match f(key) {
-                Ok((value, material)) => {
-                    outcome = Some(Ok(value));
-                    Ok(material)
-                }
-                Err(e) => {
-                    outcome = Some(Err(e));
-                    Err(StoreError::Refused)
-                }
-            }
+            carry(&mut outcome, f(key))
         });
-        match (stored, outcome) {
-            (Ok(_), Some(Ok(value))) => Ok(value),
-            (Err(StoreError::Refused), Some(Err(e))) => Err(e),
-            (Err(e), _) => Err(e.into()),
-            // A backend that reports success without running `f` (or after `f` refused) broke
-            // the contract; refuse rather than invent a value.
-            (Ok(_), _) => Err(StoreError::Corrupt(
-                "the backend committed a key change its caller refused or never saw".into(),
-            )
-            .into()),
+        finish(stored, outcome)
+    }
+}
+
+/// The backend sees an `FnMut` returning `StoreError`; the caller's value or error is carried
+/// out of the closure through `outcome`, and the backend gets `R` or `Refused`.
+fn carry<T, R, E>(
+    outcome: &mut Option<std::result::Result<T, E>>,
+    result: std::result::Result<(T, R), E>,
+) -> Result<R> {
+    match result {
+        Ok((value, r)) => {
+            *outcome = Some(Ok(value));
+            Ok(r)
         }
+        Err(e) => {
+            *outcome = Some(Err(e));
+            Err(StoreError::Refused)
+        }
+    }
+}
+
+/// The caller's value or error once the backend has answered (see [`carry`]).
+fn finish<T, E: From<StoreError>>(
+    stored: Result<KeyRecord>,
+    outcome: Option<std::result::Result<T, E>>,
+) -> std::result::Result<T, E> {
+    match (stored, outcome) {
+        (Ok(_), Some(Ok(value))) => Ok(value),
+        (Err(StoreError::Refused), Some(Err(e))) => Err(e),
+        (Err(e), _) => Err(e.into()),
+        // A backend that reports success without running `f` (or after `f` refused) broke
+        // the contract; refuse rather than invent a value.
+        (Ok(_), _) => Err(StoreError::Corrupt(
+            "the backend committed a key change its caller refused or never saw".into(),
+        )
+        .into()),
     }
 }
 

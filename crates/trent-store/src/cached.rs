@@ -78,7 +78,12 @@ impl<B: Backend> CachedStore<B> {
 }
 
 impl<B: Backend> Backend for CachedStore<B> {
-    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
+    fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: Option<&KeyMaterial>,
+        tags: &[Tag],
+    ) -> Result<()> {
         let result = self.inner.create_key(key, material, tags);
         self.forget_absence(key);
         result
@@ -135,6 +140,24 @@ impl<B: Backend> Backend for CachedStore<B> {
         result
     }
 
+    fn modify_key_materials_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>,
+    ) -> Result<KeyRecord> {
+        let result = self.inner.modify_key_materials_dyn(region, key_id, f);
+        // Versions may have changed (expired, deleted, imported again), not only been added.
+        self.keys.remove(&key_ref(region, key_id));
+        self.materials
+            .retain(|(r, id, _)| !(r == region && id == key_id));
+        result
+    }
+
+    fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        self.inner.keys_with_expired_material(now_ms)
+    }
+
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         let result = self.inner.delete_key(region, key_id);
         self.forget_key(region, key_id);
@@ -154,7 +177,8 @@ impl<B: Backend> Backend for CachedStore<B> {
     }
 
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>> {
-        // Material versions never change once written; they go away with their key.
+        // Only `modify_key_materials_dyn` changes a version once written (it evicts them); they
+        // go away with their key.
         self.materials
             .get_or_load((region.to_string(), key_id.to_string(), version), || {
                 self.inner.material(region, key_id, version)

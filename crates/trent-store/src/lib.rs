@@ -30,6 +30,8 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("cannot create the database file: {0}")]
+    Io(#[from] std::io::Error),
     #[error("the row already exists")]
     AlreadyExists,
     #[error("the row does not exist")]

@@ -18,6 +18,7 @@ use crate::iam::{
 };
 use crate::model::{
     Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, KeyUsage, Tag, key_ref,
+    material_changes,
 };
 use crate::{Backend, Result, StoreError};
 
@@ -273,7 +274,12 @@ fn not_found_unless(found: bool) -> Result<()> {
 impl Backend for MemoryStore {
     // ---- keys ---------------------------------------------------------------------------------
 
-    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
+    fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: Option<&KeyMaterial>,
+        tags: &[Tag],
+    ) -> Result<()> {
         self.write_kms(|kms| {
             let k = key_ref(&key.region, &key.key_id);
             if kms.keys.contains_key(&k) {
@@ -289,7 +295,10 @@ impl Backend for MemoryStore {
                 k,
                 KeyEntry {
                     key: key.clone(),
-                    materials: BTreeMap::from([(material.version, material.clone())]),
+                    materials: material
+                        .map(|m| (m.version, m.clone()))
+                        .into_iter()
+                        .collect(),
                     tags: tag_map,
                     grants: Vec::new(),
                     last_usage: None,
@@ -387,6 +396,46 @@ impl Backend for MemoryStore {
         }
         entry.key = stored.clone();
         Ok(stored)
+    }
+
+    fn modify_key_materials_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>,
+    ) -> Result<KeyRecord> {
+        let _writer = lock(&self.writer);
+        let stored = self.get_key(region, key_id)?.ok_or(StoreError::NotFound)?;
+        let before = self.materials(region, key_id)?;
+        let mut changed = stored.clone();
+        let mut after = before.clone();
+        f(&mut changed, &mut after)?;
+        material_changes(&before, &after)?;
+        let stored = stored.with_changes(&changed);
+        let mut state = self.write_state();
+        let entry = state
+            .kms
+            .keys
+            .get_mut(&key_ref(region, key_id))
+            .ok_or(StoreError::NotFound)?;
+        entry.materials = after.into_iter().map(|m| (m.version, m)).collect();
+        entry.key = stored.clone();
+        Ok(stored)
+    }
+
+    fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .read()
+            .kms
+            .keys
+            .values()
+            .filter(|e| {
+                e.materials
+                    .values()
+                    .any(|m| m.sealed.is_some() && m.valid_to_ms.is_some_and(|t| t <= now_ms))
+            })
+            .map(|e| (e.key.region.clone(), e.key.key_id.clone()))
+            .collect())
     }
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {

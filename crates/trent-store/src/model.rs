@@ -103,7 +103,8 @@ pub struct KeyRecord {
     pub pending_window_days: Option<i64>,
     pub policy: String,
     pub multi_region: bool,
-    /// The material version new ciphertexts are made with.
+    /// The material version new ciphertexts are made with; 0 while a key of `EXTERNAL` origin
+    /// has had no material imported.
     pub current_material: u32,
     /// The unique IDs of the users and roles the key policy names, when it was set: ARN ->
     /// unique ID (JSON object), `None` for keys whose policy predates them.
@@ -149,13 +150,38 @@ impl KeyRecord {
 #[derive(Clone, PartialEq)]
 pub struct KeyMaterial {
     pub version: u32,
-    /// The public identifier of this material version (`KeyMaterialId` in the API).
+    /// The public identifier of this material version (`KeyMaterialId` in the API). It never
+    /// changes: imported material gets an ID computed from the material itself.
     pub material_id: String,
-    pub sealed: Vec<u8>,
+    /// The material sealed under the root key; `None` for imported material that expired or
+    /// was deleted (DeleteImportedKeyMaterial). The version, its ID and its import settings stay,
+    /// so that the same material can be imported again.
+    pub sealed: Option<Vec<u8>>,
+    /// When the version was made, or for imported material when it became current through a
+    /// rotation (it is the rotation's date).
     pub created_ms: i64,
-    /// How this version came to be: `None` for the key's first material, otherwise the
-    /// rotation that made it (its date is `created_ms`).
+    /// How this version came to be: `None` for the key's first material (and for imported
+    /// material not rotated in yet), otherwise the rotation that made it current.
     pub rotation: Option<RotationKind>,
+    /// Imported material only: when it expires (`ValidTo`; `None` when it does not expire).
+    pub valid_to_ms: Option<i64>,
+    /// Imported material only: `KeyMaterialDescription`.
+    pub description: Option<String>,
+}
+
+impl KeyMaterial {
+    /// Material that KMS made (or imported material without an expiry), sealed.
+    pub fn new(version: u32, material_id: String, sealed: Vec<u8>, created_ms: i64) -> Self {
+        KeyMaterial {
+            version,
+            material_id,
+            sealed: Some(sealed),
+            created_ms,
+            rotation: None,
+            valid_to_ms: None,
+            description: None,
+        }
+    }
 }
 
 /// The last successful cryptographic operation with a key (`GetKeyLastUsage`).
@@ -201,9 +227,14 @@ impl fmt::Debug for KeyMaterial {
         f.debug_struct("KeyMaterial")
             .field("version", &self.version)
             .field("material_id", &self.material_id)
-            .field("sealed", &format_args!("<{} bytes>", self.sealed.len()))
+            .field(
+                "sealed",
+                &format_args!("<{:?} bytes>", self.sealed.as_ref().map(Vec::len)),
+            )
             .field("created_ms", &self.created_ms)
             .field("rotation", &self.rotation)
+            .field("valid_to_ms", &self.valid_to_ms)
+            .field("description", &self.description)
             .finish()
     }
 }
@@ -266,4 +297,31 @@ impl GrantRecord {
             && self.grantee_unique_id == other.grantee_unique_id
             && self.retiring_unique_id == other.retiring_unique_id
     }
+}
+
+/// What [`crate::Backend::modify_key_materials_dyn`] must write after its closure changed the
+/// versions of a key from `before` to `after`: the versions to delete and the versions to insert
+/// or rewrite. One version number twice, or a version whose material ID changed, is `Refused`.
+pub(crate) fn material_changes<'a>(
+    before: &[KeyMaterial],
+    after: &'a [KeyMaterial],
+) -> Result<(Vec<u32>, Vec<&'a KeyMaterial>), StoreError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut written = Vec::new();
+    for m in after {
+        if !seen.insert(m.version) {
+            return Err(StoreError::Refused);
+        }
+        match before.iter().find(|b| b.version == m.version) {
+            Some(b) if b.material_id != m.material_id => return Err(StoreError::Refused),
+            Some(b) if b == m => {}
+            _ => written.push(m),
+        }
+    }
+    let removed = before
+        .iter()
+        .map(|b| b.version)
+        .filter(|v| !seen.contains(v))
+        .collect();
+    Ok((removed, written))
 }

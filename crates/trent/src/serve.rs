@@ -7,7 +7,7 @@ use std::sync::Arc;
 use trent_crypto::{CryptoError, RootKey};
 use trent_kms::{AuthzMode, Kms, KmsError, SystemClock};
 use trent_server::audit::AuditError;
-use trent_server::{AppState, AuditDestination, AuditLog, AuditSync};
+use trent_server::{AppState, AuditDestination, AuditLog, AuditSync, ConnectionLimits};
 use trent_store::{Store, StoreError};
 
 use crate::config::{Config, ConfigError};
@@ -45,6 +45,33 @@ pub struct ServeArgs {
     /// for successful state changes only (not reads and cryptographic operations), or never.
     #[arg(long, env = "TRENT_AUDIT_FSYNC", value_enum, default_value_t = AuditFsync::Mutations)]
     pub audit_fsync: AuditFsync,
+    /// Seconds a client has to send a request's headers, counted from when the connection
+    /// starts waiting for a request: on a kept-alive connection this is also the idle timeout.
+    #[arg(
+        long,
+        env = "TRENT_HEADER_READ_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = ConnectionLimits::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a client has to send a request's body once its headers arrived.
+    #[arg(
+        long,
+        env = "TRENT_BODY_READ_TIMEOUT",
+        value_name = "SECONDS",
+        default_value_t = ConnectionLimits::DEFAULT_BODY_READ_TIMEOUT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub body_read_timeout: u64,
+    /// Connections served at once; more wait until one closes (logged when it happens).
+    #[arg(
+        long,
+        env = "TRENT_MAX_CONNECTIONS",
+        default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000)
+    )]
+    pub max_connections: u64,
     /// Tests only: run the service clock this many seconds ahead of the system clock (session
     /// expiry, key deletion dates). SigV4 request dates are still checked against the system
     /// clock.
@@ -191,7 +218,7 @@ impl Storage {
         let from_env = root_key_from_env()?;
         match self {
             Storage::DataDir(dir) => {
-                std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir {
+                create_private_dir(dir).map_err(|source| ServeError::DataDir {
                     path: dir.clone(),
                     source,
                 })?;
@@ -298,6 +325,11 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     let state = Arc::new(AppState {
         kms: Arc::new(kms),
         audit,
+        limits: ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+            body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout),
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        },
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -355,4 +387,14 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Creates the data dir (and missing parents) readable by its owner only: it holds the policies,
+/// grants and identities, and by default the root key.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }

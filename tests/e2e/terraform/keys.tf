@@ -21,6 +21,24 @@ resource "aws_kms_key" "rotating" {
   }
 }
 
+# Imported key material: the provider wraps the bytes with the public key of
+# GetParametersForImport and imports them, never expiring.
+variable "imported_material" {
+  type      = string
+  sensitive = true
+}
+
+resource "aws_kms_external_key" "imported" {
+  description             = "terraform e2e: imported key"
+  deletion_window_in_days = 7
+  key_material_base64     = var.imported_material
+  # The provider disables the key after the import unless this says otherwise.
+  enabled = true
+  tags = {
+    team = "blue"
+  }
+}
+
 locals {
   main_key_id  = aws_kms_key.main.key_id
   main_key_arn = aws_kms_key.main.arn

@@ -10,6 +10,15 @@ output "main_key_arn" {
 output "rotating_key_id" {
   value = aws_kms_key.rotating.key_id
 }
+output "imported_key_id" {
+  value = aws_kms_external_key.imported.id
+}
+output "imported_key_state" {
+  value = aws_kms_external_key.imported.key_state
+}
+output "imported_key_expiration_model" {
+  value = aws_kms_external_key.imported.expiration_model
+}
 output "role_arn" {
   value = aws_iam_role.app.arn
 }

@@ -27,7 +27,7 @@ use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::keystate::KeyStates;
 use crate::ops::{
-    aliases, asymmetric, crypto, data_key_pair, grants, keys, mac, rotation, tags, usage,
+    aliases, asymmetric, crypto, data_key_pair, grants, import, keys, mac, rotation, tags, usage,
 };
 use crate::service::Kms;
 
@@ -121,7 +121,7 @@ operations! {
     DeleteCustomKeyStore: ["kms:DeleteCustomKeyStore"], CustomKeyStore, [], NoKey, Change, []
         => unsupported;
     DeleteImportedKeyMaterial: ["kms:DeleteImportedKeyMaterial"], Key, [], NotPendingDeletion,
-        Change, [] => unsupported;
+        Change, ["KeyId", "KeyMaterialId"] => import::delete_imported_key_material;
     DeriveSharedSecret: ["kms:DeriveSharedSecret"], Key, [grant, cross_account, dry_run], Usable,
         Crypto, [] => asymmetric::derive_shared_secret;
     DescribeCustomKeyStores: ["kms:DescribeCustomKeyStores"], CustomKeyStore, [], NoKey, Read, []
@@ -156,12 +156,12 @@ operations! {
     GetKeyPolicy: ["kms:GetKeyPolicy"], Key, [], Any, Read, [] => keys::get_key_policy;
     GetKeyRotationStatus: ["kms:GetKeyRotationStatus"], Key, [cross_account], Any, Read, []
         => rotation::get_key_rotation_status;
-    GetParametersForImport: ["kms:GetParametersForImport"], Key, [], NotPendingDeletion, Change, []
-        => unsupported;
+    GetParametersForImport: ["kms:GetParametersForImport"], Key, [], NotPendingDeletion, Change,
+        ["KeyId", "ParametersValidTo"] => import::get_parameters_for_import;
     GetPublicKey: ["kms:GetPublicKey"], Key, [grant, cross_account], Usable, Read, []
         => asymmetric::get_public_key;
-    ImportKeyMaterial: ["kms:ImportKeyMaterial"], Key, [], NotPendingDeletion, Change, []
-        => unsupported;
+    ImportKeyMaterial: ["kms:ImportKeyMaterial"], Key, [], NotPendingDeletion, Change,
+        ["KeyId", "KeyMaterialId"] => import::import_key_material;
     ListAliases: ["kms:ListAliases"], None, [], NoKey, Read, [] => aliases::list_aliases;
     ListGrants: ["kms:ListGrants"], Key, [cross_account], Any, Read, [] => grants::list_grants;
     ListKeyPolicies: ["kms:ListKeyPolicies"], Key, [], Any, Read, [] => keys::list_key_policies;

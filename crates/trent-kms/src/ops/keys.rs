@@ -139,7 +139,7 @@ impl Kms {
         let material = self
             .store
             .material(&key.region, &key.key_id, key.current_material)?;
-        Ok(KeyMetadata::of(key, material.map(|m| m.material_id)))
+        Ok(KeyMetadata::of(key, material.as_ref()))
     }
 }
 
@@ -247,7 +247,7 @@ pub fn create_key(
     }
     kms.authorize(caller, &checks)?;
 
-    if origin != "AWS_KMS" {
+    if !matches!(origin.as_str(), "AWS_KMS" | "EXTERNAL") {
         return Err(KmsError::unsupported(format!(
             "Origin {origin} is not supported by this version of Trent."
         )));
@@ -267,7 +267,12 @@ pub fn create_key(
     let account = caller.account().to_string();
     let key_id = new_key_id(multi_region)?;
     let now = kms.now_ms();
-    let material = new_material(&kms.root_key, crypto_spec, &key_id, 1, now)?;
+    // A key of EXTERNAL origin has no material until ImportKeyMaterial gives it some.
+    let material = if origin == "EXTERNAL" {
+        None
+    } else {
+        Some(new_material(&kms.root_key, crypto_spec, &key_id, 1, now)?)
+    };
     let default_policy = r.policy.is_none();
     let mut key = KeyRecord {
         policy: r
@@ -281,11 +286,15 @@ pub fn create_key(
         key_spec: spec,
         key_usage: usage,
         origin,
-        key_state: KeyState::Enabled,
+        key_state: if material.is_some() {
+            KeyState::Enabled
+        } else {
+            KeyState::PendingImport
+        },
         deletion_ms: None,
         pending_window_days: None,
         multi_region,
-        current_material: 1,
+        current_material: u32::from(material.is_some()),
         policy_principal_ids: None,
         rotation_period_days: None,
         next_rotation_ms: None,
@@ -300,9 +309,9 @@ pub fn create_key(
             r.bypass_policy_lockout_safety_check,
         )?;
     }
-    kms.store.create_key(&key, &material, &tags)?;
+    kms.store.create_key(&key, material.as_ref(), &tags)?;
     Ok(KeyMetadataResponse {
-        key_metadata: KeyMetadata::of(&key, Some(material.material_id)),
+        key_metadata: KeyMetadata::of(&key, material.as_ref()),
     })
 }
 
@@ -518,8 +527,13 @@ pub fn cancel_key_deletion(
         Vec::new(),
         |k| {
             keystate::require(caller.key_states(), k)?;
-            // A cancelled key comes back disabled, not enabled (spec §6.2).
-            k.key_state = KeyState::Disabled;
+            // A cancelled key comes back disabled, not enabled (spec §6.2); a key of EXTERNAL
+            // origin without its current material comes back waiting for it.
+            k.key_state = if kms.has_current_material(k)? {
+                KeyState::Disabled
+            } else {
+                KeyState::PendingImport
+            };
             k.deletion_ms = None;
             k.pending_window_days = None;
             Ok(())

@@ -6,6 +6,7 @@ pub mod asymmetric;
 pub mod crypto;
 pub mod data_key_pair;
 pub mod grants;
+pub mod import;
 pub mod keys;
 pub mod mac;
 pub mod rotation;

@@ -19,7 +19,7 @@ use crate::materials::{key_spec, new_material};
 use crate::ops::{Empty, Page};
 use crate::service::Kms;
 use crate::validate::Validator;
-use crate::wire::epoch_seconds;
+use crate::wire::{epoch_seconds, expiration_model};
 
 /// `RotationPeriodInDays` when EnableKeyRotation does not give one.
 pub const DEFAULT_ROTATION_PERIOD_DAYS: i64 = 365;
@@ -82,17 +82,39 @@ pub struct RotationsListEntry {
     key_material_id: String,
     key_material_state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    key_material_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    import_state: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expiration_model: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    valid_to: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rotation_date: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rotation_type: Option<&'static str>,
 }
 
-/// Why `key` cannot have its material rotated by KMS, as AWS answers: only symmetric
-/// encryption keys whose material KMS generated can (imported material and custom key stores
-/// have their own ways).
-fn rotation_unsupported(key: &KeyRecord) -> Option<KmsError> {
+/// Which keys an operation rotates (or lists the rotations of).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rotates {
+    /// Automatic rotation: only material KMS generated.
+    GeneratedMaterial,
+    /// On-demand rotation and its history: imported material too (the new material is
+    /// imported first, `ImportType=NEW_KEY_MATERIAL`).
+    AnyMaterial,
+}
+
+/// Why `key` cannot have its material rotated by an operation that rotates `which`, as AWS
+/// answers: only symmetric encryption keys can, and those with imported material only on
+/// demand (custom key stores have their own ways).
+fn rotation_unsupported(key: &KeyRecord, which: Rotates) -> Option<KmsError> {
     let arn = key_arn(&key.region, &key.account, &key.key_id);
-    if key.origin != "AWS_KMS" {
+    let origin_ok = key.origin == "AWS_KMS"
+        || (which == Rotates::AnyMaterial
+            && key.origin == "EXTERNAL"
+            && key.key_spec == "SYMMETRIC_DEFAULT");
+    if !origin_ok {
         return Some(KmsError::unsupported(format!(
             "{arn} origin is {} which is not valid for this operation.",
             key.origin
@@ -118,12 +140,12 @@ fn rotatable_key(
     kms: &Kms,
     caller: &Call<'_>,
     key_id: &str,
-    action: &'static str,
+    (action, which): (&'static str, Rotates),
     check: impl FnOnce(Check<'_>) -> Check<'_>,
 ) -> KmsResult<KeyRecord> {
     let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
     kms.authorize(caller, &[check(Check::key(action, &resolved.key))])?;
-    if let Some(e) = rotation_unsupported(&resolved.key) {
+    if let Some(e) = rotation_unsupported(&resolved.key, which) {
         return Err(e);
     }
     Ok(resolved.key)
@@ -145,7 +167,7 @@ pub fn enable_key_rotation(
         kms,
         caller,
         r.key_id.as_deref().unwrap_or_default(),
-        "kms:EnableKeyRotation",
+        ("kms:EnableKeyRotation", Rotates::GeneratedMaterial),
         |c| c.with("kms:RotationPeriodInDays", period),
     )?;
     crate::managed::refuse_change(&key)?;
@@ -167,7 +189,13 @@ pub fn enable_key_rotation(
 
 pub fn disable_key_rotation(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
-    let key = rotatable_key(kms, caller, key_id, "kms:DisableKeyRotation", |c| c)?;
+    let key = rotatable_key(
+        kms,
+        caller,
+        key_id,
+        ("kms:DisableKeyRotation", Rotates::GeneratedMaterial),
+        |c| c,
+    )?;
     crate::managed::refuse_change(&key)?;
     kms.store.modify_key(&key.region, &key.key_id, |k| {
         keystate::require(caller.key_states(), k)?;
@@ -190,7 +218,7 @@ pub fn get_key_rotation_status(
     // Asymmetric and HMAC keys never rotate automatically: AWS answers `false` for them, and
     // refuses only keys whose material it did not generate.
     if key.origin != "AWS_KMS"
-        && let Some(e) = rotation_unsupported(key)
+        && let Some(e) = rotation_unsupported(key, Rotates::GeneratedMaterial)
     {
         return Err(e);
     }
@@ -209,33 +237,46 @@ pub fn rotate_key_on_demand(
     r: KeyIdRequest,
 ) -> KmsResult<RotateKeyOnDemandResponse> {
     let key_id = required_key_id(&r.key_id)?;
-    let key = rotatable_key(kms, caller, key_id, "kms:RotateKeyOnDemand", |c| c)?;
+    let key = rotatable_key(
+        kms,
+        caller,
+        key_id,
+        ("kms:RotateKeyOnDemand", Rotates::AnyMaterial),
+        |c| c,
+    )?;
     crate::managed::refuse_change(&key)?;
     let states = caller.key_states();
-    kms.rotate(&key, RotationKind::OnDemand, |k| {
-        keystate::require(states, k)?;
-        // Counted inside the transaction: concurrent requests cannot pass the limit together.
-        let done = kms
-            .store
-            .materials(&k.region, &k.key_id)?
-            .iter()
-            .filter(|m| m.rotation == Some(RotationKind::OnDemand))
-            .count();
-        if done >= ON_DEMAND_ROTATION_LIMIT {
-            return Err(KmsError::new(
-                ErrorCode::LimitExceeded,
-                format!(
-                    "The on-demand rotations limit has been reached for the given keyId. No more \
-                     on-demand rotations can be performed for this key: {}",
-                    key_arn(&k.region, &k.account, &k.key_id)
-                ),
-            ));
-        }
-        Ok(())
-    })?;
+    if key.origin == "EXTERNAL" {
+        kms.rotate_to_imported(&key, states)?;
+    } else {
+        kms.rotate(&key, RotationKind::OnDemand, |k| {
+            keystate::require(states, k)?;
+            // Counted inside the transaction: concurrent requests cannot pass the limit together.
+            on_demand_limit(k, &kms.store.materials(&k.region, &k.key_id)?)
+        })?;
+    }
     Ok(RotateKeyOnDemandResponse {
         key_id: key.key_id.clone(),
     })
+}
+
+/// AWS's fixed quota of on-demand rotations per key, counted over `materials`.
+fn on_demand_limit(key: &KeyRecord, materials: &[KeyMaterial]) -> KmsResult<()> {
+    let done = materials
+        .iter()
+        .filter(|m| m.rotation == Some(RotationKind::OnDemand))
+        .count();
+    if done >= ON_DEMAND_ROTATION_LIMIT {
+        return Err(KmsError::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "The on-demand rotations limit has been reached for the given keyId. No more \
+                 on-demand rotations can be performed for this key: {}",
+                key_arn(&key.region, &key.account, &key.key_id)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub fn list_key_rotations(
@@ -262,9 +303,10 @@ pub fn list_key_rotations(
         kms,
         caller,
         r.key_id.as_deref().unwrap_or_default(),
-        "kms:ListKeyRotations",
+        ("kms:ListKeyRotations", Rotates::AnyMaterial),
         |c| c,
     )?;
+    let imported = key.origin == "EXTERNAL";
     let all = r.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
     let rows: Vec<KeyMaterial> = kms
         .store
@@ -281,14 +323,24 @@ pub fn list_key_rotations(
             .into_iter()
             .map(|m| RotationsListEntry {
                 key_id: key.key_id.clone(),
-                key_material_state: if m.version == key.current_material {
-                    "CURRENT"
-                } else {
-                    "NON_CURRENT"
+                key_material_state: match m.version.cmp(&key.current_material) {
+                    std::cmp::Ordering::Equal => "CURRENT",
+                    std::cmp::Ordering::Less => "NON_CURRENT",
+                    // Imported for an on-demand rotation that has not happened yet.
+                    std::cmp::Ordering::Greater => "PENDING_ROTATION",
                 },
-                key_material_id: m.material_id,
+                // The import members are there for keys with imported material only.
+                key_material_description: m.description.clone().filter(|_| imported),
+                import_state: imported.then_some(if m.sealed.is_some() {
+                    "IMPORTED"
+                } else {
+                    "PENDING_IMPORT"
+                }),
+                expiration_model: imported.then(|| expiration_model(&m)),
+                valid_to: m.valid_to_ms.filter(|_| imported).map(epoch_seconds),
                 rotation_date: m.rotation.map(|_| epoch_seconds(m.created_ms)),
                 rotation_type: m.rotation.map(RotationKind::as_str),
+                key_material_id: m.material_id,
             })
             .collect(),
     })
@@ -322,6 +374,37 @@ impl Kms {
                 }
                 Ok::<_, KmsError>((k.clone(), material))
             })
+    }
+
+    /// On-demand rotation of a key with imported material: the version imported for it
+    /// (`PENDING_ROTATION`, still imported) becomes current, in one transaction.
+    fn rotate_to_imported(
+        &self,
+        key: &KeyRecord,
+        states: crate::keystate::KeyStates,
+    ) -> KmsResult<()> {
+        let now = self.now_ms();
+        self.store
+            .modify_key_materials(&key.region, &key.key_id, |k, materials| {
+                keystate::require(states, k)?;
+                on_demand_limit(k, materials)?;
+                let current = k.current_material;
+                let pending = materials
+                    .iter_mut()
+                    .find(|m| m.version > current && m.sealed.is_some())
+                    .ok_or_else(|| {
+                        KmsError::invalid_state(format!(
+                            "{} has no key material in PENDING_ROTATION state. Import new key \
+                             material (ImportType NEW_KEY_MATERIAL) before rotating on demand.",
+                            key_arn(&k.region, &k.account, &k.key_id)
+                        ))
+                    })?;
+                pending.rotation = Some(RotationKind::OnDemand);
+                pending.created_ms = now;
+                k.current_material = pending.version;
+                Ok::<_, KmsError>(())
+            })?;
+        Ok(())
     }
 
     /// Rotates every enabled key whose automatic rotation date has passed. Keys that are not

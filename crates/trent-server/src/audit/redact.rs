@@ -26,11 +26,16 @@ const REQUEST_MEMBERS: &[&str] = &[
     "DryRunModifiers",
     "EncryptionAlgorithm",
     "EncryptionContext",
+    "ExpirationModel",
     "GrantId",
     "GranteePrincipal",
     "GranteeServicePrincipal",
+    "ImportType",
+    "IncludeKeyMaterial",
     "KeyAgreementAlgorithm",
     "KeyId",
+    "KeyMaterialDescription",
+    "KeyMaterialId",
     "KeyPairSpec",
     "KeySpec",
     "KeyUsage",
@@ -57,6 +62,9 @@ const REQUEST_MEMBERS: &[&str] = &[
     "TagKeys",
     "Tags",
     "TargetKeyId",
+    "ValidTo",
+    "WrappingAlgorithm",
+    "WrappingKeySpec",
 ];
 
 /// Members whose presence is shown but whose value never is.

@@ -215,6 +215,14 @@ const MIGRATIONS: &[&str] = &[
         FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
     );
     "#,
+    // 7: imported key material: its expiry and description. Material that expired or was
+    // deleted keeps its row with an empty `sealed` blob.
+    r#"
+    ALTER TABLE key_materials ADD COLUMN valid_to_ms INTEGER;
+    ALTER TABLE key_materials ADD COLUMN description TEXT;
+    CREATE INDEX key_materials_by_expiry ON key_materials (valid_to_ms)
+        WHERE valid_to_ms IS NOT NULL;
+    "#,
     // 8: who manages each key: 'CUSTOMER', or 'AWS' for the AWS managed keys KMS creates on the
     // first use of alias/aws/<service>. Every key made before this is the account's own.
     r#"

@@ -12,7 +12,9 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RotationKind, Tag};
+use crate::model::{
+    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RotationKind, Tag, material_changes,
+};
 use crate::{Backend, Result, StoreError};
 use migrations::migrate;
 
@@ -92,16 +94,22 @@ fn key_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
     ))
 }
 
-const MATERIAL_COLUMNS: &str = "version, material_id, sealed, created_ms, rotation";
+const MATERIAL_COLUMNS: &str =
+    "version, material_id, sealed, created_ms, rotation, valid_to_ms, description";
 
+/// `sealed` is `NOT NULL` since schema 1: material that is gone (imported material that expired
+/// or was deleted) is stored as an empty blob, which no sealed value can be.
 fn material_from_row(r: &Row<'_>) -> rusqlite::Result<(KeyMaterial, Option<String>)> {
+    let sealed: Vec<u8> = r.get(2)?;
     Ok((
         KeyMaterial {
             version: r.get(0)?,
             material_id: r.get(1)?,
-            sealed: r.get(2)?,
+            sealed: (!sealed.is_empty()).then_some(sealed),
             created_ms: r.get(3)?,
             rotation: None,
+            valid_to_ms: r.get(5)?,
+            description: r.get(6)?,
         },
         r.get(4)?,
     ))
@@ -197,6 +205,7 @@ fn insert_alias(tx: &Transaction<'_>, alias: &Alias) -> Result<()> {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        create_private_file(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
@@ -237,7 +246,7 @@ impl SqliteStore {
     pub(crate) fn create_key(
         &self,
         key: &KeyRecord,
-        material: &KeyMaterial,
+        material: Option<&KeyMaterial>,
         tags: &[Tag],
     ) -> Result<()> {
         self.create_key_then(key, material, tags, |_| Ok(()))
@@ -250,14 +259,14 @@ impl SqliteStore {
         alias: &Alias,
     ) -> Result<()> {
         // A refused alias drops the transaction uncommitted: the key is not written either.
-        self.create_key_then(key, material, &[], |tx| insert_alias(tx, alias))
+        self.create_key_then(key, Some(material), &[], |tx| insert_alias(tx, alias))
     }
 
     /// Inserts a key with its first material and tags, then runs `then` in the same transaction.
     fn create_key_then(
         &self,
         key: &KeyRecord,
-        material: &KeyMaterial,
+        material: Option<&KeyMaterial>,
         tags: &[Tag],
         then: impl FnOnce(&Transaction<'_>) -> Result<()>,
     ) -> Result<()> {
@@ -290,7 +299,9 @@ impl SqliteStore {
                 ],
             );
             insert_or_exists(inserted)?;
-            insert_material(tx, &key.region, &key.key_id, material)?;
+            if let Some(material) = material {
+                insert_material(tx, &key.region, &key.key_id, material)?;
+            }
             for tag in tags {
                 tx.execute(
                     "INSERT INTO tags (region, key_id, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4)",
@@ -345,6 +356,49 @@ impl SqliteStore {
         Ok(stored)
     }
 
+    pub(crate) fn modify_key_materials_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>,
+    ) -> Result<KeyRecord> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let stored = read_key(&tx, region, key_id)?.ok_or(StoreError::NotFound)?;
+        let before = read_materials(&tx, region, key_id)?;
+        let mut changed = stored.clone();
+        let mut after = before.clone();
+        f(&mut changed, &mut after)?;
+        let (removed, written) = material_changes(&before, &after)?;
+        for version in removed {
+            tx.execute(
+                "DELETE FROM key_materials WHERE region = ?1 AND key_id = ?2 AND version = ?3",
+                params![region, key_id, version],
+            )?;
+        }
+        for material in written {
+            tx.execute(
+                "DELETE FROM key_materials WHERE region = ?1 AND key_id = ?2 AND version = ?3",
+                params![region, key_id, material.version],
+            )?;
+            insert_material(&tx, region, key_id, material)?;
+        }
+        let stored = stored.with_changes(&changed);
+        write_key(&tx, &stored)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    pub(crate) fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT region, key_id FROM key_materials \
+             WHERE valid_to_ms IS NOT NULL AND valid_to_ms <= ?1 AND length(sealed) > 0",
+        )?;
+        let rows = stmt.query_map(params![now_ms], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub(crate) fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         self.write(|tx| {
             tx.execute(
@@ -394,14 +448,7 @@ impl SqliteStore {
     }
 
     pub(crate) fn materials(&self, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
-        let conn = self.reader();
-        let sql = format!(
-            "SELECT {MATERIAL_COLUMNS} FROM key_materials \
-             WHERE region = ?1 AND key_id = ?2 ORDER BY version"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![region, key_id], material_from_row)?;
-        rows.map(|r| finish_material(r?)).collect()
+        read_materials(&self.reader(), region, key_id)
     }
 
     pub(crate) fn record_key_usage(&self, usage: &[KeyUsage]) -> Result<()> {
@@ -585,6 +632,28 @@ impl SqliteStore {
     }
 }
 
+/// Creates the database file, if it does not exist, readable and writable by its owner only
+/// (SQLite gives its `-wal` and `-shm` files the database file's permissions). An existing file
+/// is left as it is.
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?;
+    Ok(())
+}
+
+fn read_materials(conn: &Connection, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
+    let sql = format!(
+        "SELECT {MATERIAL_COLUMNS} FROM key_materials \
+         WHERE region = ?1 AND key_id = ?2 ORDER BY version"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![region, key_id], material_from_row)?;
+    rows.map(|r| finish_material(r?)).collect()
+}
+
 fn insert_material(
     tx: &Transaction<'_>,
     region: &str,
@@ -593,23 +662,31 @@ fn insert_material(
 ) -> Result<()> {
     let inserted = tx.execute(
         "INSERT INTO key_materials \
-         (region, key_id, version, material_id, sealed, created_ms, rotation) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+         (region, key_id, version, material_id, sealed, created_ms, rotation, valid_to_ms, \
+          description) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             region,
             key_id,
             material.version,
             material.material_id,
-            material.sealed,
+            material.sealed.as_deref().unwrap_or_default(),
             material.created_ms,
             material.rotation.map(RotationKind::as_str),
+            material.valid_to_ms,
+            material.description,
         ],
     );
     insert_or_exists(inserted)
 }
 
 impl Backend for SqliteStore {
-    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()> {
+    fn create_key(
+        &self,
+        key: &KeyRecord,
+        material: Option<&KeyMaterial>,
+        tags: &[Tag],
+    ) -> Result<()> {
         SqliteStore::create_key(self, key, material, tags)
     }
 
@@ -643,6 +720,19 @@ impl Backend for SqliteStore {
         f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
     ) -> Result<KeyRecord> {
         SqliteStore::modify_key_dyn(self, region, key_id, f)
+    }
+
+    fn modify_key_materials_dyn(
+        &self,
+        region: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>,
+    ) -> Result<KeyRecord> {
+        SqliteStore::modify_key_materials_dyn(self, region, key_id, f)
+    }
+
+    fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
+        SqliteStore::keys_with_expired_material(self, now_ms)
     }
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {

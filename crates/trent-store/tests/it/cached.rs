@@ -65,7 +65,8 @@ macro_rules! gated {
 }
 
 gated! {
-    fn create_key(&self, key: &KeyRecord, material: &KeyMaterial, tags: &[Tag]) -> Result<()>;
+    fn create_key(&self, key: &KeyRecord, material: Option<&KeyMaterial>, tags: &[Tag])
+        -> Result<()>;
     fn create_key_with_alias(&self, key: &KeyRecord, material: &KeyMaterial, alias: &Alias)
         -> Result<()>;
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>>;
@@ -73,6 +74,10 @@ gated! {
         -> Result<Vec<KeyRecord>>;
     fn modify_key_dyn(&self, region: &str, key_id: &str,
         f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>) -> Result<KeyRecord>;
+    fn modify_key_materials_dyn(&self, region: &str, key_id: &str,
+        f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>)
+        -> Result<KeyRecord>;
+    fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;
     fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
     fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
@@ -151,7 +156,9 @@ impl Setup {
             armed: Arc::clone(&armed),
         }));
         // Created behind the cache's back, so that the cache starts cold.
-        backend.create_key(&key("k1"), &material(), &[]).unwrap();
+        backend
+            .create_key(&key("k1"), Some(&material()), &[])
+            .unwrap();
         Setup {
             store,
             backend,
@@ -315,13 +322,21 @@ fn reads_of_tags_aliases_grants_and_material_racing_writes_leave_no_stale_entry(
     t.interleave(
         "material",
         |store| store.material(REGION, "k2", 1).unwrap(),
-        |store| store.create_key(&key("k2"), &material(), &[]).unwrap(),
+        |store| {
+            store
+                .create_key(&key("k2"), Some(&material()), &[])
+                .unwrap()
+        },
     );
     assert!(t.store.material(REGION, "k2", 1).unwrap().is_some());
     t.interleave(
         "get_key",
         |store| store.get_key(REGION, "k3").unwrap(),
-        |store| store.create_key(&key("k3"), &material(), &[]).unwrap(),
+        |store| {
+            store
+                .create_key(&key("k3"), Some(&material()), &[])
+                .unwrap()
+        },
     );
     assert!(t.store.get_key(REGION, "k3").unwrap().is_some());
 }

@@ -39,6 +39,7 @@ macro_rules! conformance_suite {
                 keys_create_get_list,
                 key_material_versions,
                 rotation_adds_material_atomically,
+                key_materials_are_edited_with_their_key,
                 rotation_schedule,
                 last_usage_keeps_the_latest,
                 modify_key_writes_the_mutable_columns,
@@ -92,16 +93,20 @@ fn grant_ids(grants: &[trent_store::GrantRecord]) -> Vec<&str> {
 
 pub fn keys_create_get_list(store: &Store) {
     for id in ["k3", "k1", "k2"] {
-        store.create_key(&key(id), &material(), &[]).unwrap();
+        store.create_key(&key(id), Some(&material()), &[]).unwrap();
     }
     store
-        .create_key(&key_in(REGION, "999999999999", "k0"), &material(), &[])
+        .create_key(
+            &key_in(REGION, "999999999999", "k0"),
+            Some(&material()),
+            &[],
+        )
         .unwrap();
     store
-        .create_key(&key_in("eu-west-1", ACCOUNT, "k1"), &material(), &[])
+        .create_key(&key_in("eu-west-1", ACCOUNT, "k1"), Some(&material()), &[])
         .unwrap();
     assert!(matches!(
-        store.create_key(&key("k1"), &material(), &[]),
+        store.create_key(&key("k1"), Some(&material()), &[]),
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(store.get_key(REGION, "k1").unwrap(), Some(key("k1")));
@@ -138,8 +143,8 @@ pub fn key_material_versions(store: &Store) {
     assert_eq!(store.material(REGION, "k1", 1).unwrap(), None);
     let mut m = material();
     m.material_id = "first".into();
-    m.sealed = vec![4, 5, 6, 7];
-    store.create_key(&key("k1"), &m, &[]).unwrap();
+    m.sealed = Some(vec![4, 5, 6, 7]);
+    store.create_key(&key("k1"), Some(&m), &[]).unwrap();
     // An absence looked up before the key existed is not served after.
     assert_eq!(store.material(REGION, "k1", 1).unwrap(), Some(m.clone()));
     assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
@@ -149,7 +154,9 @@ pub fn key_material_versions(store: &Store) {
 /// A rotation: the key's new current version and its material are written together, or
 /// neither is.
 pub fn rotation_adds_material_atomically(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let second = trent_store::KeyMaterial {
         version: 2,
         material_id: "m2".into(),
@@ -225,13 +232,121 @@ pub fn rotation_adds_material_atomically(store: &Store) {
     assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
 }
 
+/// Imported material: a key created without material, versions added, changed (expired: the
+/// sealed bytes go, the ID and settings stay), removed, all with the key in one transaction;
+/// refusals and broken rules (a changed material ID, one version twice) write nothing.
+pub fn key_materials_are_edited_with_their_key(store: &Store) {
+    store.create_key(&key("k1"), None, &[]).unwrap();
+    assert_eq!(store.materials(REGION, "k1").unwrap(), vec![]);
+    let first = trent_store::KeyMaterial {
+        valid_to_ms: Some(500),
+        description: Some("batch 1".into()),
+        ..material()
+    };
+    let pending = trent_store::KeyMaterial {
+        version: 2,
+        material_id: "m2".into(),
+        ..material()
+    };
+    // Lookups before the change must not hide it afterwards (caches).
+    assert_eq!(store.material(REGION, "k1", 1).unwrap(), None);
+    let imported = store
+        .modify_key_materials(REGION, "k1", |k, materials| {
+            k.current_material = 1;
+            materials.push(first.clone());
+            materials.push(pending.clone());
+            Ok::<_, StoreError>("imported")
+        })
+        .unwrap();
+    assert_eq!(imported, "imported");
+    assert_eq!(
+        store.materials(REGION, "k1").unwrap(),
+        vec![first.clone(), pending.clone()]
+    );
+    assert_eq!(
+        store.material(REGION, "k1", 1).unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store
+            .get_key(REGION, "k1")
+            .unwrap()
+            .unwrap()
+            .current_material,
+        1
+    );
+    assert_eq!(
+        store.keys_with_expired_material(499).unwrap(),
+        Vec::<(String, String)>::new()
+    );
+    assert_eq!(
+        store.keys_with_expired_material(500).unwrap(),
+        vec![(REGION.to_string(), "k1".to_string())]
+    );
+
+    // Expiry: the sealed bytes go; the version stays and is no longer due.
+    store
+        .modify_key_materials(REGION, "k1", |k, materials| {
+            k.key_state = KeyState::PendingImport;
+            materials[0].sealed = None;
+            materials.retain(|m| m.version != 2);
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    let gone = trent_store::KeyMaterial {
+        sealed: None,
+        ..first.clone()
+    };
+    assert_eq!(store.materials(REGION, "k1").unwrap(), vec![gone.clone()]);
+    assert_eq!(store.material(REGION, "k1", 1).unwrap(), Some(gone.clone()));
+    assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
+    assert_eq!(
+        store.keys_with_expired_material(1000).unwrap(),
+        Vec::<(String, String)>::new()
+    );
+    assert_eq!(
+        store.get_key(REGION, "k1").unwrap().unwrap().key_state,
+        KeyState::PendingImport
+    );
+
+    // Refused, an ID changed, a version twice: nothing written, the key's change included.
+    let refused = store.modify_key_materials(REGION, "k1", |k, materials| {
+        k.key_state = KeyState::Enabled;
+        materials.clear();
+        Err::<(), _>(StoreError::Refused)
+    });
+    assert!(refused.is_err());
+    for broken in [
+        |m: &mut Vec<trent_store::KeyMaterial>| m[0].material_id = "other".into(),
+        |m: &mut Vec<trent_store::KeyMaterial>| m.push(m[0].clone()),
+    ] {
+        let result = store.modify_key_materials(REGION, "k1", |k, materials| {
+            k.key_state = KeyState::Enabled;
+            broken(materials);
+            Ok::<_, StoreError>(())
+        });
+        assert!(matches!(result, Err(StoreError::Refused)), "{result:?}");
+    }
+    assert_eq!(store.materials(REGION, "k1").unwrap(), vec![gone]);
+    assert_eq!(
+        store.get_key(REGION, "k1").unwrap().unwrap().key_state,
+        KeyState::PendingImport
+    );
+    let missing = store.modify_key_materials(REGION, "nope", |_, _| Ok::<_, StoreError>(()));
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
 /// Automatic rotation's period and next date are mutable columns; keys are due once their date
 /// has come.
 pub fn rotation_schedule(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
-    store.create_key(&key("k2"), &material(), &[]).unwrap();
     store
-        .create_key(&key_in("eu-west-1", ACCOUNT, "k3"), &material(), &[])
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&key("k2"), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&key_in("eu-west-1", ACCOUNT, "k3"), Some(&material()), &[])
         .unwrap();
     for (region, id, next) in [(REGION, "k1", 100), ("eu-west-1", "k3", 300)] {
         store
@@ -274,7 +389,9 @@ pub fn rotation_schedule(store: &Store) {
 /// The last use of a key: a later one replaces it, an earlier one (a batch written late) does
 /// not; a key that is gone records nothing, and its usage goes with it.
 pub fn last_usage_keeps_the_latest(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let usage = |id: &str, op: &str, at| trent_store::KeyUsage {
         region: REGION.into(),
         key_id: id.into(),
@@ -301,12 +418,16 @@ pub fn last_usage_keeps_the_latest(store: &Store) {
         Some(usage("k1", "Decrypt", 20))
     );
     store.delete_key(REGION, "k1").unwrap();
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     assert_eq!(store.key_usage(REGION, "k1").unwrap(), None);
 }
 
 pub fn modify_key_writes_the_mutable_columns(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let returned = store
         .modify_key(REGION, "k1", |k| {
             k.description = "changed".into();
@@ -345,7 +466,9 @@ pub fn modify_key_writes_the_mutable_columns(store: &Store) {
 }
 
 pub fn refused_modification_changes_nothing(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let before = store.get_key(REGION, "k1").unwrap();
     let refused: Result<(), StoreError> = store.modify_key(REGION, "k1", |k| {
         k.description = "changed".into();
@@ -376,7 +499,9 @@ pub fn refused_modification_changes_nothing(store: &Store) {
 }
 
 pub fn key_policy_round_trips_byte_for_byte(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let policy = "{ \"Version\" : \"2012-10-17\",\n  \"Statement\": [] }  ";
     let ids = r#"{"arn:aws:iam::111122223333:role/R":"AROAEXAMPLE"}"#;
     store
@@ -393,10 +518,10 @@ pub fn key_policy_round_trips_byte_for_byte(store: &Store) {
 
 pub fn delete_key_takes_everything_with_it(store: &Store) {
     store
-        .create_key(&key("k1"), &material(), &[tag("a", "1")])
+        .create_key(&key("k1"), Some(&material()), &[tag("a", "1")])
         .unwrap();
     store
-        .create_key(&key("k2"), &material(), &[tag("a", "2")])
+        .create_key(&key("k2"), Some(&material()), &[tag("a", "2")])
         .unwrap();
     store.create_alias(&alias("alias/one", "k1")).unwrap();
     store.create_alias(&alias("alias/two", "k2")).unwrap();
@@ -457,8 +582,12 @@ pub fn delete_key_takes_everything_with_it(store: &Store) {
 // ---- aliases ------------------------------------------------------------------------------
 
 pub fn aliases_and_cache_coherence(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
-    store.create_key(&key("k2"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&key("k2"), Some(&material()), &[])
+        .unwrap();
     assert!(
         store
             .get_alias(REGION, ACCOUNT, "alias/a")
@@ -530,9 +659,11 @@ fn aws_managed(id: &str) -> KeyRecord {
 }
 
 pub fn key_manager_round_trips_and_is_immutable(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
     store
-        .create_key(&aws_managed("k2"), &material(), &[])
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&aws_managed("k2"), Some(&material()), &[])
         .unwrap();
     let manager = |id| store.get_key(REGION, id).unwrap().unwrap().key_manager;
     assert_eq!(
@@ -699,9 +830,11 @@ pub fn concurrent_keys_with_one_alias_make_one_key(store: &Store) {
 }
 
 pub fn aliases_unique_per_account_and_region(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
     store
-        .create_key(&key_in("eu-west-1", ACCOUNT, "k9"), &material(), &[])
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&key_in("eu-west-1", ACCOUNT, "k9"), Some(&material()), &[])
         .unwrap();
     store.create_alias(&alias("alias/b", "k1")).unwrap();
     store.create_alias(&alias("alias/a", "k1")).unwrap();
@@ -789,7 +922,9 @@ pub fn aliases_unique_per_account_and_region(store: &Store) {
 // ---- tags ---------------------------------------------------------------------------------
 
 pub fn tag_limit_rolls_back_the_whole_request(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let tags: Vec<_> = (0..3).map(|i| tag(&format!("t{i}"), "v")).collect();
     store.tag_key(REGION, "k1", &tags[..2], 2).unwrap();
     assert!(matches!(
@@ -803,7 +938,11 @@ pub fn tag_limit_rolls_back_the_whole_request(store: &Store) {
 
 pub fn tags_upsert_and_order(store: &Store) {
     store
-        .create_key(&key("k1"), &material(), &[tag("b", "1"), tag("a", "1")])
+        .create_key(
+            &key("k1"),
+            Some(&material()),
+            &[tag("b", "1"), tag("a", "1")],
+        )
         .unwrap();
     assert_eq!(
         store.tags(REGION, "k1").unwrap(),
@@ -837,7 +976,9 @@ pub fn tags_upsert_and_order(store: &Store) {
 // ---- grants -------------------------------------------------------------------------------
 
 pub fn grants_by_grantee_name_idempotency_and_limit(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let role = "arn:aws:iam::111122223333:role/R";
     assert!(
         store
@@ -892,8 +1033,12 @@ pub fn grants_by_grantee_name_idempotency_and_limit(store: &Store) {
 }
 
 pub fn grant_indexes_and_listings(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
-    store.create_key(&key("k2"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&key("k2"), Some(&material()), &[])
+        .unwrap();
     let alice = "arn:aws:iam::111122223333:user/alice";
     let bob = "arn:aws:iam::111122223333:user/bob";
     let retirer = "arn:aws:iam::111122223333:role/Retirer";
@@ -1000,7 +1145,9 @@ pub fn grant_indexes_and_listings(store: &Store) {
 }
 
 pub fn retire_and_revoke_take_the_tokens(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let role = "arn:aws:iam::111122223333:role/R";
     let mut named = grant("k1", "g1", role);
     named.name = Some("n".into());
@@ -1030,7 +1177,9 @@ pub fn retire_and_revoke_take_the_tokens(store: &Store) {
 }
 
 pub fn import_grants_all_or_nothing(store: &Store) {
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let role = "arn:aws:iam::111122223333:role/R";
     store
         .import_grants(&[
@@ -1069,7 +1218,7 @@ pub fn import_grants_all_or_nothing(store: &Store) {
 
 pub fn deletion_schedule(store: &Store) {
     for id in ["due", "later", "enabled", "exact"] {
-        store.create_key(&key(id), &material(), &[]).unwrap();
+        store.create_key(&key(id), Some(&material()), &[]).unwrap();
     }
     let schedule = |id: &str, state: KeyState, at: i64| {
         store
@@ -1493,7 +1642,11 @@ pub fn failed_writes_roll_back(store: &Store) {
     // A key whose initial tags cannot all be inserted is not created at all.
     assert!(
         store
-            .create_key(&key("k1"), &material(), &[tag("a", "1"), tag("a", "2")])
+            .create_key(
+                &key("k1"),
+                Some(&material()),
+                &[tag("a", "1"), tag("a", "2")]
+            )
             .is_err()
     );
     assert_eq!(store.get_key(REGION, "k1").unwrap(), None);
@@ -1504,7 +1657,9 @@ pub fn failed_writes_roll_back(store: &Store) {
             .unwrap()
             .is_empty()
     );
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
 
     // A grant over the limit leaves no token behind.
     store
@@ -1547,7 +1702,9 @@ pub fn failed_writes_roll_back(store: &Store) {
 pub fn concurrent_grant_writers_lose_nothing(store: &Store) {
     const THREADS: usize = 4;
     const EACH: usize = 25;
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     let role = "arn:aws:iam::111122223333:role/R";
     std::thread::scope(|s| {
         for t in 0..THREADS {
@@ -1603,7 +1760,9 @@ pub fn concurrent_grant_writers_lose_nothing(store: &Store) {
 pub fn concurrent_key_modifications_serialise(store: &Store) {
     const THREADS: u32 = 4;
     const EACH: u32 = 25;
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     std::thread::scope(|s| {
         for _ in 0..THREADS {
             s.spawn(|| {

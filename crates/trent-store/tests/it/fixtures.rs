@@ -41,13 +41,7 @@ pub fn key_in(region: &str, account: &str, id: &str) -> KeyRecord {
 }
 
 pub fn material() -> KeyMaterial {
-    KeyMaterial {
-        version: 1,
-        material_id: "m".into(),
-        sealed: vec![1, 2, 3],
-        created_ms: 1,
-        rotation: None,
-    }
+    KeyMaterial::new(1, "m".into(), vec![1, 2, 3], 1)
 }
 
 pub fn tag(k: &str, v: &str) -> Tag {

@@ -9,10 +9,10 @@ fn keys_round_trip_and_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("t.db")).unwrap();
     store
-        .create_key(&key("k1"), &material(), &[tag("a", "b")])
+        .create_key(&key("k1"), Some(&material()), &[tag("a", "b")])
         .unwrap();
     assert!(matches!(
-        store.create_key(&key("k1"), &material(), &[]),
+        store.create_key(&key("k1"), Some(&material()), &[]),
         Err(StoreError::AlreadyExists)
     ));
     store
@@ -32,7 +32,7 @@ fn keys_round_trip_and_survive_reopen() {
     assert_eq!(k.key_state, KeyState::Disabled);
     assert_eq!(
         store.material(REGION, "k1", 1).unwrap().unwrap().sealed,
-        vec![1, 2, 3]
+        Some(vec![1, 2, 3])
     );
     assert_eq!(store.tags(REGION, "k1").unwrap().len(), 1);
 }
@@ -42,7 +42,9 @@ fn keys_stored_before_the_key_manager_column_are_customer_keys() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let store = Store::open(&path).unwrap();
-    store.create_key(&key("k1"), &material(), &[]).unwrap();
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
     drop(store);
     // The database as the schema before the key_manager migration left it: that migration is
     // the last one, so undoing it is dropping its column and stepping the version back.
@@ -69,7 +71,7 @@ fn keys_stored_before_the_key_manager_column_are_customer_keys() {
                 key_manager: trent_store::KeyManager::Aws,
                 ..key("k2")
             },
-            &material(),
+            Some(&material()),
             &[],
         )
         .unwrap();

@@ -181,17 +181,6 @@ async fn operations_trent_does_not_offer_are_unsupported_by_name() {
     );
     assert_eq!(
         failure(
-            kms.get_parameters_for_import()
-                .key_id(id)
-                .wrapping_algorithm(aws_sdk_kms::types::AlgorithmSpec::RsaesOaepSha256)
-                .wrapping_key_spec(aws_sdk_kms::types::WrappingKeySpec::Rsa2048)
-                .send()
-                .await
-        ),
-        unsupported("GetParametersForImport")
-    );
-    assert_eq!(
-        failure(
             kms.replicate_key()
                 .key_id(id)
                 .replica_region("eu-west-1")

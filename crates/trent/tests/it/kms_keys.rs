@@ -964,8 +964,11 @@ async fn create_key_validation_creates_nothing() {
     );
     assert_eq!(code, "UnsupportedOperationException", "{message}");
     assert!(message.contains("SM2"), "{message}");
-    let (code, message) = failure(kms.create_key().origin(OriginType::External).send().await);
-    assert_eq!(code, "UnsupportedOperationException", "{message}");
+    // Custom key stores are not built yet (EXTERNAL origin is: tests in kms_import.rs).
+    for origin in [OriginType::AwsCloudhsm, OriginType::ExternalKeyStore] {
+        let (code, message) = failure(kms.create_key().origin(origin).send().await);
+        assert_eq!(code, "UnsupportedOperationException", "{message}");
+    }
     // Bad tags: nothing is created either.
     assert_eq!(
         failure(kms.create_key().tags(tag("aws:owner", "x")).send().await),

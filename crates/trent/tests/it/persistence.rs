@@ -178,6 +178,22 @@ async fn a_key_pending_deletion_stays_pending_across_restart() {
     assert!(d.deletion_date().is_none());
 }
 
+/// The data dir, the database and its WAL and shared-memory files are the owner's only, whatever
+/// the umask (issue 20's probe found them 0755 and 0644).
+#[tokio::test]
+async fn the_data_dir_and_database_files_are_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("nested").join("data");
+    let s = Server::start_in(&dir, None);
+    new_key(&s.kms()).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data dir mode");
+    for file in ["trent.db", "trent.db-wal", "trent.db-shm", "audit.log"] {
+        assert_eq!(mode(&dir.join(file)), 0o600, "{file} mode");
+    }
+    assert!(s.stop().success());
+}
+
 #[tokio::test]
 async fn the_root_key_file_is_private_and_stable() {
     let tmp = tempfile::tempdir().unwrap();
