@@ -82,6 +82,7 @@ pub fn authenticate(
         body,
     };
     let auth = trent_sigv4::parse_authorization(&parts)?;
+    auth.check_region_shape()?;
     // STS and IAM speak the query protocol: a JSON 1.1 request (`X-Amz-Target`) is for KMS,
     // and must be signed for it.
     let json = headers.contains_key("x-amz-target");
@@ -109,6 +110,13 @@ pub fn authenticate(
         if now_ms >= session.expires_ms {
             return Err(AuthError::ExpiredToken);
         }
+    } else if headers
+        .get("x-amz-security-token")
+        .is_some_and(|v| !v.is_empty())
+    {
+        // Long-term credentials with a session token: AWS refuses the token, it does not ignore
+        // it.
+        return Err(AuthError::InvalidToken);
     }
     let caller = Caller {
         principal: key.principal.clone(),

@@ -44,10 +44,7 @@ impl ParsedAuth {
         if let Some(region) = region
             && self.region != region
         {
-            problems.push(format!(
-                "Credential should be scoped to a valid region, not '{}'.",
-                self.region
-            ));
+            problems.push(invalid_region(&self.region));
         }
         if let Some(service) = service
             && self.service != service
@@ -214,6 +211,72 @@ fn check_terminator_and_date(auth: &ParsedAuth, terminator: &str) -> Result<(), 
         (None, date) => date,
         (Some(t), Ok(())) => Err(SigV4Error::InvalidCredentialScope(t)),
         (Some(t), Err(date)) => Err(SigV4Error::InvalidCredentialScope(format!("{t} {date}"))),
+    }
+}
+
+fn invalid_region(region: &str) -> String {
+    format!("Credential should be scoped to a valid region, not '{region}'.")
+}
+
+impl ParsedAuth {
+    /// Refuses a credential scope whose region does not have the shape of an AWS region name
+    /// (`us-east-1`, `us-gov-west-1`, `cn-northwest-1`, `eusc-de-east-1`, …): an empty or
+    /// made-up region would otherwise end up in ARNs.
+    pub fn check_region_shape(&self) -> Result<(), SigV4Error> {
+        if is_region_name(&self.region) {
+            Ok(())
+        } else {
+            Err(SigV4Error::InvalidCredentialScope(invalid_region(
+                &self.region,
+            )))
+        }
+    }
+}
+
+/// A partition prefix of 2-4 letters, one or more words, and a number: `xx-word(-word)*-N`.
+fn is_region_name(region: &str) -> bool {
+    let parts: Vec<&str> = region.split('-').collect();
+    let letters = |p: &str, min: usize, max: usize| {
+        (min..=max).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase())
+    };
+    region.len() <= 32
+        && parts.len() >= 3
+        && letters(parts[0], 2, 4)
+        && parts[1..parts.len() - 1].iter().all(|p| letters(p, 2, 16))
+        && parts
+            .last()
+            .is_some_and(|n| (1..=2).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod region_tests {
+    #[test]
+    fn aws_region_names_pass_and_others_do_not() {
+        for ok in [
+            "us-east-1",
+            "eu-west-1",
+            "us-gov-west-1",
+            "cn-northwest-1",
+            "ap-southeast-5",
+            "il-central-1",
+            "us-isob-east-1",
+            "eusc-de-east-1",
+        ] {
+            assert!(super::is_region_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1a",
+            "us_east_1",
+            "us--1",
+            "a-east-1",
+            &"x".repeat(200),
+        ] {
+            assert!(!super::is_region_name(bad), "{bad}");
+        }
     }
 }
 

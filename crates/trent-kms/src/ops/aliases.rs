@@ -38,6 +38,11 @@ fn check_alias_name(name: &Option<String>) -> KmsResult<String> {
             "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html",
         ));
     }
+    if name == "alias/" {
+        return Err(KmsError::validation(
+            "Alias name must have at least one character after the prefix \"alias/\".",
+        ));
+    }
     if name.starts_with(managed::ALIAS_PREFIX) {
         // AWS-managed aliases can never be created, changed or deleted by customers.
         return Err(KmsError::new(

@@ -190,6 +190,15 @@ async fn alias_names_follow_aws_rules_and_rejections_change_nothing() {
                 "1 validation error detected: Value '' at 'aliasName' failed to satisfy constraint: Member must have length greater than or equal to 1",
             ),
         ),
+        // The prefix alone names nothing (issue 20's probe found it accepted, and usable as a
+        // KeyId).
+        (
+            "alias/".to_string(),
+            expected(
+                "ValidationException",
+                "Alias name must have at least one character after the prefix \"alias/\".",
+            ),
+        ),
     ];
     for (name, want) in &cases {
         let got = failure(

@@ -59,6 +59,58 @@ async fn an_unknown_access_key_is_unrecognized() {
     );
 }
 
+/// Long-term credentials that also send a session token: AWS refuses the token (it does not
+/// ignore it), and so does Trent (issue 20's probe found it ignored).
+#[tokio::test]
+async fn long_term_credentials_with_a_session_token_are_unrecognized() {
+    let s = Server::start();
+    let creds = aws_credential_types::Credentials::new(
+        "test",
+        "test",
+        Some("bogus-session-token".to_string()),
+        None,
+        "trent-test",
+    );
+    let kms = aws_sdk_kms::Client::from_conf(
+        crate::support::sdk_config(&s.endpoint, "test", "test", "us-east-1")
+            .credentials_provider(creds)
+            .build(),
+    );
+    assert_eq!(
+        failure(kms.list_keys().send().await),
+        expected(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid."
+        )
+    );
+    // The same credentials without the token work.
+    s.kms().list_keys().send().await.unwrap();
+}
+
+/// A credential scope whose region is not an AWS region name is refused before anything is
+/// done (issue 20's probe created keys with ARNs like `arn:aws:kms::000000000000:key/…`).
+#[tokio::test]
+async fn a_region_that_is_not_a_region_name_is_refused() {
+    let s = Server::start();
+    // (The SDK itself refuses regions that are not host labels: empty, too long, upper case.)
+    for region in ["not-a-region", "local", "us-east"] {
+        let kms = s.kms_as("test", "test", region);
+        let (code, message) = failure(kms.create_key().send().await);
+        assert_eq!(code, "InvalidSignatureException", "{region}: {message}");
+        assert_eq!(
+            message,
+            format!("Credential should be scoped to a valid region, not '{region}'.")
+        );
+    }
+    assert!(all_key_ids(&s.kms(), 100).await.is_empty());
+    // Regions of other partitions have the shape.
+    s.kms_as("test", "test", "cn-north-1")
+        .list_keys()
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn an_unsigned_request_is_missing_authentication() {
     let s = Server::start();
