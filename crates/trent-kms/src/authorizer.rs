@@ -51,6 +51,10 @@ fn recreated_principal(
     Some(p)
 }
 
+/// How many grants naming the caller that do not allow a request its decision keeps (the
+/// nearest candidates for "why not"; the rest are counted in `Decision::grants_not_shown`).
+pub const MAX_NON_APPLYING_GRANTS: usize = 10;
+
 impl Kms {
     fn key_policy(&self, key: &KeyRecord) -> KmsResult<Arc<Policy>> {
         self.policies
@@ -113,7 +117,9 @@ impl Kms {
                             .aliases_of_key(&key.region, &key.account, &key.key_id)?;
                     kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
                 };
-                decide::decide(&decide::Question {
+                let (grants, grants_not_shown) =
+                    self.grant_outcomes(caller, &principal, key, check)?;
+                let mut decision = decide::decide(&decide::Question {
                     principal: &principal,
                     action: check.action,
                     resource: &arn,
@@ -126,8 +132,10 @@ impl Kms {
                     identity_context: &identity_context,
                     identity_policies: &identity,
                     session_policies: session,
-                    grants: &self.grant_outcomes(caller, &principal, key, check)?,
-                })
+                    grants: &grants,
+                });
+                decision.grants_not_shown = grants_not_shown;
+                decision
             }
             Resource::Arn(arn) => decide::decide(&decide::Question {
                 principal: &principal,
@@ -179,16 +187,20 @@ impl Kms {
     }
 
     /// The grants of `key` naming the caller (directly, through its role, or its account), each
-    /// evaluated for this check. An index lookup: cost does not grow with the key's grants.
+    /// evaluated for this check, in creation order; and how many were left out. An index
+    /// lookup: cost does not grow with the key's other grants. Evaluation stops at the first
+    /// grant for the caller itself that allows (no later grant can change the decision), and of
+    /// those that do not allow only the first [`MAX_NON_APPLYING_GRANTS`] are kept: the
+    /// decision and its audit record stay small however many grants name the caller.
     fn grant_outcomes(
         &self,
         caller: &Caller,
         principal: &trent_policy::Principal,
         key: &KeyRecord,
         check: &Check<'_>,
-    ) -> KmsResult<Vec<decide::GrantOutcome>> {
+    ) -> KmsResult<(Vec<decide::GrantOutcome>, usize)> {
         let Some(operation) = grant_operation(check.action) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         };
         let p = &caller.principal;
         let root = crate::arn::account_root_arn("aws", &p.account);
@@ -199,8 +211,9 @@ impl Kms {
         let records = self
             .store
             .grants_for_grantees(&key.region, &key.key_id, &grantees)?;
-        let mut outcomes = Vec::with_capacity(records.len());
-        for record in &records {
+        let mut outcomes = Vec::new();
+        let mut not_applying: usize = 0;
+        for (index, record) in records.iter().enumerate() {
             let constraints = grants::parse_constraints(record.constraints.as_deref())?;
             let mut outcome = grants::evaluate_grant(
                 &grants::GrantView {
@@ -238,9 +251,27 @@ impl Kms {
                 outcome.applies = false;
                 outcome.mismatch = Some(why);
             }
-            outcomes.push(outcome);
+            let dropped = || not_applying.saturating_sub(MAX_NON_APPLYING_GRANTS);
+            if outcome.applies {
+                // An account grant still needs IAM in that account, which `decide` checks: a
+                // later grant may be the one that allows.
+                let decides = !outcome.account_grantee;
+                outcomes.push(outcome);
+                if decides {
+                    let not_evaluated = records.len() - index - 1;
+                    return Ok((outcomes, not_evaluated + dropped()));
+                }
+            } else {
+                not_applying += 1;
+                if not_applying <= MAX_NON_APPLYING_GRANTS {
+                    outcomes.push(outcome);
+                }
+            }
         }
-        Ok(outcomes)
+        Ok((
+            outcomes,
+            not_applying.saturating_sub(MAX_NON_APPLYING_GRANTS),
+        ))
     }
 
     /// Allows the request only if every check passes; reports the first failing check.

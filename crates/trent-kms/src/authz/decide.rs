@@ -231,6 +231,15 @@ pub struct Decision {
     pub identity_consulted: bool,
     pub identity_policies: Vec<NamedEvaluation>,
     pub grants: Vec<GrantOutcome>,
+    /// Grants naming the caller that are not in `grants`: evaluation stops at the first grant
+    /// that allows, and at most a few that do not are kept, so that a key with thousands of
+    /// grants for one principal neither slows the decision down nor bloats its audit record.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub grants_not_shown: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Decision {
@@ -398,6 +407,7 @@ pub fn decide(q: &Question<'_>) -> Decision {
         identity_consulted: false,
         identity_policies: Vec::new(),
         grants: q.grants.to_vec(),
+        grants_not_shown: 0,
     };
     let mut iam = identity_side(q);
     decision.identity_policies = std::mem::take(&mut iam.evaluations);
@@ -510,7 +520,13 @@ fn resource_rule(
         // "Those permissions have no effect": as if the resource policy gave the account nothing.
         return Err((Outcome::ImplicitDeny, Reason::NotCrossAccountAction));
     }
-    let grant = q.grants.iter().find(|g| g.applies);
+    // The first grant that allows: one for the caller itself, or one for its account where IAM
+    // in that account allows too (spec §5.4 (I)); an account grant that IAM does not back does
+    // not hide a later grant that needs nothing else.
+    let grant = q
+        .grants
+        .iter()
+        .find(|g| g.applies && (!g.account_grantee || iam.allow.is_some()));
     let allowed = match (same_account, resource.role) {
         (true, role) => match (direct.clone(), &account, &iam.allow) {
             (Some(statement), _, _) => Some(Reason::KeyPolicyAllows { statement }),
@@ -606,5 +622,59 @@ mod tests {
             "kms:GenerateDataKey",
         );
         assert_eq!(d.outcome, Outcome::ImplicitDeny);
+    }
+
+    /// An account grant that IAM does not back does not hide a later grant for the caller
+    /// itself: the second allows.
+    #[test]
+    fn a_grant_for_the_caller_allows_after_an_account_grant_iam_does_not_back() {
+        let policy = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[]}"#,
+            PolicyKind::KeyPolicy,
+        )
+        .unwrap();
+        let grant = |id: &str, account_grantee: bool| GrantOutcome {
+            grant_id: id.to_string(),
+            name: None,
+            grantee_principal: if account_grantee {
+                "111122223333".to_string()
+            } else {
+                "arn:aws:iam::111122223333:user/u".to_string()
+            },
+            grantee_matches: true,
+            account_grantee,
+            applies: true,
+            mismatch: None,
+        };
+        let context = ConditionContext::new();
+        let user = Principal::user("arn:aws:iam::111122223333:user/u");
+        let ask = |grants: &[GrantOutcome]| {
+            decide(&Question {
+                principal: &user,
+                action: "kms:Decrypt",
+                resource: "arn:aws:kms:us-east-1:111122223333:key/k",
+                resource_policy: Some(ResourceAccess::key_policy("111122223333", &policy)),
+                cross_account_action: true,
+                resource_policy_context: &context,
+                identity_context: &context,
+                identity_policies: &[],
+                session_policies: None,
+                grants,
+            })
+        };
+        let d = ask(&[grant("account", true), grant("mine", false)]);
+        assert_eq!(d.outcome, Outcome::Allow);
+        assert_eq!(
+            d.reason,
+            Reason::Grant {
+                grant_id: "mine".into(),
+                name: None
+            }
+        );
+        // The account grant alone, without IAM: denied.
+        assert_eq!(
+            ask(&[grant("account", true)]).outcome,
+            Outcome::ImplicitDeny
+        );
     }
 }

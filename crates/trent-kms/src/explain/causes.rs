@@ -258,6 +258,7 @@ fn implicit_deny_causes(
                             .unwrap_or_else(|| "the grantee account's IAM does not allow".into())
                     )
                 })
+                .chain((d.grants_not_shown > 0).then(|| super::tree::not_shown(d.grants_not_shown)))
                 .collect::<Vec<_>>()
                 .join("; ")
         };

@@ -168,7 +168,7 @@ fn identity_node(
 /// The grants of the key: how each relates to the request, under a title saying whether one
 /// allowed it.
 fn grants_node(d: &Decision, subject: &Principal) -> Node {
-    let children: Vec<Node> = d
+    let mut children: Vec<Node> = d
         .grants
         .iter()
         .map(|g| {
@@ -186,6 +186,9 @@ fn grants_node(d: &Decision, subject: &Principal) -> Node {
             })
         })
         .collect();
+    if d.grants_not_shown > 0 {
+        children.push(Node::leaf(not_shown(d.grants_not_shown)));
+    }
     let title = match (&d.reason, grant_operation(&d.action)) {
         (Reason::Grant { grant_id, name }, _) => {
             format!(
@@ -215,4 +218,9 @@ fn subject_names(p: &Principal) -> String {
         PrincipalKind::AssumedRole { role_arn, .. } => format!("{} (role {role_arn})", p.arn),
         _ => p.arn.clone(),
     }
+}
+
+/// The grants naming the caller that a decision leaves out (see `Decision::grants_not_shown`).
+pub(super) fn not_shown(n: usize) -> String {
+    format!("{n} more grant(s) for the caller, not shown")
 }

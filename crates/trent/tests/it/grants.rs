@@ -983,3 +983,87 @@ async fn concurrent_create_retire_decrypt() {
         "no revoked grant still authorizes"
     );
 }
+
+/// A principal with many grants on one key: the decision evaluates grants up to the first that
+/// allows, and its audit record names that grant and at most ten others, with a count of the rest
+/// (issue 20's probe: one Decrypt record listed all 4,999 grants, 1.67 MB).
+#[tokio::test(flavor = "multi_thread")]
+async fn many_grants_for_one_principal_keep_the_audit_record_small() {
+    let env = Env::start();
+    let admin = env.admin();
+    let key = role_only_key(&admin).await;
+    let user = "arn:aws:iam::012345678901:user/key-user";
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let constraints = GrantConstraints::builder()
+            .encryption_context_equals("n", i.to_string())
+            .build();
+        ids.push(
+            grant(
+                &admin,
+                &key,
+                user,
+                &[GrantOperation::Decrypt],
+                Some(constraints),
+            )
+            .await
+            .0,
+        );
+    }
+    let ec = [("n".to_string(), "25".to_string())];
+    let blob = encrypt(&admin, &key, &ec).await;
+    let key_user = env.client("AKIAKEYUSER", "keyuser");
+    assert_eq!(
+        decrypt(&key_user, &blob, &ec).await.unwrap(),
+        b"db-password"
+    );
+    let other = [("n".to_string(), "none".to_string())];
+    let denied_blob = encrypt(&admin, &key, &other).await;
+    assert_eq!(
+        decrypt(&key_user, &denied_blob, &other)
+            .await
+            .unwrap_err()
+            .0,
+        "AccessDeniedException"
+    );
+
+    let log = std::fs::read_to_string(env.server.data_dir.join("audit.log")).unwrap();
+    let decrypts: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["eventName"] == "Decrypt" && r["userIdentity"]["arn"] == user)
+        .collect();
+    assert_eq!(decrypts.len(), 2);
+    let grants_node = |r: &serde_json::Value| -> Vec<String> {
+        r["trentAuthorization"]["decisions"][0]["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["text"].as_str().unwrap().starts_with("grants:"))
+            .unwrap()["children"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["text"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Allowed by the 26th grant: ten of the 25 before it, the one that allowed, the rest counted.
+    let allowed = grants_node(&decrypts[0]);
+    assert_eq!(allowed.len(), 12, "{allowed:#?}");
+    assert!(allowed[10].contains(&ids[25]) && allowed[10].ends_with(": matches"));
+    assert_eq!(allowed[11], "19 more grant(s) for the caller, not shown");
+    assert!(
+        decrypts[0]["trentAuthorization"]["decisions"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&ids[25])
+    );
+    // Denied: all thirty were evaluated, ten are shown.
+    let denied = grants_node(&decrypts[1]);
+    assert_eq!(denied.len(), 11, "{denied:#?}");
+    assert_eq!(denied[10], "20 more grant(s) for the caller, not shown");
+    assert!(
+        log.lines().all(|l| l.len() < 64 * 1024),
+        "an audit line over 64 KiB"
+    );
+}
