@@ -342,11 +342,19 @@ impl Directory {
 
     /// Whether account `account` has a role named `name` (any path): session ARNs carry no path.
     pub fn has_role_named(&self, account: &str, name: &str) -> bool {
+        self.role_arn_named(account, name).is_some()
+    }
+
+    /// The ARN (with its path) of the role named `name` in `account`.
+    pub fn role_arn_named(&self, account: &str, name: &str) -> Option<&str> {
         let prefix = format!("arn:aws:iam::{account}:role/");
-        self.principals.iter().any(|arn| {
-            arn.strip_prefix(&prefix)
-                .is_some_and(|rest| rest.rsplit('/').next() == Some(name))
-        })
+        self.principals
+            .iter()
+            .find(|arn| {
+                arn.strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.rsplit('/').next() == Some(name))
+            })
+            .map(String::as_str)
     }
 
     /// The identity policies that apply to a principal: its own (user) or its role's (session).

@@ -56,6 +56,9 @@ pub fn hypothetical_principal(directory: &Directory, arn: &str) -> Option<Princi
     if let Some(p) = directory.principal_by_arn(arn) {
         return Some(p.clone());
     }
+    if let Some(rest) = arn.strip_prefix("arn:aws:sts::") {
+        return session_of_known_role(directory, rest);
+    }
     let rest = arn.strip_prefix("arn:aws:iam::")?;
     let (account, resource) = rest.split_once(':')?;
     if resource == "root" {
@@ -104,6 +107,33 @@ pub fn hypothetical_principal(directory: &Directory, arn: &str) -> Option<Princi
         }
         _ => None,
     }
+}
+
+/// Any session of a role Trent knows (configured or created through IAM), named as STS names it:
+/// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` (`rest` is what follows `arn:aws:sts::`).
+/// The session ARN carries no path; the role is found by name in the account.
+fn session_of_known_role(directory: &Directory, rest: &str) -> Option<Principal> {
+    let (account, resource) = rest.split_once(':')?;
+    let (role_name, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
+    if role_name.is_empty() || session.is_empty() || session.contains('/') {
+        return None;
+    }
+    let role_arn = directory.role_arn_named(account, role_name)?;
+    let role_id = directory
+        .unique_id_of(role_arn)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("AROA{}", role_name.to_ascii_uppercase()));
+    Some(Principal {
+        account: account.to_string(),
+        arn: format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}"),
+        kind: PrincipalKind::AssumedRole {
+            role_arn: role_arn.to_string(),
+            role_name: role_name.to_string(),
+            session_name: session.to_string(),
+        },
+        unique_id: format!("{role_id}:{session}"),
+        tags: BTreeMap::new(),
+    })
 }
 
 /// A caller for a principal in `region` that makes no request of its own (hypothetical
