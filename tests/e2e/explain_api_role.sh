@@ -29,14 +29,17 @@ explain --as "$session" --action kms:Decrypt --key "$key" --encryption-context f
     >"$work/allowed.txt"
 head -1 "$work/allowed.txt" | grep -q '^ALLOW kms:Decrypt' || fail "not allowed: $(cat "$work/allowed.txt")"
 grep -q "grants: grant $grant" "$work/allowed.txt" || fail "the grant is not named: $(cat "$work/allowed.txt")"
-explain --as "$session" --action kms:Decrypt --key "$key" >"$work/denied.txt"
+# Exit status: 0 allowed (above, or set -e would have stopped the script), 1 denied.
+rc=0
+explain --as "$session" --action kms:Decrypt --key "$key" >"$work/denied.txt" || rc=$?
+expect_eq "exit status of a denied explanation" 1 "$rc"
 head -1 "$work/denied.txt" | grep -q '^DENY (implicit) kms:Decrypt' || fail "not denied: $(cat "$work/denied.txt")"
 grep -q 'EncryptionContextEquals constraint' "$work/denied.txt" || fail "no constraint: $(cat "$work/denied.txt")"
 
 step "a session of a role that does not exist is still refused"
-if explain --as arn:aws:sts::000000000000:assumed-role/nobody/s --action kms:Decrypt \
-    --key "$key" >/dev/null 2>"$work/unknown.err"; then
-    fail "a session of an unknown role was explained"
-fi
+rc=0
+explain --as arn:aws:sts::000000000000:assumed-role/nobody/s --action kms:Decrypt \
+    --key "$key" >/dev/null 2>"$work/unknown.err" || rc=$?
+expect_eq "exit status for an unknown principal (an input error)" 2 "$rc"
 grep -q "does not know the principal" "$work/unknown.err" || fail "$(cat "$work/unknown.err")"
 echo "PASS: tests/e2e/explain_api_role.sh"

@@ -1,6 +1,7 @@
 //! `trent explain`: why a past request was allowed or denied (`--request-id`, from the audit
 //! log), or what a request would get (`--as … --action … --key …`, against the live state).
 
+use crate::Verdict;
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
@@ -45,7 +46,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected k=v, got {s:?}"))
 }
 
-pub fn run(args: ExplainArgs) -> Result<(), ClientError> {
+pub fn run(args: ExplainArgs) -> Result<Verdict, ClientError> {
     let client = Client::new(&args.connect)?;
     if let Some(id) = &args.request_id {
         let record = client.call("GET", &format!("/_trent/requests/{id}"), None)?;
@@ -54,7 +55,12 @@ pub fn run(args: ExplainArgs) -> Result<(), ClientError> {
         } else {
             print!("{}", render_record(&record));
         }
-        return Ok(());
+        // Denied if any of its decisions denied (audit mode included: the decision was a deny).
+        let denied = record
+            .pointer("/trentAuthorization/decisions")
+            .and_then(Value::as_array)
+            .is_some_and(|ds| ds.iter().any(|d| d["allowed"] == Value::Bool(false)));
+        return Ok(Verdict::of(!denied));
     }
     let ec: BTreeMap<String, String> = args.encryption_context.iter().cloned().collect();
     let mut body = json!({
@@ -70,14 +76,14 @@ pub fn run(args: ExplainArgs) -> Result<(), ClientError> {
         body["EncryptionAlgorithm"] = json!(a);
     }
     let answer = client.call("POST", "/_trent/explain", Some(&body))?;
-    if args.json {
-        println!("{}", pretty(&answer));
-        return Ok(());
-    }
     let explanation: Explanation = serde_json::from_value(answer["explanation"].clone())
         .map_err(|e| ClientError::Json(e.to_string()))?;
-    print!("{}", explanation.render());
-    Ok(())
+    if args.json {
+        println!("{}", pretty(&answer));
+    } else {
+        print!("{}", explanation.render());
+    }
+    Ok(Verdict::of(explanation.allowed))
 }
 
 pub fn pretty(v: &Value) -> String {

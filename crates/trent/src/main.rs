@@ -44,17 +44,48 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let result: Result<(), Box<dyn std::error::Error>> = match cli.command {
-        Command::Serve(args) => serve::run(args).map_err(Into::into),
-        Command::Explain(args) => explain::run(args).map_err(Into::into),
-        Command::Access(args) => access::run(args).map_err(Into::into),
-        Command::Policy(cmd) => cmd.run().map_err(Into::into),
+    let (result, failure): (Result<Verdict, Box<dyn std::error::Error>>, u8) = match cli.command {
+        Command::Serve(args) => (
+            serve::run(args).map(|()| Verdict::Done).map_err(Into::into),
+            1,
+        ),
+        Command::Explain(args) => (explain::run(args).map_err(Into::into), USAGE_OR_INPUT_ERROR),
+        Command::Access(args) => (
+            access::run(args)
+                .map(|()| Verdict::Done)
+                .map_err(Into::into),
+            USAGE_OR_INPUT_ERROR,
+        ),
+        Command::Policy(cmd) => (cmd.run().map_err(Into::into), USAGE_OR_INPUT_ERROR),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(Verdict::Done | Verdict::Allowed) => ExitCode::SUCCESS,
+        Ok(Verdict::Denied) => ExitCode::from(1),
         Err(e) => {
             eprintln!("trent: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(failure)
         }
     }
 }
+
+/// What a command found, for its exit status: scripts can tell an allowed request (0) from a
+/// denied one (1) and from a usage or input error (2, as clap answers bad arguments).
+pub enum Verdict {
+    /// The command did its job and decided nothing (`serve`, `access`).
+    Done,
+    Allowed,
+    Denied,
+}
+
+impl Verdict {
+    pub fn of(allowed: bool) -> Verdict {
+        if allowed {
+            Verdict::Allowed
+        } else {
+            Verdict::Denied
+        }
+    }
+}
+
+/// The exit status of `explain`, `access` and `policy simulate` when they could not answer.
+const USAGE_OR_INPUT_ERROR: u8 = 2;

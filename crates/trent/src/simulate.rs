@@ -5,6 +5,7 @@
 //! explanation and its text forms) is [`trent_kms::simulate`]; this is the command around it:
 //! its arguments, reading the input, printing the answer.
 
+use crate::Verdict;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,7 @@ pub enum PolicyCommand {
 }
 
 impl PolicyCommand {
-    pub fn run(self) -> Result<(), PolicyError> {
+    pub fn run(self) -> Result<Verdict, PolicyError> {
         match self {
             PolicyCommand::Simulate(args) => run(&args),
         }
@@ -73,7 +74,7 @@ fn read_input(file: Option<&Path>) -> Result<String, PolicyError> {
     }
 }
 
-pub fn run(args: &SimulateArgs) -> Result<(), PolicyError> {
+pub fn run(args: &SimulateArgs) -> Result<Verdict, PolicyError> {
     let text = read_input(args.file.as_deref())?;
     let output = simulate(&text)?;
     let rendered = if args.json {
@@ -89,5 +90,6 @@ pub fn run(args: &SimulateArgs) -> Result<(), PolicyError> {
     stdout
         .write_all(rendered.as_bytes())
         .and_then(|()| stdout.flush())
-        .map_err(PolicyError::Output)
+        .map_err(PolicyError::Output)?;
+    Ok(Verdict::of(output.is_allowed()))
 }

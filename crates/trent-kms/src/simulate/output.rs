@@ -31,6 +31,13 @@ pub struct Output {
     pub(super) explanation: Explanation,
 }
 
+impl Output {
+    /// Whether the simulated request is allowed (the exit status of `trent policy simulate`).
+    pub fn is_allowed(&self) -> bool {
+        self.decision == Outcome::Allow
+    }
+}
+
 /// The `--explain` trace: the rules that decided and each source they consulted.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -61,7 +61,9 @@ fn key_arn(id: &str) -> String {
 }
 
 /// Runs `trent <args>` with the given credentials against `server`; (success, stdout, stderr).
-fn trent(server: &Server, creds: (&str, &str), args: &[&str]) -> (bool, String, String) {
+/// Runs the CLI; its exit status (0 allowed or no decision, 1 denied, 2 usage or input error),
+/// stdout and stderr.
+fn trent(server: &Server, creds: (&str, &str), args: &[&str]) -> (i32, String, String) {
     let home = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_trent"))
         .args(args)
@@ -77,15 +79,21 @@ fn trent(server: &Server, creds: (&str, &str), args: &[&str]) -> (bool, String, 
         .output()
         .unwrap();
     (
-        out.status.success(),
+        out.status.code().unwrap_or(-1),
         String::from_utf8(out.stdout).unwrap(),
         String::from_utf8(out.stderr).unwrap(),
     )
 }
 
+/// Runs the CLI, which must answer: exit status 1 for a denial (a hypothetical or past request
+/// whose explanation says DENY), 0 otherwise.
 fn trent_ok(server: &Server, creds: (&str, &str), args: &[&str]) -> String {
-    let (ok, stdout, stderr) = trent(server, creds, args);
-    assert!(ok, "trent {args:?} failed: {stderr}");
+    let (code, stdout, stderr) = trent(server, creds, args);
+    let denied = args.first() == Some(&"explain")
+        && !args.contains(&"--json")
+        && (stdout.starts_with("DENY")
+            || stdout.lines().nth(2).is_some_and(|l| l.starts_with("DENY")));
+    assert_eq!(code, i32::from(denied), "trent {args:?}: {stdout}{stderr}");
     stdout
 }
 
@@ -371,8 +379,8 @@ async fn who_may_ask() {
         trent_ok(&server, creds, &["explain", "--request-id", &create_id]);
     }
     // The function's role has no trent:Explain: no, with AWS's message.
-    let (ok, _, stderr) = trent(&server, FUNCTION, &["access", &key]);
-    assert!(!ok);
+    let (code, _, stderr) = trent(&server, FUNCTION, &["access", &key]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains(&format!(
             "AccessDeniedException: User: {FUNCTION_SESSION} is not authorized to perform: trent:Explain on resource: {} because no identity-based policy allows the trent:Explain action",
@@ -380,21 +388,21 @@ async fn who_may_ask() {
         )),
         "{stderr}"
     );
-    let (ok, _, stderr) = trent(&server, FUNCTION, &["explain", "--request-id", &create_id]);
-    assert!(!ok, "{stderr}");
+    let (code, _, stderr) = trent(&server, FUNCTION, &["explain", "--request-id", &create_id]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("AccessDeniedException"), "{stderr}");
     // The root of another account: no, not even by key ARN.
-    let (ok, _, stderr) = trent(
+    let (code, _, stderr) = trent(
         &server,
         ("AKIAOTHERROOT", "other"),
         &["access", &key_arn(&key)],
     );
-    assert!(!ok);
+    assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("because it belongs to account 012345678901"),
         "{stderr}"
     );
-    let (ok, _, stderr) = trent(
+    let (code, _, stderr) = trent(
         &server,
         ("AKIAOTHERROOT", "other"),
         &[
@@ -407,7 +415,7 @@ async fn who_may_ask() {
             &key,
         ],
     );
-    assert!(!ok);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("AccessDeniedException"), "{stderr}");
 
     // A role ARN is explained as a session of it; unknown principals are refused.
@@ -429,7 +437,7 @@ async fn who_may_ask() {
         text.contains("identity policy \"admin\" statement 0 allows"),
         "{text}"
     );
-    let (ok, _, stderr) = trent(
+    let (code, _, stderr) = trent(
         &server,
         ROOT,
         &[
@@ -442,11 +450,11 @@ async fn who_may_ask() {
             &key,
         ],
     );
-    assert!(!ok);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("does not know the principal"), "{stderr}");
     // Bad credentials are refused like any KMS request.
-    let (ok, _, stderr) = trent(&server, ("AKIAROOT", "wrong"), &["access", &key]);
-    assert!(!ok);
+    let (code, _, stderr) = trent(&server, ("AKIAROOT", "wrong"), &["access", &key]);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("InvalidSignatureException"), "{stderr}");
 }
 
@@ -540,12 +548,12 @@ async fn other_accounts_identity_policies_stay_hidden() {
     );
     assert!(!report.to_string().contains(private), "{report}");
     // The partner's account may not read the key's records.
-    let (ok, _, stderr) = trent(
+    let (code, _, stderr) = trent(
         &server,
         ("AKIAOTHERROOT", "other"),
         &["explain", "--request-id", &id],
     );
-    assert!(!ok);
+    assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("AccessDeniedException"), "{stderr}");
 }
 

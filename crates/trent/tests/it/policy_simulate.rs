@@ -48,17 +48,24 @@ fn run(args: &[&str], stdin: &str) -> Run {
     }
 }
 
-/// `--json` on stdin; the run must succeed.
+/// `--json` on stdin; the run must answer, with exit status 0 for an allow and 1 for a deny.
 fn simulate(input: &Value) -> Value {
     let r = run(&["--json"], &input.to_string());
-    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
-    serde_json::from_str(&r.stdout).unwrap()
+    let out: Value = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: stdout {} stderr {}", r.stdout, r.stderr));
+    let allowed = out["decision"] == "Allow";
+    assert_eq!(r.code, i32::from(!allowed), "stderr: {}", r.stderr);
+    out
 }
 
 /// A run that must fail: returns its one-line error.
 fn error(args: &[&str], stdin: &str) -> String {
     let r = run(args, stdin);
-    assert_ne!(r.code, 0, "expected a failure, got stdout {}", r.stdout);
+    assert_eq!(
+        r.code, 2,
+        "expected an input error, got stdout {}",
+        r.stdout
+    );
     assert!(r.stdout.is_empty(), "stdout on error: {}", r.stdout);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "not one line: {:?}", r.stderr);
@@ -715,7 +722,8 @@ fn row4_input() -> Value {
 #[test]
 fn plain_output_is_the_decision_and_the_message() {
     let r = run(&[], &row4_input().to_string());
-    assert_eq!(r.code, 0);
+    // Exit status: 1 for a denial, 0 for an allow (below).
+    assert_eq!(r.code, 1);
     let lines: Vec<&str> = r.stdout.lines().collect();
     assert_eq!(
         lines,
@@ -737,7 +745,7 @@ fn plain_output_is_the_decision_and_the_message() {
 #[test]
 fn explain_traces_every_policy_statement_and_grant() {
     let r = run(&["--explain"], &row4_input().to_string());
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 1, "a denial: {}", r.stderr);
     let text = r.stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "ImplicitDeny");
@@ -869,8 +877,9 @@ fn input_from_a_file_stdin_or_dash() {
     std::fs::write(&path, row4_input().to_string()).unwrap();
     let from_file = run(&["--json", path.to_str().unwrap()], "");
     let from_dash = run(&["--json", "-"], &row4_input().to_string());
-    assert_eq!(from_file.code, 0, "{}", from_file.stderr);
-    assert_eq!(from_dash.code, 0, "{}", from_dash.stderr);
+    // A denial either way (exit status 1).
+    assert_eq!(from_file.code, 1, "{}", from_file.stderr);
+    assert_eq!(from_dash.code, 1, "{}", from_dash.stderr);
     let a: Value = serde_json::from_str(&from_file.stdout).unwrap();
     let b: Value = serde_json::from_str(&from_dash.stdout).unwrap();
     assert_eq!(a["message"], b["message"]);
