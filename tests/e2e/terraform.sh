@@ -97,7 +97,7 @@ step "start the server"
 start_server "$data"
 
 # 32 bytes of key material for aws_kms_external_key, kept to check the import below.
-openssl rand -out "$work/imported.bin" 32
+head -c 32 /dev/urandom >"$work/imported.bin"
 cat >"$tf_dir/terraform.tfvars" <<VARS
 endpoint = "$endpoint"
 imported_material = "$(base64 -w0 "$work/imported.bin")"
@@ -169,11 +169,17 @@ expect_eq "imported key through the CLI" "Enabled	EXTERNAL	KEY_MATERIAL_DOES_NOT
 # are accepted as its existing material (other bytes would be IncorrectKeyMaterialException).
 a kms get-parameters-for-import --key-id "$imported_key" --wrapping-algorithm RSAES_OAEP_SHA_256 \
     --wrapping-key-spec RSA_2048 >"$work/params.json"
-json "$work/params.json" 'd["PublicKey"]' | base64 -d >"$work/wrapping.der"
-json "$work/params.json" 'd["ImportToken"]' | base64 -d >"$work/token.bin"
-openssl pkeyutl -encrypt -in "$work/imported.bin" -out "$work/wrapped.bin" \
-    -inkey "$work/wrapping.der" -keyform DER -pubin -pkeyopt rsa_padding_mode:oaep \
-    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256
+# Wrapped as the provider wraps (RSA-OAEP with SHA-256), with Python `cryptography` from .venv.
+python3 - "$work/params.json" "$work/imported.bin" "$work/wrapped.bin" "$work/token.bin" <<'PY'
+import base64, json, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+params = json.load(open(sys.argv[1]))
+public = serialization.load_der_public_key(base64.b64decode(params["PublicKey"]))
+oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+open(sys.argv[3], "wb").write(public.encrypt(open(sys.argv[2], "rb").read(), oaep))
+open(sys.argv[4], "wb").write(base64.b64decode(params["ImportToken"]))
+PY
 a kms import-key-material --key-id "$imported_key" --import-type EXISTING_KEY_MATERIAL \
     --encrypted-key-material "fileb://$work/wrapped.bin" --import-token "fileb://$work/token.bin" \
     --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE >/dev/null
