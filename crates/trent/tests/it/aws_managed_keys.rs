@@ -13,7 +13,9 @@ use aws_sdk_kms::types::{KeyManagerType, RotationType, Tag};
 use serde_json::json;
 
 use crate::support::authz::*;
-use crate::support::kms::{PREDEFINED_ALIASES, all_aliases, all_key_ids, now_secs, snapshot};
+use crate::support::kms::{
+    PREDEFINED_ALIASES, all_aliases, all_key_ids, describe, now_secs, snapshot,
+};
 use crate::support::{Server, sdk_config};
 
 const DAY: f64 = 86_400.0;
@@ -94,14 +96,7 @@ fn s3_key_policy() -> String {
 }
 
 async fn key_id_of(c: &Client, key: &str) -> String {
-    c.describe_key()
-        .key_id(key)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id
+    describe(c, key).await.key_id().to_string()
 }
 
 async fn encrypt_via(c: &Client, key: &str, plaintext: &[u8]) -> (String, Blob) {
