@@ -6,6 +6,8 @@
 //!   state and explains it.
 //! - `POST /_trent/access` `{"KeyId"}`: who can do what with a key, through which path.
 //! - `GET /_trent/requests/<request-id>`: the audit record of a past request.
+//! - `POST /_trent/requests/latest` `{"Denied", "Principal", "KeyId"}`: the newest authorized
+//!   request of the requester's account (optionally denied, of one principal, on one key).
 //!
 //! Authorization: the requester must belong to the account of the key (or of the record) and be
 //! its root user or be allowed `trent:Explain` on the key ARN by its identity policies.
@@ -41,6 +43,14 @@ struct AccessBody {
     key_id: String,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct LatestBody {
+    denied: bool,
+    principal: Option<String>,
+    key_id: Option<String>,
+}
+
 fn bad_request(message: impl Into<String>) -> WireError {
     WireError::from(KmsError::validation(message))
 }
@@ -59,6 +69,7 @@ pub fn event_name(method: &Method, path: &str) -> &'static str {
     match (method, path.strip_prefix(PREFIX).unwrap_or_default()) {
         (&Method::POST, "explain") => "Explain",
         (&Method::POST, "access") => "Access",
+        (&Method::POST, "requests/latest") => "GetLatestRequestRecord",
         (&Method::GET, p) if p.starts_with("requests/") => "GetRequestRecord",
         _ => "Unknown",
     }
@@ -76,6 +87,7 @@ pub fn handle(
     match (method, route) {
         (&Method::POST, "explain") => explain(state, requester, parse(body)?),
         (&Method::POST, "access") => access(state, requester, parse(body)?),
+        (&Method::POST, "requests/latest") => latest_record(state, requester, parse(body)?),
         (&Method::GET, r) if r.starts_with("requests/") => {
             request_record(state, requester, &r["requests/".len()..])
         }
@@ -135,6 +147,44 @@ fn access(
     serde_json::to_value(report).map_err(|e| WireError::from(KmsError::internal(e)))
 }
 
+fn audit_file_required(state: &AppState) -> Result<(), WireError> {
+    if matches!(state.audit.destination(), audit::Destination::File(_)) {
+        return Ok(());
+    }
+    Err(WireError::from(KmsError::new(
+        ErrorCode::UnsupportedOperation,
+        "This server does not keep its audit log in a file (trent serve --audit-log).",
+    )))
+}
+
+/// The newest request of the requester's account that `body` asks for (`trent explain --last`,
+/// `--last-denied`), shown under the same permission as a request named by its ID.
+fn latest_record(
+    state: &Arc<AppState>,
+    requester: &Call<'_>,
+    body: LatestBody,
+) -> Result<Value, WireError> {
+    audit_file_required(state)?;
+    let filter = audit::RecordFilter {
+        account: requester.account().to_string(),
+        denied_only: body.denied,
+        principal: body.principal,
+        key: body.key_id,
+    };
+    let record = state
+        .audit
+        .latest(&filter)
+        .map_err(|e| WireError::from(KmsError::internal(e)))?
+        .ok_or_else(|| {
+            WireError::from(KmsError::not_found(
+                "No audit record of this account matches (only authorized KMS, IAM and STS \
+                 requests are considered).",
+            ))
+        })?;
+    let not_found = || WireError::from(KmsError::not_found("No matching audit record"));
+    authorized_view(state, requester, record, not_found)
+}
+
 fn request_record(
     state: &Arc<AppState>,
     requester: &Call<'_>,
@@ -143,12 +193,7 @@ fn request_record(
     if !audit::valid_request_id(request_id) {
         return Err(bad_request(format!("{request_id:?} is not a request ID")));
     }
-    if !matches!(state.audit.destination(), audit::Destination::File(_)) {
-        return Err(WireError::from(KmsError::new(
-            ErrorCode::UnsupportedOperation,
-            "This server does not keep its audit log in a file (trent serve --audit-log).",
-        )));
-    }
+    audit_file_required(state)?;
     let not_found = || {
         WireError::from(KmsError::not_found(format!(
             "No audit record for request {request_id}"
@@ -159,6 +204,17 @@ fn request_record(
         .find(request_id)
         .map_err(|e| WireError::from(KmsError::internal(e)))?
         .ok_or_else(not_found)?;
+    authorized_view(state, requester, record, not_found)
+}
+
+/// A record as `requester` may see it: refused unless it belongs to the requester's account and
+/// the requester may explain its resources.
+fn authorized_view(
+    state: &Arc<AppState>,
+    requester: &Call<'_>,
+    record: Value,
+    not_found: impl Fn() -> WireError,
+) -> Result<Value, WireError> {
     let Some(account) = record
         .get("recipientAccountId")
         .and_then(Value::as_str)

@@ -10,11 +10,24 @@ use trent_kms::explain::Explanation;
 use crate::client::{Client, ClientError, ConnectArgs};
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["request_id", "as_principal"])))]
+#[command(group(clap::ArgGroup::new("what").required(true)
+    .args(["request_id", "as_principal", "last", "last_denied"])))]
+#[command(group(clap::ArgGroup::new("latest").args(["last", "last_denied"])))]
 pub struct ExplainArgs {
     /// A past request: the `x-amzn-RequestId` of its response (read from the audit log).
     #[arg(long, conflicts_with_all = ["as_principal", "action", "key", "encryption_context", "grant_token"])]
     pub request_id: Option<String>,
+    /// The most recent request of your account in the audit log (with --principal, of that
+    /// principal; with --key, on that key).
+    #[arg(long, conflicts_with_all = ["as_principal", "action", "encryption_context", "grant_token"])]
+    pub last: bool,
+    /// The most recent denied request (as --last).
+    #[arg(long, conflicts_with_all = ["as_principal", "action", "encryption_context", "grant_token", "last"])]
+    pub last_denied: bool,
+    /// With --last or --last-denied: only requests made by this principal (its ARN as the audit
+    /// log shows it, e.g. an assumed-role session ARN).
+    #[arg(long, value_name = "PRINCIPAL_ARN", requires = "latest")]
+    pub principal: Option<String>,
     /// A hypothetical request made as this principal (user, role, role-session or root ARN).
     #[arg(long = "as", value_name = "PRINCIPAL_ARN", requires = "action")]
     pub as_principal: Option<String>,
@@ -48,8 +61,19 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 
 pub fn run(args: ExplainArgs) -> Result<Verdict, ClientError> {
     let client = Client::new(&args.connect)?;
-    if let Some(id) = &args.request_id {
-        let record = client.call("GET", &format!("/_trent/requests/{id}"), None)?;
+    let past = if let Some(id) = &args.request_id {
+        Some(client.call("GET", &format!("/_trent/requests/{id}"), None)?)
+    } else if args.last || args.last_denied {
+        let body = json!({
+            "Denied": args.last_denied,
+            "Principal": args.principal,
+            "KeyId": args.key,
+        });
+        Some(client.call("POST", "/_trent/requests/latest", Some(&body))?)
+    } else {
+        None
+    };
+    if let Some(record) = past {
         if args.json {
             println!("{}", pretty(&record));
         } else {

@@ -118,6 +118,24 @@ pub(super) fn find_record(path: &Path, request_id: &str) -> io::Result<Option<Va
         return Ok(None);
     }
     let needle = format!("\"requestID\":\"{request_id}\"");
+    find_last(path, |line| {
+        if contains(line, needle.as_bytes()) {
+            // The request ID is unique: a line that names it ends the search either way.
+            Some(serde_json::from_slice(line).ok())
+        } else {
+            None
+        }
+    })
+    .map(Option::flatten)
+}
+
+/// The newest record for which `matches` answers (it sees each complete line, newest first,
+/// and answers `Some` to end the search with that value), reading the file from its end in
+/// chunks so that recent records are found without reading the whole log.
+pub(super) fn find_last<T>(
+    path: &Path,
+    mut matches: impl FnMut(&[u8]) -> Option<T>,
+) -> io::Result<Option<T>> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -143,8 +161,8 @@ pub(super) fn find_record(path: &Path, request_id: &str) -> io::Result<Option<Va
             None
         };
         for line in lines.iter().rev() {
-            if contains(line, needle.as_bytes()) {
-                return Ok(serde_json::from_slice(line).ok());
+            if let Some(found) = matches(line) {
+                return Ok(Some(found));
             }
         }
         if start == 0 {

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use serde_json::Value;
 use trent_kms::Operation;
 
-use super::file::{FileSink, find_record};
+use super::file::{FileSink, find_last, find_record};
 use super::record::Record;
 
 /// Where records go (`trent serve --audit-log`).
@@ -172,6 +172,61 @@ impl AuditLog {
             Destination::File(path) => Ok(find_record(path, request_id)?),
             _ => Ok(None),
         }
+    }
+
+    /// The newest record `filter` accepts, searched from the end of the log file.
+    pub fn latest(&self, filter: &RecordFilter) -> Result<Option<Value>, AuditError> {
+        match &self.destination {
+            Destination::File(path) => Ok(find_last(path, |line| {
+                let record: Value = serde_json::from_slice(line).ok()?;
+                filter.accepts(&record).then_some(record)
+            })?),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Which past request `trent explain --last` / `--last-denied` wants: a KMS, IAM or STS request
+/// of `account` that was authorized (it has decisions), optionally only a denied one, of one
+/// principal, or on one key.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub account: String,
+    pub denied_only: bool,
+    /// The caller's ARN (`userIdentity.arn`).
+    pub principal: Option<String>,
+    /// A key ID or key ARN among the record's resources.
+    pub key: Option<String>,
+}
+
+impl RecordFilter {
+    pub fn accepts(&self, r: &Value) -> bool {
+        let decisions = r
+            .pointer("/trentAuthorization/decisions")
+            .and_then(Value::as_array);
+        let Some(decisions) = decisions.filter(|d| !d.is_empty()) else {
+            return false;
+        };
+        r["recipientAccountId"] == self.account.as_str()
+            && r["eventSource"] != "trent"
+            && (!self.denied_only || decisions.iter().any(|d| d["allowed"] == false))
+            && self
+                .principal
+                .as_deref()
+                .is_none_or(|p| r.pointer("/userIdentity/arn").and_then(Value::as_str) == Some(p))
+            && self.key.as_deref().is_none_or(|key| {
+                r["resources"].as_array().is_some_and(|resources| {
+                    resources
+                        .iter()
+                        .filter_map(|x| x["ARN"].as_str())
+                        .any(|arn| {
+                            arn == key
+                                || arn
+                                    .strip_suffix(key)
+                                    .is_some_and(|rest| rest.ends_with(":key/"))
+                        })
+                })
+            })
     }
 }
 

@@ -31,5 +31,5 @@ mod redact;
 
 pub use file::valid_request_id;
 pub use identity::{Credential, credential_of};
-pub use log::{AuditError, AuditLog, Destination, SyncPolicy, is_mutation};
+pub use log::{AuditError, AuditLog, Destination, RecordFilter, SyncPolicy, is_mutation};
 pub use record::{Input, Record, record, target_name, view_for};

@@ -622,3 +622,108 @@ async fn credentials_from_the_shared_files() {
     assert!(!ok);
     assert!(out.contains("profile \"missing\" not found"), "{out}");
 }
+
+/// `trent explain --last` / `--last-denied` (with `--principal`, `--key`): the newest matching
+/// request of the requester's account, explained, with the exit status of its decision; none
+/// matching is an input error (2).
+#[tokio::test(flavor = "multi_thread")]
+async fn last_and_last_denied_find_the_newest_matching_request() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let other_key = admin.create_key().policy(policy).send().await.unwrap();
+    let other_key = other_key.key_metadata.unwrap().key_id;
+    let blob = admin
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new("db-password"))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    // The function is denied (no grant), then the admin decrypts.
+    let (denied_id, allowed) = function_decrypt(&server, &blob, false).await;
+    assert!(!allowed);
+    let allowed_id = admin
+        .decrypt()
+        .ciphertext_blob(blob.clone())
+        .send()
+        .await
+        .unwrap()
+        .request_id()
+        .unwrap()
+        .to_string();
+
+    let first_line = |text: &str| text.lines().next().unwrap_or_default().to_string();
+    let (code, text, stderr) = trent(&server, ROOT, &["explain", "--last"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        first_line(&text).starts_with(&format!("request {allowed_id}: Decrypt")),
+        "{text}"
+    );
+    let (code, text, stderr) = trent(&server, ROOT, &["explain", "--last-denied"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        first_line(&text).starts_with(&format!(
+            "request {denied_id}: Decrypt by {FUNCTION_SESSION}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("DENY (implicit) kms:Decrypt"), "{text}");
+    // By principal: the function's newest request is the denied one.
+    let (code, text, _) = trent(
+        &server,
+        ROOT,
+        &["explain", "--last", "--principal", FUNCTION_SESSION],
+    );
+    assert_eq!(code, 1);
+    assert!(first_line(&text).contains(&denied_id), "{text}");
+    // By key (ID or ARN): nothing was decrypted with the other key; CreateKey names no key.
+    let (code, text, _) = trent(
+        &server,
+        ROOT,
+        &["explain", "--last", "--key", &key_arn(&key)],
+    );
+    assert_eq!(code, 0);
+    assert!(first_line(&text).contains(&allowed_id), "{text}");
+    let (code, _, stderr) = trent(
+        &server,
+        ROOT,
+        &["explain", "--last-denied", "--key", &other_key],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("No audit record of this account matches"),
+        "{stderr}"
+    );
+    // Another account sees none of these.
+    let (code, _, stderr) = trent(
+        &server,
+        ("AKIAOTHERROOT", "other"),
+        &["explain", "--last-denied"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    // --principal needs --last or --last-denied (a usage error).
+    let (code, _, _) = trent(
+        &server,
+        ROOT,
+        &[
+            "explain",
+            "--request-id",
+            &denied_id,
+            "--principal",
+            FUNCTION_SESSION,
+        ],
+    );
+    assert_eq!(code, 2);
+}
