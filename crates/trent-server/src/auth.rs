@@ -25,6 +25,9 @@ pub enum AuthError {
     InvalidToken,
     /// Temporary credentials past their expiry.
     ExpiredToken,
+    /// Signed for a service Trent does not serve (S3, DynamoDB, … sent here by a global
+    /// `AWS_ENDPOINT_URL`).
+    UnservedService(String),
 }
 
 impl From<SigV4Error> for AuthError {
@@ -89,10 +92,11 @@ pub fn authenticate(
     let service = match auth.service.as_str() {
         "sts" if !json => Service::Query(QueryService::Sts),
         "iam" if !json => Service::Query(QueryService::Iam),
-        _ => {
+        "kms" | "sts" | "iam" => {
             auth.check_scope(None, Some("kms"))?;
             Service::Kms
         }
+        other => return Err(AuthError::UnservedService(other.to_string())),
     };
     let key = directory
         .access_key(&auth.access_key_id)

@@ -140,6 +140,7 @@ pub fn wire_error(e: IamError) -> WireError {
 /// Authentication failures with the query protocol's codes.
 pub fn auth_error(e: &AuthError) -> WireError {
     let (status, code, message) = match e {
+        AuthError::UnservedService(service) => return crate::render::unserved_service(service),
         AuthError::ExpiredToken => (
             StatusCode::BAD_REQUEST,
             "ExpiredToken",

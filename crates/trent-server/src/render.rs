@@ -84,6 +84,7 @@ impl From<crate::auth::AuthError> for WireError {
                 "UnrecognizedClientException",
                 Some("The security token included in the request is invalid.".into()),
             ),
+            AuthError::UnservedService(service) => unserved_service(&service),
         }
     }
 }
@@ -126,4 +127,19 @@ pub fn error(request_id: &str, e: &WireError) -> Response {
         r.headers_mut().insert("x-amzn-errortype", v);
     }
     r
+}
+
+/// A request signed for a service Trent does not serve: say so, and how to send only KMS, STS
+/// and IAM here. Trent's own error (AWS has no such case: each service has its endpoint).
+pub fn unserved_service(service: &str) -> WireError {
+    WireError::new(
+        StatusCode::BAD_REQUEST,
+        "UnsupportedServiceException",
+        Some(format!(
+            "Trent serves KMS, STS and IAM; this request is signed for the '{service}' service. \
+             Point only those services at Trent (AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL_STS, \
+             AWS_ENDPOINT_URL_IAM, or endpoint_url in their services section) instead of every \
+             service (AWS_ENDPOINT_URL)."
+        )),
+    )
 }

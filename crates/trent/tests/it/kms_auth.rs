@@ -491,12 +491,21 @@ async fn signatures_for_another_service_or_incomplete_ones_are_refused() {
         ],
         b"{}",
     );
+    // A service Trent does not serve (a global AWS_ENDPOINT_URL sends S3 calls here): said
+    // plainly, with what to do instead (issue 17 item 11).
     assert_eq!(r.status, 400);
-    let t = r.error_type();
-    assert!(
-        t == "InvalidSignatureException" || t == "IncompleteSignatureException",
-        "{t}: {:?}",
+    assert_eq!(
+        r.error_type(),
+        "UnsupportedServiceException",
+        "{:?}",
         r.json()
+    );
+    let message = r.json()["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        message.starts_with(
+            "Trent serves KMS, STS and IAM; this request is signed for the 's3' service."
+        ) && message.contains("AWS_ENDPOINT_URL_KMS"),
+        "{message}"
     );
     request_id(&r);
     // A truncated Authorization header.
