@@ -251,7 +251,6 @@ impl Kms {
                 outcome.applies = false;
                 outcome.mismatch = Some(why);
             }
-            let dropped = || not_applying.saturating_sub(MAX_NON_APPLYING_GRANTS);
             if outcome.applies {
                 // An account grant still needs IAM in that account, which `decide` checks: a
                 // later grant may be the one that allows.
@@ -259,7 +258,8 @@ impl Kms {
                 outcomes.push(outcome);
                 if decides {
                     let not_evaluated = records.len() - index - 1;
-                    return Ok((outcomes, not_evaluated + dropped()));
+                    let dropped = not_applying.saturating_sub(MAX_NON_APPLYING_GRANTS);
+                    return Ok((outcomes, not_evaluated + dropped));
                 }
             } else {
                 not_applying += 1;

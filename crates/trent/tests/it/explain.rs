@@ -111,6 +111,20 @@ fn client(server: &Server, creds: (&str, &str)) -> Client {
     server.kms_as(creds.0, creds.1, REGION)
 }
 
+/// A key whose policy lets only my-role (the admin) in.
+async fn role_only_key(admin: &Client) -> String {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
+    admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id
+}
+
 /// Decrypt as the function; the request ID and whether it was allowed.
 async fn function_decrypt(server: &Server, blob: &Blob, with_ec: bool) -> (String, bool) {
     let mut req = client(server, FUNCTION)
@@ -139,16 +153,7 @@ async fn function_decrypt(server: &Server, blob: &Blob, with_ec: bool) -> (Strin
 async fn lambda_scenario_explained_before_and_after_retirement() {
     let server = Server::start_with_config(CONFIG);
     let admin = client(&server, ADMIN);
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
-    let key = admin
-        .create_key()
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = role_only_key(&admin).await;
     let grant_name = "test/2b8d0a3e-5b5f-4a63-9d1a-0c1f5f3b2e11";
     let grant_id = client(&server, ("AKIALAMBDA", "lambda"))
         .create_grant()
@@ -630,18 +635,8 @@ async fn credentials_from_the_shared_files() {
 async fn last_and_last_denied_find_the_newest_matching_request() {
     let server = Server::start_with_config(CONFIG);
     let admin = client(&server, ADMIN);
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
-    let key = admin
-        .create_key()
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let other_key = admin.create_key().policy(policy).send().await.unwrap();
-    let other_key = other_key.key_metadata.unwrap().key_id;
+    let key = role_only_key(&admin).await;
+    let other_key = role_only_key(&admin).await;
     let blob = admin
         .encrypt()
         .key_id(&key)
