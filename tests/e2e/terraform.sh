@@ -3,7 +3,8 @@
 # tests/e2e/terraform/ (keys, key policy, alias, a grant with an encryption-context constraint
 # for an IAM role, the role and its inline policy, aws_kms_ciphertext decrypted again by
 # data.aws_kms_secrets, data.aws_kms_key and data.aws_kms_alias, aws_kms_external_key with
-# key_material_base64) is applied against Trent, the
+# key_material_base64, a multi-Region aws_kms_key with its aws_kms_replica_key in a second
+# Region) is applied against Trent, the
 # result checked with the aws CLI, planned again (no changes), and destroyed.
 #
 #   PATH="$PWD/.venv/bin:$PATH" TRENT_BIN=target/debug/trent tests/e2e/terraform.sh
@@ -13,7 +14,7 @@
 # network. Without them it prints SKIPPED and exits 0. Terraform runs hermetically: its own CLI
 # config and HOME, no ~/.aws, no TF_* from the environment but TF_LOG and TF_LOG_PATH.
 #
-# To add a resource (aws_kms_replica_key, aws_kms_external_key, ...), add a .tf file to
+# To add a resource, add a .tf file to
 # tests/e2e/terraform/ and its checks here.
 set -euo pipefail
 
@@ -184,6 +185,23 @@ a kms import-key-material --key-id "$imported_key" --import-type EXISTING_KEY_MA
     --encrypted-key-material "fileb://$work/wrapped.bin" --import-token "fileb://$work/token.bin" \
     --expiration-model KEY_MATERIAL_DOES_NOT_EXPIRE >/dev/null
 
+multi_key=$(out multi_key_id)
+[[ "$multi_key" =~ ^mrk-[0-9a-f]{32}$ ]] || fail "multi-Region key id [$multi_key]"
+expect_eq "aws_kms_replica_key arn" "arn:aws:kms:eu-west-1:$account:key/$multi_key" "$(out replica_arn)"
+expect_eq "the primary" "PRIMARY	us-east-1	eu-west-1" \
+    "$(a kms describe-key --key-id "$multi_key" --query 'KeyMetadata.MultiRegionConfiguration.[MultiRegionKeyType,PrimaryKey.Region,ReplicaKeys[0].Region]' --output text)"
+expect_eq "the replica, in its Region" "REPLICA	Enabled	terraform e2e: multi-Region replica" \
+    "$(a --region eu-west-1 kms describe-key --key-id "$multi_key" --query 'KeyMetadata.[MultiRegionConfiguration.MultiRegionKeyType,KeyState,Description]' --output text)"
+expect_eq "the replica's tags" "team=eu" \
+    "$(a --region eu-west-1 kms list-resource-tags --key-id "$multi_key" --query 'Tags[].[TagKey,TagValue]' --output text | tr '\t' =)"
+expect_eq "the replica shares the primary's rotation" "True	365" \
+    "$(a --region eu-west-1 kms get-key-rotation-status --key-id "$multi_key" --query '[KeyRotationEnabled,RotationPeriodInDays]' --output text)"
+printf 'crosses Regions' >"$work/multi.txt"
+a kms encrypt --key-id "$multi_key" --plaintext "fileb://$work/multi.txt" \
+    --query CiphertextBlob --output text | base64 -d >"$work/multi.blob"
+expect_eq "a ciphertext of the primary decrypts in the replica's Region" "crosses Regions" \
+    "$(a --region eu-west-1 kms decrypt --ciphertext-blob "fileb://$work/multi.blob" --query Plaintext --output text | base64 -d)"
+
 step "the role's sessions: DescribeKey by its policy, Decrypt only by the grant's context"
 a iam create-user --user-name tf-checker >/dev/null
 a iam put-user-policy --user-name tf-checker --policy-name assume --policy-document \
@@ -215,7 +233,7 @@ tf destroy -auto-approve -input=false
 
 step "afterwards: every key pending deletion in 7 days, no alias, no grant, no role"
 all_keys=$(a kms list-keys --query 'Keys[].KeyId' --output text | tr '\t' '\n' | sort | paste -sd ' ')
-expect_eq "the keys" "$(printf '%s\n' "${keys[@]}" | sort | paste -sd ' ')" "$all_keys"
+expect_eq "the keys" "$(printf '%s\n' "${keys[@]}" "$multi_key" | sort | paste -sd ' ')" "$all_keys"
 now=$(date +%s)
 for key in "${keys[@]}"; do
     a kms describe-key --key-id "$key" >"$work/key.json"
@@ -226,6 +244,13 @@ for key in "${keys[@]}"; do
     expect_eq "$key deletion in days" 7 "$days"
     expect_eq "$key grants" 0 "$(a kms list-grants --key-id "$key" --query 'length(Grants)' --output text)"
 done
+# The multi-Region primary waits for its replica (destroyed first, pending deletion in 7 days).
+a --region eu-west-1 kms describe-key --key-id "$multi_key" >"$work/key.json"
+expect_eq "replica state" PendingDeletion "$(json "$work/key.json" 'd["KeyMetadata"]["KeyState"]')"
+deletion=$(json "$work/key.json" 'int(d["KeyMetadata"]["DeletionDate"])')
+expect_eq "replica deletion in days" 7 "$(((deletion - now + 43200) / 86400))"
+expect_eq "primary" "PendingReplicaDeletion	7	None" \
+    "$(a kms describe-key --key-id "$multi_key" --query 'KeyMetadata.[KeyState,PendingDeletionWindowInDays,DeletionDate]' --output text)"
 expect_eq "customer aliases" "" \
     "$(a kms list-aliases --query "Aliases[?!starts_with(AliasName, 'alias/aws/')].AliasName" --output text)"
 expect_error_code() { # code args...

@@ -76,9 +76,8 @@ impl Kms {
         };
         if key.key_state == KeyState::PendingDeletion
             && key.deletion_ms.is_some_and(|d| d <= self.now_ms())
+            && self.purge_key(&key)?
         {
-            self.store.delete_key(region, key_id)?;
-            self.materials.evict_key(region, key_id);
             return Ok(None);
         }
         Ok(Some(key))

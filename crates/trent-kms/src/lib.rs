@@ -16,6 +16,7 @@ pub mod error;
 pub mod explain;
 pub mod iam;
 pub mod identity;
+mod key_set;
 mod keyref;
 pub mod keyspec;
 mod keystate;

@@ -321,7 +321,7 @@ impl Kms {
                 deletion_ms: None,
                 pending_window_days: None,
                 policy: service.key_policy(region, account),
-                multi_region: false,
+                primary_region: None,
                 current_material: 1,
                 policy_principal_ids: None,
                 rotation_period_days: Some(ROTATION_PERIOD_DAYS),

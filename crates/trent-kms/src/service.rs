@@ -54,13 +54,15 @@ impl Kms {
 
     /// Deletes every key whose deletion window has passed. Returns how many were deleted.
     pub fn purge_due_keys(&self) -> KmsResult<usize> {
-        let due = self.store.keys_due_for_deletion(self.now_ms())?;
-        for (region, key_id) in &due {
-            self.store.delete_key(region, key_id)?;
-            self.materials.evict_key(region, key_id);
-            tracing::info!(%region, %key_id, "key deleted at the end of its waiting period");
+        let mut deleted = 0;
+        for (region, key_id) in self.store.keys_due_for_deletion(self.now_ms())? {
+            if let Some(key) = self.store.get_key(&region, &key_id)?
+                && self.purge_key(&key)?
+            {
+                deleted += 1;
+            }
         }
-        Ok(due.len())
+        Ok(deleted)
     }
 }
 

@@ -103,10 +103,43 @@ pub fn expiration_model(material: &KeyMaterial) -> &'static str {
     }
 }
 
+impl MultiRegionConfiguration {
+    /// The configuration of a multi-Region `key` whose set is `related` (every key with its ID
+    /// in its account, `key` included); `None` for a single-Region key.
+    fn of(key: &KeyRecord, related: &[KeyRecord]) -> Option<MultiRegionConfiguration> {
+        let primary_region = key.primary_region.as_deref()?;
+        let entry = |k: &KeyRecord| MultiRegionKey {
+            arn: key_arn(&k.region, &k.account, &k.key_id),
+            region: k.region.clone(),
+        };
+        Some(MultiRegionConfiguration {
+            multi_region_key_type: if key.is_replica() {
+                "REPLICA"
+            } else {
+                "PRIMARY"
+            },
+            primary_key: MultiRegionKey {
+                arn: key_arn(primary_region, &key.account, &key.key_id),
+                region: primary_region.to_string(),
+            },
+            replica_keys: related
+                .iter()
+                .filter(|k| k.region != primary_region)
+                .map(entry)
+                .collect(),
+        })
+    }
+}
+
 impl KeyMetadata {
     /// The metadata of `key` whose current material version is `current` (`None` before the
-    /// first import into a key of `EXTERNAL` origin).
-    pub fn of(key: &KeyRecord, current: Option<&KeyMaterial>) -> KeyMetadata {
+    /// first import into a key of `EXTERNAL` origin); `related` are the keys of its multi-Region
+    /// set (empty for a single-Region key).
+    pub fn of(
+        key: &KeyRecord,
+        current: Option<&KeyMaterial>,
+        related: &[KeyRecord],
+    ) -> KeyMetadata {
         // Keys with imported material show its expiry while it is imported.
         let imported = current.filter(|m| key.origin == "EXTERNAL" && m.sealed.is_some());
         let arn = key_arn(&key.region, &key.account, &key.key_id);
@@ -114,14 +147,7 @@ impl KeyMetadata {
         KeyMetadata {
             aws_account_id: key.account.clone(),
             key_id: key.key_id.clone(),
-            multi_region_configuration: key.multi_region.then(|| MultiRegionConfiguration {
-                multi_region_key_type: "PRIMARY",
-                primary_key: MultiRegionKey {
-                    arn: arn.clone(),
-                    region: key.region.clone(),
-                },
-                replica_keys: Vec::new(),
-            }),
+            multi_region_configuration: MultiRegionConfiguration::of(key, related),
             arn,
             creation_date: epoch_seconds(key.created_ms),
             enabled: key.key_state == KeyState::Enabled,
@@ -137,7 +163,7 @@ impl KeyMetadata {
             signing_algorithms: algorithms.signing,
             mac_algorithms: algorithms.mac,
             key_agreement_algorithms: algorithms.key_agreement,
-            multi_region: key.multi_region,
+            multi_region: key.is_multi_region(),
             // AWS shows the window only for multi-Region primaries awaiting replica deletion.
             pending_deletion_window_in_days: (key.key_state == KeyState::PendingReplicaDeletion)
                 .then_some(key.pending_window_days)

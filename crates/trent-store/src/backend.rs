@@ -35,7 +35,7 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, Tag};
+use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey, Tag};
 use crate::{CachedStore, MemoryStore, Result, SqliteStore, StoreError};
 
 /// A storage engine. Implement it (and run the conformance suite against it) to add a backend;
@@ -77,18 +77,17 @@ pub trait Backend: Send + Sync {
     ) -> Result<Vec<KeyRecord>>;
 
     /// Read-modify-write of one key in one transaction; the object-safe form of
-    /// [`Store::modify_key`] and [`Store::modify_key_adding_material`], which are what callers
-    /// use. `f` is called once, with the key as stored; if it returns an error nothing is written
-    /// and that error is returned. Only the mutable columns are written (see
-    /// [`KeyRecord::with_changes`]); the key as stored afterwards is returned. If `f` returns a
-    /// material version, it is added in the same transaction (`AlreadyExists`, and nothing
-    /// written, if the key has that version already). A missing key is `NotFound` (and `f` is
-    /// not called).
+    /// [`Store::modify_key`], which is what callers use. `f` is called once, with the key as
+    /// stored; if it returns an error nothing is written and that error is returned. Only the
+    /// mutable columns are written (see [`KeyRecord::with_changes`]); the key as stored
+    /// afterwards is returned. A missing key is `NotFound` (and `f` is not called). Material
+    /// versions change through [`Backend::modify_key_materials_dyn`] and
+    /// [`Backend::modify_related_keys_dyn`].
     fn modify_key_dyn(
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
     ) -> Result<KeyRecord>;
 
     /// Read-modify-write of a key *and* its material versions in one transaction (imports,
@@ -104,6 +103,27 @@ pub trait Backend: Send + Sync {
         key_id: &str,
         f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>,
     ) -> Result<KeyRecord>;
+
+    /// Every key with this key ID in the account, one per Region, ordered by Region: the keys
+    /// of a multi-Region key set (its primary and its replicas). Empty if there is none.
+    fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
+
+    /// Read-modify-write of a multi-Region key set in one transaction (ReplicateKey,
+    /// UpdatePrimaryRegion, rotation, deletion of a replica); the object-safe form of
+    /// [`Store::modify_related_keys`]. `f` gets every key with this ID in the account, ordered
+    /// by Region, each with its material versions, and may change them: the mutable columns of a
+    /// key (see [`KeyRecord::with_changes`]) and its versions as in
+    /// [`Backend::modify_key_materials_dyn`]. A key `f` adds is inserted with its versions and
+    /// tags (`AlreadyExists` if its Region holds that key ID); a key it removes is deleted as
+    /// [`Backend::delete_key`] deletes. A Region twice, a key of another ID or account, or tags
+    /// on a stored key is `Refused`. If `f` (or a write) fails nothing is written. Returns the
+    /// keys as stored afterwards. `NotFound` (and `f` not called) if no key has that ID.
+    fn modify_related_keys_dyn(
+        &self,
+        account: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>,
+    ) -> Result<Vec<KeyRecord>>;
 
     /// Deletes a key with its material, tags, grants (and their tokens) and the aliases that
     /// point at it. Deleting a missing key is not an error.
@@ -312,8 +332,9 @@ pub trait Backend: Send + Sync {
 /// What the service holds: a shared handle to one backend. Cloning it shares the backend.
 ///
 /// It dereferences to [`Backend`], so callers write `store.get_key(…)` whatever the backend;
-/// its own methods are the generic [`Store::modify_key`] and
-/// [`Store::modify_key_adding_material`], which a trait object cannot have.
+/// its own methods are the generic read-modify-writes ([`Store::modify_key`],
+/// [`Store::modify_key_materials`], [`Store::modify_related_keys`]), which a trait object
+/// cannot have.
 #[derive(Clone)]
 pub struct Store(Arc<dyn Backend>);
 
@@ -342,21 +363,13 @@ impl Store {
         key_id: &str,
         f: impl FnOnce(&mut KeyRecord) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.change_key(region, key_id, |key| f(key).map(|value| (value, None)))
-    }
-
-    /// [`Store::modify_key`] that also adds a material version (a rotation): `f` changes the
-    /// key (its current material, its rotation schedule) and returns the new version, which is
-    /// written in the same transaction. A version the key already has is `AlreadyExists`.
-    pub fn modify_key_adding_material<T, E: From<StoreError>>(
-        &self,
-        region: &str,
-        key_id: &str,
-        f: impl FnOnce(&mut KeyRecord) -> std::result::Result<(T, KeyMaterial), E>,
-    ) -> std::result::Result<T, E> {
-        self.change_key(region, key_id, |key| {
-            f(key).map(|(value, material)| (value, Some(material)))
-        })
+        let mut f = Some(f);
+        let mut outcome = None;
+        let stored = self.0.modify_key_dyn(region, key_id, &mut |key| {
+            let f = f.take().ok_or(StoreError::Refused)?;
+            carry(&mut outcome, f(key).map(|value| (value, ())))
+        });
+        finish(stored, outcome)
     }
 
     /// Read-modify-write of a key and its material versions in one transaction (see
@@ -379,18 +392,23 @@ impl Store {
         finish(stored, outcome)
     }
 
-    fn change_key<T, E: From<StoreError>>(
+    /// Read-modify-write of a multi-Region key set in one transaction (see
+    /// [`Backend::modify_related_keys_dyn`]); `f` may refuse by returning an error, and then
+    /// nothing is written.
+    pub fn modify_related_keys<T, E: From<StoreError>>(
         &self,
-        region: &str,
+        account: &str,
         key_id: &str,
-        f: impl FnOnce(&mut KeyRecord) -> std::result::Result<(T, Option<KeyMaterial>), E>,
+        f: impl FnOnce(&mut Vec<RelatedKey>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         let mut f = Some(f);
         let mut outcome = None;
-        let stored = self.0.modify_key_dyn(region, key_id, &mut |key| {
-            let f = f.take().ok_or(StoreError::Refused)?;
-            carry(&mut outcome, f(key))
-        });
+        let stored = self
+            .0
+            .modify_related_keys_dyn(account, key_id, &mut |keys| {
+                let f = f.take().ok_or(StoreError::Refused)?;
+                carry(&mut outcome, f(keys).map(|value| (value, ())))
+            });
         finish(stored, outcome)
     }
 }
@@ -414,8 +432,8 @@ fn carry<T, R, E>(
 }
 
 /// The caller's value or error once the backend has answered (see [`carry`]).
-fn finish<T, E: From<StoreError>>(
-    stored: Result<KeyRecord>,
+fn finish<S, T, E: From<StoreError>>(
+    stored: Result<S>,
     outcome: Option<std::result::Result<T, E>>,
 ) -> std::result::Result<T, E> {
     match (stored, outcome) {

@@ -17,7 +17,9 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyUsage, Tag, key_ref};
+use crate::model::{
+    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyUsage, RelatedKey, Tag, key_ref,
+};
 use crate::{Backend, Result};
 
 /// A backend with caches in front. `None` values cache absence where that is safe.
@@ -121,22 +123,12 @@ impl<B: Backend> Backend for CachedStore<B> {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
     ) -> Result<KeyRecord> {
-        let mut added = None;
-        let result = self.inner.modify_key_dyn(region, key_id, &mut |key| {
-            let material = f(key)?;
-            added = material.as_ref().map(|m| m.version);
-            Ok(material)
-        });
+        let result = self.inner.modify_key_dyn(region, key_id, f);
         // Evicted, not replaced by the returned key: a concurrent writer of the same key may
         // have committed after this one and reached the cache first.
         self.keys.remove(&key_ref(region, key_id));
-        // A lookup of the new version before it existed may have cached its absence.
-        if let Some(version) = added {
-            self.materials
-                .remove(&(region.to_string(), key_id.to_string(), version));
-        }
         result
     }
 
@@ -156,6 +148,33 @@ impl<B: Backend> Backend for CachedStore<B> {
 
     fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
         self.inner.keys_with_expired_material(now_ms)
+    }
+
+    fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>> {
+        self.inner.related_keys(account, key_id)
+    }
+
+    fn modify_related_keys_dyn(
+        &self,
+        account: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>,
+    ) -> Result<Vec<KeyRecord>> {
+        // Every Region the closure saw or made: any of them may have been changed, added (its
+        // absence may be cached) or deleted.
+        let mut regions = Vec::new();
+        let result = self
+            .inner
+            .modify_related_keys_dyn(account, key_id, &mut |keys| {
+                regions.extend(keys.iter().map(|k| k.key.region.clone()));
+                let outcome = f(keys);
+                regions.extend(keys.iter().map(|k| k.key.region.clone()));
+                outcome
+            });
+        for region in &regions {
+            self.forget_key(region, key_id);
+        }
+        result
     }
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {

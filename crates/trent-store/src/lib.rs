@@ -21,7 +21,8 @@ pub use backend::{Backend, Store};
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use model::{
-    Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RotationKind, Tag,
+    Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RelatedKey,
+    RotationKind, Tag,
 };
 pub use sqlite::SqliteStore;
 

@@ -17,8 +17,8 @@ use crate::iam::{
     ManagedPolicyRecord, OwnerKind, RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{
-    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, KeyUsage, Tag, key_ref,
-    material_changes,
+    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, KeyUsage, RelatedKey, Tag,
+    key_ref, material_changes, related_changes,
 };
 use crate::{Backend, Result, StoreError};
 
@@ -39,6 +39,30 @@ struct KeyEntry {
     /// In creation order, as SQLite returns them from its grantee index.
     grants: Vec<GrantRecord>,
     last_usage: Option<KeyUsage>,
+}
+
+impl KeyEntry {
+    /// A new key with its first versions and tags (`AlreadyExists` for a tag key twice, as
+    /// SQLite's primary key on tags refuses it).
+    fn new<'a>(
+        key: &KeyRecord,
+        materials: impl Iterator<Item = &'a KeyMaterial>,
+        tags: &[Tag],
+    ) -> Result<KeyEntry> {
+        let mut tag_map = BTreeMap::new();
+        for tag in tags {
+            if tag_map.insert(tag.key.clone(), tag.value.clone()).is_some() {
+                return Err(StoreError::AlreadyExists);
+            }
+        }
+        Ok(KeyEntry {
+            key: key.clone(),
+            materials: materials.map(|m| (m.version, m.clone())).collect(),
+            tags: tag_map,
+            grants: Vec::new(),
+            last_usage: None,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -127,6 +151,25 @@ impl MemoryStore {
 impl KmsState {
     fn entry(&self, region: &str, key_id: &str) -> Option<&KeyEntry> {
         self.keys.get(&key_ref(region, key_id))
+    }
+
+    /// The keys with this ID in the account, ordered by Region (the map's order).
+    fn related<'a>(
+        &'a self,
+        account: &'a str,
+        key_id: &'a str,
+    ) -> impl Iterator<Item = &'a KeyEntry> {
+        self.keys
+            .values()
+            .filter(move |e| e.key.key_id == key_id && e.key.account == account)
+    }
+
+    /// Removes a key with everything that goes away with it (SQLite's cascades).
+    fn delete_key(&mut self, region: &str, key_id: &str) {
+        self.keys.remove(&key_ref(region, key_id));
+        self.aliases
+            .retain(|_, a| !(a.region == region && a.target_key_id == key_id));
+        self.forget_tokens(region, key_id, None);
     }
 
     fn grant(&self, region: &str, key_id: &str, grant_id: &str) -> Option<&GrantRecord> {
@@ -285,25 +328,8 @@ impl Backend for MemoryStore {
             if kms.keys.contains_key(&k) {
                 return Err(StoreError::AlreadyExists);
             }
-            let mut tag_map = BTreeMap::new();
-            for tag in tags {
-                if tag_map.insert(tag.key.clone(), tag.value.clone()).is_some() {
-                    return Err(StoreError::AlreadyExists);
-                }
-            }
-            kms.keys.insert(
-                k,
-                KeyEntry {
-                    key: key.clone(),
-                    materials: material
-                        .map(|m| (m.version, m.clone()))
-                        .into_iter()
-                        .collect(),
-                    tags: tag_map,
-                    grants: Vec::new(),
-                    last_usage: None,
-                },
-            );
+            kms.keys
+                .insert(k, KeyEntry::new(key, material.into_iter(), tags)?);
             Ok(())
         })
     }
@@ -329,16 +355,8 @@ impl Backend for MemoryStore {
                 // SQLite's foreign key: the alias must point at a key that exists.
                 return Err(StoreError::NotFound);
             }
-            kms.keys.insert(
-                k,
-                KeyEntry {
-                    key: key.clone(),
-                    materials: BTreeMap::from([(material.version, material.clone())]),
-                    tags: BTreeMap::new(),
-                    grants: Vec::new(),
-                    last_usage: None,
-                },
-            );
+            kms.keys
+                .insert(k, KeyEntry::new(key, std::iter::once(material), &[])?);
             kms.aliases.insert(name, alias.clone());
             Ok(())
         })
@@ -373,14 +391,14 @@ impl Backend for MemoryStore {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
     ) -> Result<KeyRecord> {
         // The writer lock keeps other writers out between the read and the write, as SQLite's
         // write transaction does; readers (the closure included) still get in.
         let _writer = lock(&self.writer);
         let stored = self.get_key(region, key_id)?.ok_or(StoreError::NotFound)?;
         let mut changed = stored.clone();
-        let material = f(&mut changed)?;
+        f(&mut changed)?;
         let stored = stored.with_changes(&changed);
         let mut state = self.write_state();
         let entry = state
@@ -388,12 +406,6 @@ impl Backend for MemoryStore {
             .keys
             .get_mut(&key_ref(region, key_id))
             .ok_or(StoreError::NotFound)?;
-        if let Some(material) = material {
-            if entry.materials.contains_key(&material.version) {
-                return Err(StoreError::AlreadyExists);
-            }
-            entry.materials.insert(material.version, material);
-        }
         entry.key = stored.clone();
         Ok(stored)
     }
@@ -438,12 +450,80 @@ impl Backend for MemoryStore {
             .collect())
     }
 
+    fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>> {
+        Ok(self
+            .read()
+            .kms
+            .related(account, key_id)
+            .map(|e| e.key.clone())
+            .collect())
+    }
+
+    fn modify_related_keys_dyn(
+        &self,
+        account: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>,
+    ) -> Result<Vec<KeyRecord>> {
+        let _writer = lock(&self.writer);
+        let before: Vec<RelatedKey> = self
+            .read()
+            .kms
+            .related(account, key_id)
+            .map(|e| RelatedKey {
+                key: e.key.clone(),
+                materials: e.materials.values().cloned().collect(),
+                tags: Vec::new(),
+            })
+            .collect();
+        if before.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        let mut after = before.clone();
+        f(&mut after)?;
+        let changes = related_changes(&before, &after, account, key_id)?;
+        // Everything that can refuse is checked before the state changes.
+        let inserted = changes
+            .inserted
+            .iter()
+            .map(|r| {
+                Ok((
+                    key_ref(&r.key.region, key_id),
+                    KeyEntry::new(&r.key, r.materials.iter(), &r.tags)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut state = self.write_state();
+        let kms = &mut state.kms;
+        if inserted.iter().any(|(k, _)| kms.keys.contains_key(k)) {
+            return Err(StoreError::AlreadyExists);
+        }
+        for region in &changes.deleted {
+            kms.delete_key(region, key_id);
+        }
+        for (key, removed, written) in changes.updated {
+            let entry = kms
+                .keys
+                .get_mut(&key_ref(&key.region, key_id))
+                .ok_or(StoreError::NotFound)?;
+            for version in removed {
+                entry.materials.remove(&version);
+            }
+            for m in written {
+                entry.materials.insert(m.version, m.clone());
+            }
+            entry.key = key;
+        }
+        kms.keys.extend(inserted);
+        Ok(kms
+            .related(account, key_id)
+            .map(|e| e.key.clone())
+            .collect())
+    }
+
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         self.write_kms(|kms| {
-            kms.keys.remove(&key_ref(region, key_id));
-            kms.aliases
-                .retain(|_, a| !(a.region == region && a.target_key_id == key_id));
-            kms.forget_tokens(region, key_id, None);
+            kms.delete_key(region, key_id);
             Ok(())
         })
     }

@@ -102,7 +102,10 @@ pub struct KeyRecord {
     pub deletion_ms: Option<i64>,
     pub pending_window_days: Option<i64>,
     pub policy: String,
-    pub multi_region: bool,
+    /// For a multi-Region key, the Region of its primary key (its own Region when it is the
+    /// primary); `None` for a single-Region key. Every key of a multi-Region set holds the same
+    /// value; only UpdatePrimaryRegion changes it, in all of them at once.
+    pub primary_region: Option<String>,
     /// The material version new ciphertexts are made with; 0 while a key of `EXTERNAL` origin
     /// has had no material imported.
     pub current_material: u32,
@@ -125,11 +128,23 @@ pub(crate) fn key_ref(region: &str, key_id: &str) -> KeyRef {
 }
 
 impl KeyRecord {
+    /// Whether the key is a multi-Region key (a primary or a replica).
+    pub fn is_multi_region(&self) -> bool {
+        self.primary_region.is_some()
+    }
+
+    /// Whether the key is the replica of a multi-Region key in another Region.
+    pub fn is_replica(&self) -> bool {
+        self.primary_region
+            .as_deref()
+            .is_some_and(|primary| primary != self.region)
+    }
+
     /// `self` (the key as stored) with the columns a modification may change taken from
     /// `changed`: description, state, deletion date and window, policy (with its principal IDs)
-    /// current material and rotation schedule. The identity and the immutable properties (account, creation date,
-    /// spec, usage, origin, multi-region, key manager) stay as they were, whatever the closure of
-    /// `Store::modify_key` did to them.
+    /// current material, rotation schedule and primary Region. The identity and the immutable
+    /// properties (account, creation date, spec, usage, origin, key manager) stay as they were,
+    /// whatever the closure of `Store::modify_key` did to them.
     pub fn with_changes(&self, changed: &KeyRecord) -> KeyRecord {
         KeyRecord {
             description: changed.description.clone(),
@@ -141,6 +156,11 @@ impl KeyRecord {
             policy_principal_ids: changed.policy_principal_ids.clone(),
             rotation_period_days: changed.rotation_period_days,
             next_rotation_ms: changed.next_rotation_ms,
+            // Which Region is primary may change; whether the key is multi-Region may not.
+            primary_region: match (&self.primary_region, &changed.primary_region) {
+                (Some(_), Some(new)) => Some(new.clone()),
+                (stored, _) => stored.clone(),
+            },
             ..self.clone()
         }
     }
@@ -324,4 +344,71 @@ pub(crate) fn material_changes<'a>(
         .filter(|v| !seen.contains(v))
         .collect();
     Ok((removed, written))
+}
+
+/// One key of a multi-Region key set (its primary or a replica) with its material versions, as
+/// [`crate::Backend::modify_related_keys_dyn`] hands them to its closure.
+#[derive(Clone, PartialEq)]
+pub struct RelatedKey {
+    pub key: KeyRecord,
+    /// Every material version, oldest first.
+    pub materials: Vec<KeyMaterial>,
+    /// The initial tags of a key the closure adds. Keys as stored come with none (tags change
+    /// through `tag_key`), and must leave it empty.
+    pub tags: Vec<Tag>,
+}
+
+/// What a backend must write after the closure of
+/// [`crate::Backend::modify_related_keys_dyn`] changed the set from `before` to `after`.
+pub(crate) struct RelatedChanges<'a> {
+    /// Keys to insert, with their materials and tags.
+    pub inserted: Vec<&'a RelatedKey>,
+    /// (key as it must be written, versions to delete, versions to insert or rewrite).
+    pub updated: Vec<(KeyRecord, Vec<u32>, Vec<&'a KeyMaterial>)>,
+    /// Regions whose key is deleted.
+    pub deleted: Vec<String>,
+}
+
+/// Matches `after` to `before` by Region. A Region twice, a key whose ID or account differs from
+/// the set's, tags on a stored key, or a material change [`material_changes`] refuses, is
+/// `Refused`.
+pub(crate) fn related_changes<'a>(
+    before: &[RelatedKey],
+    after: &'a [RelatedKey],
+    account: &str,
+    key_id: &str,
+) -> Result<RelatedChanges<'a>, StoreError> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut changes = RelatedChanges {
+        inserted: Vec::new(),
+        updated: Vec::new(),
+        deleted: Vec::new(),
+    };
+    for entry in after {
+        let key = &entry.key;
+        if key.key_id != key_id || key.account != account || !seen.insert(key.region.as_str()) {
+            return Err(StoreError::Refused);
+        }
+        match before.iter().find(|b| b.key.region == key.region) {
+            Some(stored) => {
+                if !entry.tags.is_empty() {
+                    return Err(StoreError::Refused);
+                }
+                let (removed, written) = material_changes(&stored.materials, &entry.materials)?;
+                changes
+                    .updated
+                    .push((stored.key.with_changes(key), removed, written));
+            }
+            None => {
+                material_changes(&[], &entry.materials)?;
+                changes.inserted.push(entry);
+            }
+        }
+    }
+    changes.deleted = before
+        .iter()
+        .map(|b| b.key.region.clone())
+        .filter(|r| !seen.contains(r.as_str()))
+        .collect();
+    Ok(changes)
 }

@@ -39,6 +39,28 @@ resource "aws_kms_external_key" "imported" {
   }
 }
 
+# A multi-Region key with rotation, and its replica in eu-west-1 (its own description and tags;
+# the provider sends ReplicateKey to the primary's Region).
+resource "aws_kms_key" "multi" {
+  description             = "terraform e2e: multi-Region primary"
+  deletion_window_in_days = 7
+  multi_region            = true
+  enable_key_rotation     = true
+  tags = {
+    team = "blue"
+  }
+}
+
+resource "aws_kms_replica_key" "multi_eu" {
+  provider                = aws.eu
+  description             = "terraform e2e: multi-Region replica"
+  deletion_window_in_days = 7
+  primary_key_arn         = aws_kms_key.multi.arn
+  tags = {
+    team = "eu"
+  }
+}
+
 locals {
   main_key_id  = aws_kms_key.main.key_id
   main_key_arn = aws_kms_key.main.arn

@@ -44,3 +44,9 @@ output "decrypted" {
   value     = data.aws_kms_secrets.secret.plaintext["secret"]
   sensitive = true
 }
+output "multi_key_id" {
+  value = aws_kms_key.multi.key_id
+}
+output "replica_arn" {
+  value = aws_kms_replica_key.multi_eu.arn
+}

@@ -34,3 +34,22 @@ data "aws_caller_identity" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
 }
+
+# The same endpoint for a second Region (Trent takes the Region from the SigV4 scope): where
+# aws_kms_replica_key puts the replica of the multi-Region key.
+provider "aws" {
+  alias                       = "eu"
+  region                      = "eu-west-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  max_retries                 = 2
+
+  endpoints {
+    kms = var.endpoint
+    iam = var.endpoint
+    sts = var.endpoint
+  }
+}

@@ -154,10 +154,15 @@ pub fn key_properties(key: &KeyRecord) -> Vec<(String, ContextValue)> {
         pair("kms:KeyUsage", key.key_usage.as_str()),
         pair("kms:CustomerMasterKeyUsage", key.key_usage.as_str()),
         pair("kms:KeyOrigin", key.origin.as_str()),
-        pair("kms:MultiRegion", key.multi_region),
+        pair("kms:MultiRegion", key.is_multi_region()),
     ];
-    if key.multi_region {
-        v.push(pair("kms:MultiRegionKeyType", "PRIMARY"));
+    if key.is_multi_region() {
+        let kind = if key.is_replica() {
+            "REPLICA"
+        } else {
+            "PRIMARY"
+        };
+        v.push(pair("kms:MultiRegionKeyType", kind));
     }
     v
 }

@@ -27,7 +27,8 @@ use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
 use crate::keystate::KeyStates;
 use crate::ops::{
-    aliases, asymmetric, crypto, data_key_pair, grants, import, keys, mac, rotation, tags, usage,
+    aliases, asymmetric, crypto, data_key_pair, grants, import, keys, mac, multi_region, rotation,
+    tags, usage,
 };
 use crate::service::Kms;
 
@@ -174,7 +175,8 @@ operations! {
     PutKeyPolicy: ["kms:PutKeyPolicy"], Key, [], Any, Change, [] => keys::put_key_policy;
     ReEncrypt: ["kms:ReEncryptFrom", "kms:ReEncryptTo"], Key, [grant, cross_account, dry_run],
         Usable, Crypto, [] => crypto::re_encrypt;
-    ReplicateKey: ["kms:ReplicateKey"], Key, [], NotPendingDeletion, Change, [] => unsupported;
+    ReplicateKey: ["kms:ReplicateKey"], Key, [], NotPendingDeletion, Change, ["ReplicaKeyMetadata"]
+        => multi_region::replicate_key;
     RetireGrant: ["kms:RetireGrant"], Key, [grant, cross_account, dry_run], Any, Change, []
         => grants::retire_grant;
     RevokeGrant: ["kms:RevokeGrant"], Key, [cross_account, dry_run], Any, Change, []
@@ -195,7 +197,7 @@ operations! {
     UpdateKeyDescription: ["kms:UpdateKeyDescription"], Key, [], NotPendingDeletion, Change, []
         => keys::update_key_description;
     UpdatePrimaryRegion: ["kms:UpdatePrimaryRegion"], Key, [], NotPendingDeletion, Change, []
-        => unsupported;
+        => multi_region::update_primary_region;
     Verify: ["kms:Verify"], Key, [grant, cross_account, dry_run], Usable, Crypto, []
         => asymmetric::verify;
     VerifyMac: ["kms:VerifyMac"], Key, [grant, cross_account, dry_run], Usable, Crypto, []

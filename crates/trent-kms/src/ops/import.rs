@@ -409,6 +409,16 @@ pub fn import_key_material(
             } else {
                 EXISTING_KEY_MATERIAL
             });
+            if import_type == NEW_KEY_MATERIAL && k.is_replica() {
+                return Err(KmsError::unsupported(format!(
+                    "{} is a multi-Region replica key: import the key material of its primary \
+                     key (ImportType EXISTING_KEY_MATERIAL).",
+                    arn(k)
+                )));
+            }
+            if import_type == NEW_KEY_MATERIAL && k.is_multi_region() && !materials.is_empty() {
+                return Err(crate::key_set::imported_rotation_unsupported());
+            }
             let version = if import_type == NEW_KEY_MATERIAL {
                 new_version(k, materials, &material_id)?
             } else {

@@ -31,7 +31,7 @@ pub fn default_key_policy(region: &str, account: &str) -> String {
 /// Key policies are limited to 32 KB although the model allows more (spec §3.1).
 const MAX_KEY_POLICY_BYTES: usize = 32 * 1024;
 
-fn validate_policy_member(v: &mut Validator, policy: Option<&str>) {
+pub(crate) fn validate_policy_member(v: &mut Validator, policy: Option<&str>) {
     v.length("policy", policy, 1, 131072).pattern(
         "policy",
         policy,
@@ -73,7 +73,7 @@ fn principal_exists(kms: &Kms, name: &str) -> bool {
 /// Validates a key policy before it is stored (CreateKey, PutKeyPolicy): size and syntax, that
 /// the principals exist, and the lockout safety check of spec §8.2 against `key` as it would be
 /// with the new policy.
-fn check_new_key_policy(
+pub(crate) fn check_new_key_policy(
     kms: &Kms,
     caller: &Call<'_>,
     text: &str,
@@ -139,7 +139,12 @@ impl Kms {
         let material = self
             .store
             .material(&key.region, &key.key_id, key.current_material)?;
-        Ok(KeyMetadata::of(key, material.as_ref()))
+        let related = if key.is_multi_region() {
+            self.store.related_keys(&key.account, &key.key_id)?
+        } else {
+            Vec::new()
+        };
+        Ok(KeyMetadata::of(key, material.as_ref(), &related))
     }
 }
 
@@ -293,7 +298,7 @@ pub fn create_key(
         },
         deletion_ms: None,
         pending_window_days: None,
-        multi_region,
+        primary_region: multi_region.then(|| caller.region.clone()),
         current_material: u32::from(material.is_some()),
         policy_principal_ids: None,
         rotation_period_days: None,
@@ -311,7 +316,7 @@ pub fn create_key(
     }
     kms.store.create_key(&key, material.as_ref(), &tags)?;
     Ok(KeyMetadataResponse {
-        key_metadata: KeyMetadata::of(&key, material.as_ref()),
+        key_metadata: KeyMetadata::of(&key, material.as_ref(), std::slice::from_ref(&key)),
     })
 }
 
@@ -411,6 +416,24 @@ fn required_key_id(key_id: &Option<String>) -> KmsResult<String> {
     Ok(key_id.clone().unwrap_or_default())
 }
 
+/// Resolves the key (key ID or ARN) and authorizes `action` on it with `context`; AWS managed
+/// keys are refused, as nobody may change them.
+fn key_to_change(
+    kms: &Kms,
+    caller: &Call<'_>,
+    key_id: &str,
+    action: &'static str,
+    context: Vec<(String, trent_policy::ContextValue)>,
+) -> KmsResult<KeyRecord> {
+    let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
+    kms.authorize(
+        caller,
+        &[Check::key(action, &resolved.key).with_all(context)],
+    )?;
+    crate::managed::refuse_change(&resolved.key)?;
+    Ok(resolved.key)
+}
+
 /// Resolves, authorizes, then applies `change` to the key in one transaction (so a concurrent
 /// request cannot slip between the state check and the write).
 fn modify(
@@ -421,13 +444,7 @@ fn modify(
     context: Vec<(String, trent_policy::ContextValue)>,
     change: impl FnOnce(&mut KeyRecord) -> KmsResult<()>,
 ) -> KmsResult<KeyRecord> {
-    let resolved = kms.resolve(caller, key_id, Accept::KeyOnly)?;
-    kms.authorize(
-        caller,
-        &[Check::key(action, &resolved.key).with_all(context)],
-    )?;
-    crate::managed::refuse_change(&resolved.key)?;
-    let key = &resolved.key;
+    let key = key_to_change(kms, caller, key_id, action, context)?;
     kms.store.modify_key(&key.region, &key.key_id, |k| {
         change(k)?;
         Ok::<_, KmsError>(k.clone())
@@ -465,7 +482,9 @@ pub struct ScheduleKeyDeletionRequest {
 #[serde(rename_all = "PascalCase")]
 pub struct ScheduleKeyDeletionResponse {
     key_id: String,
-    deletion_date: f64,
+    /// Absent for a multi-Region primary with replicas: its waiting period has not begun.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deletion_date: Option<f64>,
     key_state: &'static str,
     pending_window_in_days: i64,
 }
@@ -482,7 +501,7 @@ pub fn schedule_key_deletion(
         .finish()?;
     let days = r.pending_window_in_days.unwrap_or(30);
     let deletion_ms = kms.now_ms() + days * DAY_MS;
-    let key = modify(
+    let key = key_to_change(
         kms,
         caller,
         r.key_id.as_deref().unwrap_or_default(),
@@ -491,18 +510,27 @@ pub fn schedule_key_deletion(
             "kms:ScheduleKeyDeletionPendingWindowInDays".to_string(),
             trent_policy::ContextValue::number(days),
         )],
-        |k| {
-            keystate::require(caller.key_states(), k)?;
+    )?;
+    // Decided in the set's transaction: a replica made meanwhile must hold the primary back.
+    let key = kms.change_key_set(&key, |mut set| {
+        let waits_for_replicas = !set.key().key.is_replica() && set.has_replicas();
+        let k = &mut set.key().key;
+        keystate::require(caller.key_states(), k)?;
+        if waits_for_replicas {
+            // The waiting period begins when the last replica is deleted.
+            k.key_state = KeyState::PendingReplicaDeletion;
+            k.deletion_ms = None;
+        } else {
             k.key_state = KeyState::PendingDeletion;
             k.deletion_ms = Some(deletion_ms);
-            k.pending_window_days = Some(days);
-            Ok(())
-        },
-    )?;
+        }
+        k.pending_window_days = Some(days);
+        Ok(k.clone())
+    })?;
     Ok(ScheduleKeyDeletionResponse {
         key_id: key_arn(&key.region, &key.account, &key.key_id),
-        deletion_date: epoch_seconds(deletion_ms),
-        key_state: KeyState::PendingDeletion.as_str(),
+        deletion_date: key.deletion_ms.map(epoch_seconds),
+        key_state: key.key_state.as_str(),
         pending_window_in_days: days,
     })
 }

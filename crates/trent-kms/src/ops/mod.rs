@@ -9,6 +9,7 @@ pub mod grants;
 pub mod import;
 pub mod keys;
 pub mod mac;
+pub mod multi_region;
 pub mod rotation;
 pub mod tags;
 pub mod usage;

@@ -13,6 +13,7 @@ use crate::arn::key_arn;
 use crate::authz::Check;
 use crate::call::Call;
 use crate::error::{ErrorCode, KmsError, KmsResult};
+use crate::key_set::not_a_primary;
 use crate::keyref::Accept;
 use crate::keystate;
 use crate::materials::{key_spec, new_material};
@@ -135,6 +136,24 @@ fn required_key_id(key_id: &Option<String>) -> KmsResult<&str> {
 }
 
 /// Resolves the key (key ID or ARN), authorizes `action` on it with `context`, and refuses keys
+/// that cannot rotate. Replicas of multi-Region keys rotate with their primary, where rotation
+/// is set and started; they answer as AWS does for operations that change it.
+fn rotation_changing_key(
+    kms: &Kms,
+    caller: &Call<'_>,
+    key_id: &str,
+    (action, which): (&'static str, Rotates),
+    check: impl FnOnce(Check<'_>) -> Check<'_>,
+) -> KmsResult<KeyRecord> {
+    let key = rotatable_key(kms, caller, key_id, (action, which), check)?;
+    crate::managed::refuse_change(&key)?;
+    if key.is_replica() {
+        return Err(not_a_primary(&key));
+    }
+    Ok(key)
+}
+
+/// Resolves the key (key ID or ARN), authorizes `action` on it with `context`, and refuses keys
 /// that cannot rotate.
 fn rotatable_key(
     kms: &Kms,
@@ -163,16 +182,16 @@ pub fn enable_key_rotation(
     let period = r
         .rotation_period_in_days
         .unwrap_or(DEFAULT_ROTATION_PERIOD_DAYS);
-    let key = rotatable_key(
+    let key = rotation_changing_key(
         kms,
         caller,
         r.key_id.as_deref().unwrap_or_default(),
         ("kms:EnableKeyRotation", Rotates::GeneratedMaterial),
         |c| c.with("kms:RotationPeriodInDays", period),
     )?;
-    crate::managed::refuse_change(&key)?;
     let now = kms.now_ms();
-    kms.store.modify_key(&key.region, &key.key_id, |k| {
+    kms.change_key_set(&key, |mut set| {
+        let k = &mut set.key().key;
         keystate::require(caller.key_states(), k)?;
         // Changing the period of an enabled schedule keeps its anchor (the last rotation, or
         // when rotation was enabled); enabling it anew starts from now.
@@ -182,26 +201,28 @@ pub fn enable_key_rotation(
         };
         k.rotation_period_days = Some(period as u32);
         k.next_rotation_ms = Some(anchor + period * DAY_MS);
-        Ok::<_, KmsError>(())
+        set.synchronize_from(set.this);
+        Ok(())
     })?;
     Ok(Empty {})
 }
 
 pub fn disable_key_rotation(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
     let key_id = required_key_id(&r.key_id)?;
-    let key = rotatable_key(
+    let key = rotation_changing_key(
         kms,
         caller,
         key_id,
         ("kms:DisableKeyRotation", Rotates::GeneratedMaterial),
         |c| c,
     )?;
-    crate::managed::refuse_change(&key)?;
-    kms.store.modify_key(&key.region, &key.key_id, |k| {
+    kms.change_key_set(&key, |mut set| {
+        let k = &mut set.key().key;
         keystate::require(caller.key_states(), k)?;
         k.rotation_period_days = None;
         k.next_rotation_ms = None;
-        Ok::<_, KmsError>(())
+        set.synchronize_from(set.this);
+        Ok(())
     })?;
     Ok(Empty {})
 }
@@ -237,22 +258,24 @@ pub fn rotate_key_on_demand(
     r: KeyIdRequest,
 ) -> KmsResult<RotateKeyOnDemandResponse> {
     let key_id = required_key_id(&r.key_id)?;
-    let key = rotatable_key(
+    let key = rotation_changing_key(
         kms,
         caller,
         key_id,
         ("kms:RotateKeyOnDemand", Rotates::AnyMaterial),
         |c| c,
     )?;
-    crate::managed::refuse_change(&key)?;
     let states = caller.key_states();
     if key.origin == "EXTERNAL" {
+        if key.is_multi_region() {
+            return Err(crate::key_set::imported_rotation_unsupported());
+        }
         kms.rotate_to_imported(&key, states)?;
     } else {
-        kms.rotate(&key, RotationKind::OnDemand, |k| {
+        kms.rotate(&key, RotationKind::OnDemand, |k, materials| {
             keystate::require(states, k)?;
             // Counted inside the transaction: concurrent requests cannot pass the limit together.
-            on_demand_limit(k, &kms.store.materials(&k.region, &k.key_id)?)
+            on_demand_limit(k, materials)
         })?;
     }
     Ok(RotateKeyOnDemandResponse {
@@ -348,32 +371,35 @@ pub fn list_key_rotations(
 
 impl Kms {
     /// Adds a new material version to `key` and makes it current, in one transaction in which
-    /// `check` sees the key as stored and may refuse. Automatic rotations also move the key's
-    /// next rotation date one period on.
+    /// `check` sees the key and its versions as stored and may refuse. Automatic rotations also
+    /// move the key's next rotation date one period on. The replicas of a multi-Region primary
+    /// take the same version in the same transaction.
     fn rotate(
         &self,
         key: &KeyRecord,
         kind: RotationKind,
-        check: impl FnOnce(&KeyRecord) -> KmsResult<()>,
-    ) -> KmsResult<KeyRecord> {
+        check: impl FnOnce(&KeyRecord, &[KeyMaterial]) -> KmsResult<()>,
+    ) -> KmsResult<()> {
         let spec = key_spec(key)?;
         let now = self.now_ms();
-        self.store
-            .modify_key_adding_material(&key.region, &key.key_id, |k| {
-                check(k)?;
-                let version = k.current_material + 1;
-                let material = KeyMaterial {
-                    rotation: Some(kind),
-                    ..new_material(&self.root_key, spec, &k.key_id, version, now)?
-                };
-                k.current_material = version;
-                if kind == RotationKind::Automatic
-                    && let Some(period) = k.rotation_period_days
-                {
-                    k.next_rotation_ms = Some(now + i64::from(period) * DAY_MS);
-                }
-                Ok::<_, KmsError>((k.clone(), material))
-            })
+        self.change_key_set(key, |mut set| {
+            let this = set.key();
+            check(&this.key, &this.materials)?;
+            let k = &mut this.key;
+            let version = k.current_material + 1;
+            this.materials.push(KeyMaterial {
+                rotation: Some(kind),
+                ..new_material(&self.root_key, spec, &k.key_id, version, now)?
+            });
+            k.current_material = version;
+            if kind == RotationKind::Automatic
+                && let Some(period) = k.rotation_period_days
+            {
+                k.next_rotation_ms = Some(now + i64::from(period) * DAY_MS);
+            }
+            set.synchronize_from(set.this);
+            Ok(())
+        })
     }
 
     /// On-demand rotation of a key with imported material: the version imported for it
@@ -418,11 +444,12 @@ impl Kms {
             let Some(key) = self.store.get_key(&region, &key_id)? else {
                 continue;
             };
-            if key.key_state != KeyState::Enabled {
+            // A replica rotates with its primary.
+            if key.key_state != KeyState::Enabled || key.is_replica() {
                 continue;
             }
             let mut still_due = true;
-            let result = self.rotate(&key, RotationKind::Automatic, |k| {
+            let result = self.rotate(&key, RotationKind::Automatic, |k, _| {
                 // Re-checked in the transaction: disabled, or rotated, since it was listed.
                 still_due = k.key_state == KeyState::Enabled
                     && k.next_rotation_ms.is_some_and(|d| d <= now);

@@ -228,6 +228,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE keys ADD COLUMN key_manager TEXT NOT NULL DEFAULT 'CUSTOMER';
     "#,
+    // 9: multi-Region keys: the Region of the primary key, in the primary and every replica
+    // (NULL for single-Region keys); `multi_region` stays, always equal to `primary_region IS
+    // NOT NULL`. Every multi-Region key made before this was a primary without replicas. Keys
+    // are found by ID across Regions to gather the related keys.
+    r#"
+    ALTER TABLE keys ADD COLUMN primary_region TEXT;
+    UPDATE keys SET primary_region = region WHERE multi_region = 1;
+    CREATE INDEX keys_by_id ON keys (key_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -13,7 +13,8 @@ use crate::iam::{
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{
-    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RotationKind, Tag, material_changes,
+    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey, RotationKind, Tag,
+    material_changes, related_changes,
 };
 use crate::{Backend, Result, StoreError};
 use migrations::migrate;
@@ -61,7 +62,7 @@ fn insert_or_exists(inserted: rusqlite::Result<usize>) -> Result<()> {
 
 const KEY_COLUMNS: &str = "region, key_id, account, created_ms, description, key_spec, key_usage, \
      origin, key_state, deletion_ms, pending_window_days, policy, multi_region, current_material, \
-     policy_principal_ids, rotation_period_days, next_rotation_ms, key_manager";
+     policy_principal_ids, rotation_period_days, next_rotation_ms, key_manager, primary_region";
 
 /// A key row with its state and key manager still as text (see [`finish_key`]).
 type KeyRow = (KeyRecord, String, String);
@@ -82,7 +83,7 @@ fn key_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRow> {
             deletion_ms: row.get(9)?,
             pending_window_days: row.get(10)?,
             policy: row.get(11)?,
-            multi_region: row.get(12)?,
+            primary_region: row.get(18)?,
             current_material: row.get(13)?,
             policy_principal_ids: row.get(14)?,
             rotation_period_days: row.get(15)?,
@@ -154,7 +155,8 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
     Ok(tx.execute(
         "UPDATE keys SET description = ?3, key_state = ?4, deletion_ms = ?5, \
          pending_window_days = ?6, policy = ?7, current_material = ?8, \
-         policy_principal_ids = ?9, rotation_period_days = ?10, next_rotation_ms = ?11 \
+         policy_principal_ids = ?9, rotation_period_days = ?10, next_rotation_ms = ?11, \
+         primary_region = ?12 \
          WHERE region = ?1 AND key_id = ?2",
         params![
             key.region,
@@ -168,6 +170,7 @@ fn write_key(tx: &Transaction<'_>, key: &KeyRecord) -> Result<usize> {
             key.policy_principal_ids,
             key.rotation_period_days,
             key.next_rotation_ms,
+            key.primary_region,
         ],
     )?)
 }
@@ -271,43 +274,7 @@ impl SqliteStore {
         then: impl FnOnce(&Transaction<'_>) -> Result<()>,
     ) -> Result<()> {
         self.write(|tx| {
-            let sql = format!(
-                "INSERT INTO keys ({KEY_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-            );
-            let inserted = tx.execute(
-                &sql,
-                params![
-                    key.region,
-                    key.key_id,
-                    key.account,
-                    key.created_ms,
-                    key.description,
-                    key.key_spec,
-                    key.key_usage,
-                    key.origin,
-                    key.key_state.as_str(),
-                    key.deletion_ms,
-                    key.pending_window_days,
-                    key.policy,
-                    key.multi_region,
-                    key.current_material,
-                    key.policy_principal_ids,
-                    key.rotation_period_days,
-                    key.next_rotation_ms,
-                    key.key_manager.as_str(),
-                ],
-            );
-            insert_or_exists(inserted)?;
-            if let Some(material) = material {
-                insert_material(tx, &key.region, &key.key_id, material)?;
-            }
-            for tag in tags {
-                tx.execute(
-                    "INSERT INTO tags (region, key_id, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4)",
-                    params![key.region, key.key_id, tag.key, tag.value],
-                )?;
-            }
+            insert_key(tx, key, material.into_iter(), tags)?;
             then(tx)
         })
     }
@@ -340,16 +307,14 @@ impl SqliteStore {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
     ) -> Result<KeyRecord> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction()?;
         let stored = read_key(&tx, region, key_id)?.ok_or(StoreError::NotFound)?;
         let mut changed = stored.clone();
-        // An error from `f` (or from adding its material) drops the transaction unwritten.
-        if let Some(material) = f(&mut changed)? {
-            insert_material(&tx, region, key_id, &material)?;
-        }
+        // An error from `f` drops the transaction unwritten.
+        f(&mut changed)?;
         let stored = stored.with_changes(&changed);
         write_key(&tx, &stored)?;
         tx.commit()?;
@@ -370,19 +335,7 @@ impl SqliteStore {
         let mut after = before.clone();
         f(&mut changed, &mut after)?;
         let (removed, written) = material_changes(&before, &after)?;
-        for version in removed {
-            tx.execute(
-                "DELETE FROM key_materials WHERE region = ?1 AND key_id = ?2 AND version = ?3",
-                params![region, key_id, version],
-            )?;
-        }
-        for material in written {
-            tx.execute(
-                "DELETE FROM key_materials WHERE region = ?1 AND key_id = ?2 AND version = ?3",
-                params![region, key_id, material.version],
-            )?;
-            insert_material(&tx, region, key_id, material)?;
-        }
+        write_materials(&tx, region, key_id, &removed, &written)?;
         let stored = stored.with_changes(&changed);
         write_key(&tx, &stored)?;
         tx.commit()?;
@@ -399,14 +352,47 @@ impl SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    pub(crate) fn modify_related_keys_dyn(
+        &self,
+        account: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>,
+    ) -> Result<Vec<KeyRecord>> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction()?;
+        let before = read_related_keys(&tx, account, key_id)?
+            .into_iter()
+            .map(|key| {
+                Ok(RelatedKey {
+                    materials: read_materials(&tx, &key.region, key_id)?,
+                    key,
+                    tags: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if before.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        let mut after = before.clone();
+        f(&mut after)?;
+        let changes = related_changes(&before, &after, account, key_id)?;
+        for region in &changes.deleted {
+            delete_key_row(&tx, region, key_id)?;
+        }
+        for (key, removed, written) in &changes.updated {
+            write_materials(&tx, &key.region, key_id, removed, written)?;
+            write_key(&tx, key)?;
+        }
+        for r in &changes.inserted {
+            insert_key(&tx, &r.key, r.materials.iter(), &r.tags)?;
+        }
+        let stored = read_related_keys(&tx, account, key_id)?;
+        tx.commit()?;
+        Ok(stored)
+    }
+
     pub(crate) fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM keys WHERE region = ?1 AND key_id = ?2",
-                params![region, key_id],
-            )?;
-            Ok(())
-        })
+        self.write(|tx| delete_key_row(tx, region, key_id))
     }
 
     pub(crate) fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
@@ -644,6 +630,97 @@ fn create_private_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Inserts a key with its material versions and tags (`AlreadyExists` if its Region holds its
+/// key ID).
+fn insert_key<'a>(
+    tx: &Transaction<'_>,
+    key: &KeyRecord,
+    materials: impl Iterator<Item = &'a KeyMaterial>,
+    tags: &[Tag],
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO keys ({KEY_COLUMNS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+    );
+    let inserted = tx.execute(
+        &sql,
+        params![
+            key.region,
+            key.key_id,
+            key.account,
+            key.created_ms,
+            key.description,
+            key.key_spec,
+            key.key_usage,
+            key.origin,
+            key.key_state.as_str(),
+            key.deletion_ms,
+            key.pending_window_days,
+            key.policy,
+            key.is_multi_region(),
+            key.current_material,
+            key.policy_principal_ids,
+            key.rotation_period_days,
+            key.next_rotation_ms,
+            key.key_manager.as_str(),
+            key.primary_region,
+        ],
+    );
+    insert_or_exists(inserted)?;
+    for material in materials {
+        insert_material(tx, &key.region, &key.key_id, material)?;
+    }
+    for tag in tags {
+        tx.execute(
+            "INSERT INTO tags (region, key_id, tag_key, tag_value) VALUES (?1, ?2, ?3, ?4)",
+            params![key.region, key.key_id, tag.key, tag.value],
+        )?;
+    }
+    Ok(())
+}
+
+/// Deletes a key; the schema's cascades delete its material, tags, grants and aliases.
+fn delete_key_row(tx: &Transaction<'_>, region: &str, key_id: &str) -> Result<()> {
+    tx.execute(
+        "DELETE FROM keys WHERE region = ?1 AND key_id = ?2",
+        params![region, key_id],
+    )?;
+    Ok(())
+}
+
+/// Deletes the versions `removed` of a key and writes `written` (inserted or rewritten).
+fn write_materials(
+    tx: &Transaction<'_>,
+    region: &str,
+    key_id: &str,
+    removed: &[u32],
+    written: &[&KeyMaterial],
+) -> Result<()> {
+    let versions = removed
+        .iter()
+        .copied()
+        .chain(written.iter().map(|m| m.version));
+    for version in versions {
+        tx.execute(
+            "DELETE FROM key_materials WHERE region = ?1 AND key_id = ?2 AND version = ?3",
+            params![region, key_id, version],
+        )?;
+    }
+    for material in written {
+        insert_material(tx, region, key_id, material)?;
+    }
+    Ok(())
+}
+
+fn read_related_keys(conn: &Connection, account: &str, key_id: &str) -> Result<Vec<KeyRecord>> {
+    let sql = format!(
+        "SELECT {KEY_COLUMNS} FROM keys WHERE key_id = ?1 AND account = ?2 ORDER BY region"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![key_id, account], key_from_row)?;
+    rows.map(|r| finish_key(r?)).collect()
+}
+
 fn read_materials(conn: &Connection, region: &str, key_id: &str) -> Result<Vec<KeyMaterial>> {
     let sql = format!(
         "SELECT {MATERIAL_COLUMNS} FROM key_materials \
@@ -717,7 +794,7 @@ impl Backend for SqliteStore {
         &self,
         region: &str,
         key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>,
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>,
     ) -> Result<KeyRecord> {
         SqliteStore::modify_key_dyn(self, region, key_id, f)
     }
@@ -733,6 +810,19 @@ impl Backend for SqliteStore {
 
     fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>> {
         SqliteStore::keys_with_expired_material(self, now_ms)
+    }
+
+    fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>> {
+        read_related_keys(&self.reader(), account, key_id)
+    }
+
+    fn modify_related_keys_dyn(
+        &self,
+        account: &str,
+        key_id: &str,
+        f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>,
+    ) -> Result<Vec<KeyRecord>> {
+        SqliteStore::modify_related_keys_dyn(self, account, key_id, f)
     }
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {

@@ -15,7 +15,7 @@ use trent_store::iam::{
 };
 use trent_store::{
     Alias, Backend, CachedStore, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, MemoryStore,
-    Result, Store, StoreError, Tag,
+    RelatedKey, Result, Store, StoreError, Tag,
 };
 
 use crate::fixtures::*;
@@ -73,11 +73,14 @@ gated! {
     fn list_keys(&self, region: &str, account: &str, after: Option<&str>, limit: usize)
         -> Result<Vec<KeyRecord>>;
     fn modify_key_dyn(&self, region: &str, key_id: &str,
-        f: &mut dyn FnMut(&mut KeyRecord) -> Result<Option<KeyMaterial>>) -> Result<KeyRecord>;
+        f: &mut dyn FnMut(&mut KeyRecord) -> Result<()>) -> Result<KeyRecord>;
     fn modify_key_materials_dyn(&self, region: &str, key_id: &str,
         f: &mut dyn FnMut(&mut KeyRecord, &mut Vec<KeyMaterial>) -> Result<()>)
         -> Result<KeyRecord>;
     fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
+    fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
+    fn modify_related_keys_dyn(&self, account: &str, key_id: &str,
+        f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>) -> Result<Vec<KeyRecord>>;
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;
     fn keys_due_for_deletion(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
     fn keys_due_for_rotation(&self, now_ms: i64) -> Result<Vec<(String, String)>>;

@@ -65,6 +65,8 @@ macro_rules! conformance_suite {
                 failed_writes_roll_back,
                 concurrent_grant_writers_lose_nothing,
                 concurrent_key_modifications_serialise,
+                related_keys_change_together,
+                related_keys_refusals_change_nothing,
             );
         }
     };
@@ -151,7 +153,8 @@ pub fn key_material_versions(store: &Store) {
     assert_eq!(store.material("eu-west-1", "k1", 1).unwrap(), None);
 }
 
-/// A rotation: the key's new current version and its material are written together, or
+/// A rotation, as the service makes one (through the key's set, which for a single-Region key
+/// is the key alone): the key's new current version and its material are written together, or
 /// neither is.
 pub fn rotation_adds_material_atomically(store: &Store) {
     store
@@ -167,9 +170,11 @@ pub fn rotation_adds_material_atomically(store: &Store) {
     // A material lookup before the version exists must not hide it afterwards (caches).
     assert_eq!(store.material(REGION, "k1", 2).unwrap(), None);
     let returned = store
-        .modify_key_adding_material(REGION, "k1", |k| {
-            k.current_material = 2;
-            Ok::<_, StoreError>(("rotated", second.clone()))
+        .modify_related_keys(ACCOUNT, "k1", |keys| {
+            assert_eq!(keys.len(), 1);
+            keys[0].key.current_material = 2;
+            keys[0].materials.push(second.clone());
+            Ok::<_, StoreError>("rotated")
         })
         .unwrap();
     assert_eq!(returned, "rotated");
@@ -191,18 +196,13 @@ pub fn rotation_adds_material_atomically(store: &Store) {
     );
 
     // A version the key has already: nothing is written, the key's change included.
-    let again = store.modify_key_adding_material(REGION, "k1", |k| {
-        k.current_material = 3;
-        k.description = "lost".into();
-        Ok::<_, StoreError>((
-            (),
-            trent_store::KeyMaterial {
-                version: 2,
-                ..second.clone()
-            },
-        ))
+    let again = store.modify_related_keys(ACCOUNT, "k1", |keys| {
+        keys[0].key.current_material = 3;
+        keys[0].key.description = "lost".into();
+        keys[0].materials.push(second.clone());
+        Ok::<_, StoreError>(())
     });
-    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    assert!(matches!(again, Err(StoreError::Refused)), "{again:?}");
     let stored = store.get_key(REGION, "k1").unwrap().unwrap();
     assert_eq!(
         (stored.current_material, stored.description.as_str()),
@@ -210,9 +210,13 @@ pub fn rotation_adds_material_atomically(store: &Store) {
     );
 
     // A refused rotation writes nothing either.
-    let refused = store.modify_key_adding_material(REGION, "k1", |k| {
-        k.current_material = 3;
-        Err::<((), trent_store::KeyMaterial), _>(StoreError::Refused)
+    let refused = store.modify_related_keys(ACCOUNT, "k1", |keys| {
+        keys[0].key.current_material = 3;
+        keys[0].materials.push(trent_store::KeyMaterial {
+            version: 3,
+            ..second.clone()
+        });
+        Err::<(), _>(StoreError::Refused)
     });
     assert!(refused.is_err());
     assert_eq!(store.materials(REGION, "k1").unwrap().len(), 2);
@@ -1786,4 +1790,185 @@ pub fn concurrent_key_modifications_serialise(store: &Store) {
             .current_material,
         1 + THREADS * EACH
     );
+}
+
+// ---- multi-Region key sets ------------------------------------------------------------------
+
+const MRK: &str = "mrk-1234abcd12ab34cd56ef1234567890ab";
+
+fn mrk_in(region: &str) -> KeyRecord {
+    KeyRecord {
+        primary_region: Some(REGION.into()),
+        ..key_in(region, ACCOUNT, MRK)
+    }
+}
+
+fn regions(keys: &[KeyRecord]) -> Vec<&str> {
+    keys.iter().map(|k| k.region.as_str()).collect()
+}
+
+pub fn related_keys_change_together(store: &Store) {
+    store
+        .create_key(&mrk_in(REGION), Some(&material()), &[])
+        .unwrap();
+    // Same ID in another account: not related.
+    let mut foreign = mrk_in("eu-west-1");
+    foreign.account = "444455556666".into();
+    store.create_key(&foreign, None, &[]).unwrap();
+    assert_eq!(
+        regions(&store.related_keys(ACCOUNT, MRK).unwrap()),
+        [REGION]
+    );
+    // Lookups before the replica existed must not hide it afterwards (caches).
+    assert_eq!(
+        store.get_key("eu-west-1", MRK).unwrap().unwrap().account,
+        "444455556666"
+    );
+    assert_eq!(store.get_key("ap-south-1", MRK).unwrap(), None);
+
+    // Replicate: a key added with copies of the materials and its own tags.
+    let stored = store
+        .modify_related_keys(ACCOUNT, MRK, |keys| {
+            assert_eq!(keys.len(), 1);
+            let materials = keys[0].materials.clone();
+            keys.push(trent_store::RelatedKey {
+                key: mrk_in("ap-south-1"),
+                materials,
+                tags: vec![tag("team", "b")],
+            });
+            Ok::<_, StoreError>("replicated")
+        })
+        .unwrap();
+    assert_eq!(stored, "replicated");
+    let related = store.related_keys(ACCOUNT, MRK).unwrap();
+    assert_eq!(regions(&related), ["ap-south-1", REGION]);
+    assert_eq!(
+        store.materials("ap-south-1", MRK).unwrap(),
+        vec![material()]
+    );
+    assert_eq!(
+        store.material("ap-south-1", MRK, 1).unwrap(),
+        Some(material())
+    );
+    assert_eq!(
+        store.tags("ap-south-1", MRK).unwrap(),
+        vec![tag("team", "b")]
+    );
+
+    // Rotate every key of the set and move the primary, in one transaction.
+    let v2 = trent_store::KeyMaterial {
+        version: 2,
+        material_id: "m2".into(),
+        ..material()
+    };
+    store
+        .modify_related_keys(ACCOUNT, MRK, |keys| {
+            for k in keys.iter_mut() {
+                k.materials.push(v2.clone());
+                k.key.current_material = 2;
+                k.key.primary_region = Some("ap-south-1".into());
+                // Immutable: ignored.
+                k.key.key_spec = "HMAC_256".into();
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    for region in ["ap-south-1", REGION] {
+        let k = store.get_key(region, MRK).unwrap().unwrap();
+        assert_eq!(k.current_material, 2);
+        assert_eq!(k.primary_region.as_deref(), Some("ap-south-1"));
+        assert_eq!(k.key_spec, "SYMMETRIC_DEFAULT");
+        assert_eq!(store.material(region, MRK, 2).unwrap(), Some(v2.clone()));
+    }
+    assert!(store.get_key(REGION, MRK).unwrap().unwrap().is_replica());
+    assert!(
+        !store
+            .get_key("ap-south-1", MRK)
+            .unwrap()
+            .unwrap()
+            .is_replica()
+    );
+
+    // Delete one key of the set (with everything hanging off it) and change another.
+    store
+        .create_alias(&Alias {
+            target_key_id: MRK.into(),
+            ..alias("alias/mrk", MRK)
+        })
+        .unwrap();
+    store
+        .modify_related_keys(ACCOUNT, MRK, |keys| {
+            keys.retain(|k| k.key.region != REGION);
+            keys[0].key.description = "alone".into();
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(store.get_key(REGION, MRK).unwrap(), None);
+    assert_eq!(store.material(REGION, MRK, 1).unwrap(), None);
+    assert_eq!(store.get_alias(REGION, ACCOUNT, "alias/mrk").unwrap(), None);
+    assert_eq!(
+        store
+            .get_key("ap-south-1", MRK)
+            .unwrap()
+            .unwrap()
+            .description,
+        "alone"
+    );
+    assert!(matches!(
+        store.modify_related_keys(ACCOUNT, "mrk-00000000000000000000000000000000", |_| {
+            Ok::<_, StoreError>(())
+        }),
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub fn related_keys_refusals_change_nothing(store: &Store) {
+    store
+        .create_key(&mrk_in(REGION), Some(&material()), &[])
+        .unwrap();
+    store
+        .create_key(&mrk_in("eu-west-1"), Some(&material()), &[])
+        .unwrap();
+    let before = store.related_keys(ACCOUNT, MRK).unwrap();
+    let replica = |region: &str| trent_store::RelatedKey {
+        key: mrk_in(region),
+        materials: vec![material()],
+        tags: Vec::new(),
+    };
+    type Change = Box<dyn Fn(&mut Vec<trent_store::RelatedKey>)>;
+    let refused: Vec<(&str, Change)> = vec![
+        (
+            "a Region twice",
+            Box::new(move |keys| keys.push(replica("eu-west-1"))),
+        ),
+        (
+            "another key ID",
+            Box::new(|keys| keys[0].key.key_id = "mrk-other".into()),
+        ),
+        (
+            "tags on a stored key",
+            Box::new(|keys| keys[0].tags.push(tag("a", "b"))),
+        ),
+        (
+            "a changed material ID",
+            Box::new(|keys| keys[1].materials[0].material_id = "other".into()),
+        ),
+    ];
+    for (what, change) in refused {
+        let result = store.modify_related_keys(ACCOUNT, MRK, |keys| {
+            keys[0].key.description = "changed".into();
+            change(keys);
+            Ok::<_, StoreError>(())
+        });
+        assert!(result.is_err(), "{what}");
+        assert_eq!(store.related_keys(ACCOUNT, MRK).unwrap(), before, "{what}");
+    }
+    // A refusal of the closure itself, after it changed everything.
+    let result = store.modify_related_keys(ACCOUNT, MRK, |keys| {
+        keys.clear();
+        Err::<(), _>(StoreError::Conflict("no"))
+    });
+    assert!(matches!(result, Err(StoreError::Conflict(_))));
+    assert_eq!(store.related_keys(ACCOUNT, MRK).unwrap(), before);
+    assert_eq!(store.materials("eu-west-1", MRK).unwrap(), vec![material()]);
 }

@@ -23,7 +23,7 @@ pub fn key(id: &str) -> KeyRecord {
         deletion_ms: None,
         pending_window_days: None,
         policy: "{}".into(),
-        multi_region: false,
+        primary_region: None,
         current_material: 1,
         policy_principal_ids: None,
         rotation_period_days: None,

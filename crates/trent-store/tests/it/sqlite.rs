@@ -38,7 +38,7 @@ fn keys_round_trip_and_survive_reopen() {
 }
 
 #[test]
-fn keys_stored_before_the_key_manager_column_are_customer_keys() {
+fn keys_stored_before_the_key_manager_and_primary_region_columns_migrate() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.db");
     let store = Store::open(&path).unwrap();
@@ -46,29 +46,43 @@ fn keys_stored_before_the_key_manager_column_are_customer_keys() {
         .create_key(&key("k1"), Some(&material()), &[])
         .unwrap();
     drop(store);
-    // The database as the schema before the key_manager migration left it: that migration is
-    // the last one, so undoing it is dropping its column and stepping the version back.
+    // The database as the schema before the key_manager and primary_region migrations left
+    // it: they are the last two, so undoing them is dropping their columns and index and
+    // stepping the version back. One key was multi-Region then (a primary: no replicas existed).
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     conn.execute_batch(&format!(
-        "ALTER TABLE keys DROP COLUMN key_manager; PRAGMA user_version = {};",
-        version - 1
+        "DROP INDEX keys_by_id; ALTER TABLE keys DROP COLUMN primary_region; \
+         ALTER TABLE keys DROP COLUMN key_manager; \
+         INSERT INTO keys SELECT 'eu-west-1', 'mrk-1', account, created_ms, description, \
+           key_spec, key_usage, origin, key_state, deletion_ms, pending_window_days, policy, 1, \
+           current_material, policy_principal_ids, rotation_period_days, next_rotation_ms \
+           FROM keys WHERE key_id = 'k1'; \
+         PRAGMA user_version = {};",
+        version - 2
     ))
     .unwrap();
     drop(conn);
 
     let store = Store::open(&path).unwrap();
+    let k1 = store.get_key(REGION, "k1").unwrap().unwrap();
+    assert_eq!(k1.key_manager, trent_store::KeyManager::Customer);
+    assert_eq!(k1.primary_region, None);
+    let mrk = store.get_key("eu-west-1", "mrk-1").unwrap().unwrap();
+    assert_eq!(mrk.primary_region.as_deref(), Some("eu-west-1"));
+    assert!(mrk.is_multi_region() && !mrk.is_replica());
     assert_eq!(
-        store.get_key(REGION, "k1").unwrap().unwrap().key_manager,
-        trent_store::KeyManager::Customer
+        store.related_keys(ACCOUNT, "mrk-1").unwrap(),
+        vec![mrk.clone()]
     );
-    // And the migrated column takes the new keys' manager.
+    // And the migrated columns take the new keys' values.
     store
         .create_key(
             &trent_store::KeyRecord {
                 key_manager: trent_store::KeyManager::Aws,
+                primary_region: Some("eu-west-1".into()),
                 ..key("k2")
             },
             Some(&material()),
@@ -77,8 +91,7 @@ fn keys_stored_before_the_key_manager_column_are_customer_keys() {
         .unwrap();
     drop(store);
     let store = Store::open(&path).unwrap();
-    assert_eq!(
-        store.get_key(REGION, "k2").unwrap().unwrap().key_manager,
-        trent_store::KeyManager::Aws
-    );
+    let k2 = store.get_key(REGION, "k2").unwrap().unwrap();
+    assert_eq!(k2.key_manager, trent_store::KeyManager::Aws);
+    assert!(k2.is_replica());
 }

@@ -231,26 +231,6 @@ async fn operations_trent_does_not_offer_are_unsupported_by_name() {
         failure(kms.describe_custom_key_stores().send().await),
         unsupported("DescribeCustomKeyStores")
     );
-    assert_eq!(
-        failure(
-            kms.replicate_key()
-                .key_id(id)
-                .replica_region("eu-west-1")
-                .send()
-                .await
-        ),
-        unsupported("ReplicateKey")
-    );
-    assert_eq!(
-        failure(
-            kms.update_primary_region()
-                .key_id(id)
-                .primary_region("eu-west-1")
-                .send()
-                .await
-        ),
-        unsupported("UpdatePrimaryRegion")
-    );
     // The key is as it was.
     assert_eq!(describe(&kms, id).await, key);
 }

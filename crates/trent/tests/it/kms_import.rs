@@ -36,7 +36,7 @@ async fn external_key(kms: &Client, spec: &str, usage: &str) -> String {
 }
 
 /// Import parameters: (token, public key) for RSAES_OAEP_SHA_256 with an RSA_2048 key.
-async fn parameters(kms: &Client, key: &str) -> (Blob, rsa::RsaPublicKey) {
+pub(crate) async fn parameters(kms: &Client, key: &str) -> (Blob, rsa::RsaPublicKey) {
     let p = kms
         .get_parameters_for_import()
         .key_id(key)
@@ -49,7 +49,7 @@ async fn parameters(kms: &Client, key: &str) -> (Blob, rsa::RsaPublicKey) {
     (p.import_token().unwrap().clone(), public)
 }
 
-fn wrap(public: &rsa::RsaPublicKey, material: &[u8]) -> Blob {
+pub(crate) fn wrap(public: &rsa::RsaPublicKey, material: &[u8]) -> Blob {
     let wrapped = public
         .encrypt(
             &mut rand::thread_rng(),
@@ -62,7 +62,7 @@ fn wrap(public: &rsa::RsaPublicKey, material: &[u8]) -> Blob {
 
 /// Fresh parameters, `material` wrapped with them and imported, never expiring: the
 /// KeyMaterialId, or the error.
-async fn try_import(
+pub(crate) async fn try_import(
     kms: &Client,
     key: &str,
     material: &[u8],
@@ -103,7 +103,7 @@ async fn decrypt(kms: &Client, ciphertext: &Blob) -> Result<Vec<u8>, (String, St
         .map_err(err)
 }
 
-fn random(n: usize) -> Vec<u8> {
+pub(crate) fn random(n: usize) -> Vec<u8> {
     use rand::RngCore;
     let mut out = vec![0u8; n];
     rand::thread_rng().fill_bytes(&mut out);

@@ -27,6 +27,7 @@ mod kms_auth;
 mod kms_crypto;
 mod kms_import;
 mod kms_keys;
+mod kms_multi_region;
 mod kms_rotation;
 mod kms_tags;
 mod persistence;
