@@ -1,7 +1,9 @@
-//! A property over random sequences of Encrypt, Decrypt, ReEncrypt, on-demand rotation and the
-//! clock passing an automatic rotation date: every ciphertext made at any point decrypts to its
-//! plaintext for the key's whole life, new ciphertexts name the current material version,
-//! ReEncrypt moves data to it, and the 26th on-demand rotation is refused without changing
+//! A property over random sequences of Encrypt, Decrypt, ReEncrypt, on-demand rotation, the
+//! clock passing an automatic rotation date and replication of the (multi-Region) key into
+//! another Region, each cryptographic step in any Region that has the key: every ciphertext made
+//! at any point decrypts to its plaintext in every such Region for the key's whole life, new
+//! ciphertexts name the current material version, ReEncrypt moves data to it, every replica has
+//! the primary's rotations, and the 26th on-demand rotation is refused without changing
 //! anything.
 
 use std::sync::Arc;
@@ -15,27 +17,34 @@ use trent_store::Store;
 
 use crate::clock::DAY_MS;
 use crate::ops::rotation::ON_DEMAND_ROTATION_LIMIT;
-use crate::test_support::{self, call};
+use crate::test_support::{self, call, call_in};
 use crate::{ErrorCode, ManualClock, Operation};
 
+/// The Regions the key can be replicated into, in order; the primary is in the first.
+const REGIONS: [&str; 4] = ["us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"];
+
+/// `where` picks a Region among those that have the key (modulo their number).
 #[derive(Debug, Clone)]
 enum Step {
-    Encrypt(u8),
+    Encrypt(u8, usize),
     /// Decrypt the n-th ciphertext made so far (modulo their number).
-    Decrypt(usize),
-    ReEncrypt(usize),
+    Decrypt(usize, usize),
+    ReEncrypt(usize, usize),
     RotateOnDemand,
     /// Move the clock past the automatic rotation date (90 days) and sweep.
     AutomaticRotation,
+    /// Replicate the key into the next Region of `REGIONS` (refused once every Region has it).
+    Replicate,
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        3 => any::<u8>().prop_map(Step::Encrypt),
-        3 => any::<usize>().prop_map(Step::Decrypt),
-        2 => any::<usize>().prop_map(Step::ReEncrypt),
+        3 => (any::<u8>(), any::<usize>()).prop_map(|(b, r)| Step::Encrypt(b, r)),
+        3 => (any::<usize>(), any::<usize>()).prop_map(|(i, r)| Step::Decrypt(i, r)),
+        2 => (any::<usize>(), any::<usize>()).prop_map(|(i, r)| Step::ReEncrypt(i, r)),
         2 => Just(Step::RotateOnDemand),
         1 => Just(Step::AutomaticRotation),
+        1 => Just(Step::Replicate),
     ]
 }
 
@@ -55,8 +64,9 @@ proptest! {
     ) {
         let clock = Arc::new(ManualClock::new(1_700_000_000_000));
         let kms = test_support::kms(Store::in_memory(), RootKey::generate().unwrap(), clock.clone());
-        let key = call(&kms, Operation::CreateKey, json!({})).unwrap()["KeyMetadata"]["KeyId"]
-            .as_str().unwrap().to_string();
+        let key = call(&kms, Operation::CreateKey, json!({"MultiRegion": true})).unwrap()
+            ["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let mut replicated = 1usize;
         call(&kms, Operation::EnableKeyRotation, json!({"KeyId": key, "RotationPeriodInDays": 90}))
             .unwrap();
         let mut current = 1u32;
@@ -64,28 +74,48 @@ proptest! {
         let mut made: Vec<(String, Vec<u8>)> = Vec::new();
         for step in steps {
             match step {
-                Step::Encrypt(b) => {
+                Step::Encrypt(b, r) => {
                     let plaintext = vec![b; 1 + usize::from(b % 7)];
-                    let out = call(&kms, Operation::Encrypt,
+                    let out = call_in(&kms, REGIONS[r % replicated], Operation::Encrypt,
                         json!({"KeyId": key, "Plaintext": STANDARD.encode(&plaintext)})).unwrap();
                     let blob = out["CiphertextBlob"].as_str().unwrap().to_string();
                     prop_assert_eq!(version_of(&blob), current);
                     made.push((blob, plaintext));
                 }
-                Step::Decrypt(i) if !made.is_empty() => {
+                Step::Decrypt(i, r) if !made.is_empty() => {
                     let (blob, plaintext) = &made[i % made.len()];
-                    let out = call(&kms, Operation::Decrypt, json!({"CiphertextBlob": blob})).unwrap();
+                    let out = call_in(&kms, REGIONS[r % replicated], Operation::Decrypt,
+                        json!({"CiphertextBlob": blob})).unwrap();
                     prop_assert_eq!(out["Plaintext"].as_str().unwrap(), STANDARD.encode(plaintext));
                 }
-                Step::ReEncrypt(i) if !made.is_empty() => {
+                Step::ReEncrypt(i, r) if !made.is_empty() => {
                     let (blob, plaintext) = made[i % made.len()].clone();
-                    let out = call(&kms, Operation::ReEncrypt,
+                    let out = call_in(&kms, REGIONS[r % replicated], Operation::ReEncrypt,
                         json!({"CiphertextBlob": blob, "DestinationKeyId": key})).unwrap();
                     let moved = out["CiphertextBlob"].as_str().unwrap().to_string();
                     prop_assert_eq!(version_of(&moved), current);
                     made.push((moved, plaintext));
                 }
-                Step::Decrypt(_) | Step::ReEncrypt(_) => {}
+                Step::Decrypt(..) | Step::ReEncrypt(..) => {}
+                Step::Replicate => {
+                    let result = REGIONS.get(replicated).map(|region| {
+                        call(&kms, Operation::ReplicateKey,
+                            json!({"KeyId": key, "ReplicaRegion": region}))
+                    });
+                    match result {
+                        Some(replica) => {
+                            prop_assert!(replica.is_ok(), "{:?}", replica);
+                            replicated += 1;
+                        }
+                        // Every Region has the key: the primary's own Region is taken.
+                        None => prop_assert_eq!(
+                            call(&kms, Operation::ReplicateKey,
+                                json!({"KeyId": key, "ReplicaRegion": REGIONS[0]}))
+                                .unwrap_err().code,
+                            ErrorCode::AlreadyExists
+                        ),
+                    }
+                }
                 Step::RotateOnDemand => {
                     let result = call(&kms, Operation::RotateKeyOnDemand, json!({"KeyId": key}));
                     if on_demand < ON_DEMAND_ROTATION_LIMIT {
@@ -102,13 +132,21 @@ proptest! {
                     current += 1;
                 }
             }
-            let listed = call(&kms, Operation::ListKeyRotations,
-                json!({"KeyId": key, "IncludeKeyMaterial": "ALL_KEY_MATERIAL", "Limit": 1000})).unwrap();
-            prop_assert_eq!(listed["Rotations"].as_array().unwrap().len(), current as usize);
+            let listed = |region| call_in(&kms, region, Operation::ListKeyRotations,
+                json!({"KeyId": key, "IncludeKeyMaterial": "ALL_KEY_MATERIAL", "Limit": 1000}))
+                .unwrap();
+            let primary = listed(REGIONS[0]);
+            prop_assert_eq!(primary["Rotations"].as_array().unwrap().len(), current as usize);
+            for region in &REGIONS[1..replicated] {
+                prop_assert_eq!(&listed(region), &primary);
+            }
         }
-        for (blob, plaintext) in &made {
-            let out = call(&kms, Operation::Decrypt, json!({"CiphertextBlob": blob})).unwrap();
-            prop_assert_eq!(out["Plaintext"].as_str().unwrap(), STANDARD.encode(plaintext));
+        for region in &REGIONS[..replicated] {
+            for (blob, plaintext) in &made {
+                let out = call_in(&kms, region, Operation::Decrypt,
+                    json!({"CiphertextBlob": blob})).unwrap();
+                prop_assert_eq!(out["Plaintext"].as_str().unwrap(), STANDARD.encode(plaintext));
+            }
         }
     }
 }

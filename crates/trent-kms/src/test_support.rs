@@ -32,10 +32,15 @@ pub fn caller() -> Caller {
 }
 
 pub fn call(kms: &Kms, op: Operation, body: Value) -> Result<Value, KmsError> {
-    kms.call(
-        &caller(),
-        op,
-        &serde_json::to_vec(&body).unwrap_or_default(),
-    )
-    .result
+    call_in(kms, "us-east-1", op, body)
+}
+
+/// [`call`] by the same caller in another Region.
+pub fn call_in(kms: &Kms, region: &str, op: Operation, body: Value) -> Result<Value, KmsError> {
+    let caller = Caller {
+        region: region.into(),
+        ..caller()
+    };
+    kms.call(&caller, op, &serde_json::to_vec(&body).unwrap_or_default())
+        .result
 }
