@@ -155,6 +155,19 @@ pub trait Backend: Send + Sync {
     /// The last recorded use of a key.
     fn key_usage(&self, region: &str, key_id: &str) -> Result<Option<KeyUsage>>;
 
+    /// One material version that holds sealed material, with its key ID: how a root key is
+    /// checked against data written before [`Backend::root_key_canary`] existed.
+    fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>>;
+
+    // ---- the root key's canary ----------------------------------------------------------------
+
+    /// A value sealed under the root key that wrote this data (`None` until one is set), so
+    /// that a start with another root key is refused before it reads or seals anything.
+    fn root_key_canary(&self) -> Result<Option<Vec<u8>>>;
+
+    /// Sets the canary once: `AlreadyExists` (and nothing changed) if there is one.
+    fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()>;
+
     // ---- aliases ------------------------------------------------------------------------------
 
     /// `AlreadyExists` if the name is taken in that account and region, `NotFound` if the target

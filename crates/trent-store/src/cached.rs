@@ -177,6 +177,19 @@ impl<B: Backend> Backend for CachedStore<B> {
         result
     }
 
+    // Read once at start: nothing to cache.
+    fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>> {
+        self.inner.any_sealed_material()
+    }
+
+    fn root_key_canary(&self) -> Result<Option<Vec<u8>>> {
+        self.inner.root_key_canary()
+    }
+
+    fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()> {
+        self.inner.set_root_key_canary(sealed)
+    }
+
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         let result = self.inner.delete_key(region, key_id);
         self.forget_key(region, key_id);

@@ -73,6 +73,7 @@ struct KmsState {
     aliases: BTreeMap<(String, String, String), Alias>,
     /// Grant token → (region, key ID, grant ID).
     tokens: HashMap<String, (String, String, String)>,
+    root_key_canary: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Default)]
@@ -519,6 +520,29 @@ impl Backend for MemoryStore {
             .related(account, key_id)
             .map(|e| e.key.clone())
             .collect())
+    }
+
+    fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>> {
+        Ok(self.read().kms.keys.values().find_map(|e| {
+            e.materials
+                .values()
+                .find(|m| m.sealed.is_some())
+                .map(|m| (e.key.key_id.clone(), m.clone()))
+        }))
+    }
+
+    fn root_key_canary(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.read().kms.root_key_canary.clone())
+    }
+
+    fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()> {
+        self.write_kms(|kms| {
+            if kms.root_key_canary.is_some() {
+                return Err(StoreError::AlreadyExists);
+            }
+            kms.root_key_canary = Some(sealed.to_vec());
+            Ok(())
+        })
     }
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {

@@ -163,6 +163,11 @@ pub enum ServeError {
     RootKey(CryptoError),
     #[error("cannot open the database {path}: {source}")]
     Database { path: PathBuf, source: StoreError },
+    #[error("{storage}: {source}")]
+    RootKeyCheck {
+        storage: String,
+        source: trent_kms::root_key_check::RootKeyCheckError,
+    },
     #[error("cannot store the configured identities: {0}")]
     Identities(KmsError),
     #[error(transparent)]
@@ -314,6 +319,12 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         Arc::new(trent_kms::Directory::new()),
         args.authz.into(),
     );
+    // Before anything is read or sealed: the root key must be the one the data was sealed under.
+    kms.check_root_key()
+        .map_err(|source| ServeError::RootKeyCheck {
+            storage: storage.to_string(),
+            source,
+        })?;
     // Config identities go into the store (replacing those of the previous start); the
     // directory is then built from the store, API-created identities included.
     kms.install_config_identities(&identities)
@@ -345,6 +356,13 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             .await
             .map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
+        if !bound.ip().is_loopback() {
+            tracing::warn!(
+                "{bound} is not a loopback address and Trent serves plain HTTP: credentials' \
+                 signatures, plaintexts and data keys cross the network unencrypted. Put a \
+                 TLS-terminating proxy in front of Trent, or listen on 127.0.0.1"
+            );
+        }
         // Tests read the address from this line: it must start with `listening on http://`.
         tracing::info!(
             "listening on http://{bound}, {storage}, audit log {}",

@@ -237,6 +237,14 @@ const MIGRATIONS: &[&str] = &[
     UPDATE keys SET primary_region = region WHERE multi_region = 1;
     CREATE INDEX keys_by_id ON keys (key_id);
     "#,
+    // 10: facts about the data as a whole: the root key's canary (a value sealed under the
+    // root key that wrote this database).
+    r#"
+    CREATE TABLE meta (
+        name  TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

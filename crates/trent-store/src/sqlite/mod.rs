@@ -825,6 +825,49 @@ impl Backend for SqliteStore {
         SqliteStore::modify_related_keys_dyn(self, account, key_id, f)
     }
 
+    fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT key_id, {MATERIAL_COLUMNS} FROM key_materials WHERE length(sealed) > 0 LIMIT 1"
+        );
+        let row = conn
+            .query_row(&sql, [], |r| {
+                let key_id: String = r.get(0)?;
+                let material = KeyMaterial {
+                    version: r.get(1)?,
+                    material_id: r.get(2)?,
+                    sealed: Some(r.get(3)?),
+                    created_ms: r.get(4)?,
+                    rotation: None,
+                    valid_to_ms: r.get(6)?,
+                    description: r.get(7)?,
+                };
+                Ok((key_id, material))
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    fn root_key_canary(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT value FROM meta WHERE name = 'root_key_canary'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()> {
+        self.write(|tx| {
+            insert_or_exists(tx.execute(
+                "INSERT INTO meta (name, value) VALUES ('root_key_canary', ?1)",
+                params![sealed],
+            ))
+        })
+    }
+
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         SqliteStore::delete_key(self, region, key_id)
     }

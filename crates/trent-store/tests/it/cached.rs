@@ -79,6 +79,9 @@ gated! {
         -> Result<KeyRecord>;
     fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
     fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
+    fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>>;
+    fn root_key_canary(&self) -> Result<Option<Vec<u8>>>;
+    fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()>;
     fn modify_related_keys_dyn(&self, account: &str, key_id: &str,
         f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>) -> Result<Vec<KeyRecord>>;
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;

@@ -67,6 +67,7 @@ macro_rules! conformance_suite {
                 concurrent_key_modifications_serialise,
                 related_keys_change_together,
                 related_keys_refusals_change_nothing,
+                root_key_canary_is_set_once,
             );
         }
     };
@@ -1971,4 +1972,36 @@ pub fn related_keys_refusals_change_nothing(store: &Store) {
     assert!(matches!(result, Err(StoreError::Conflict(_))));
     assert_eq!(store.related_keys(ACCOUNT, MRK).unwrap(), before);
     assert_eq!(store.materials("eu-west-1", MRK).unwrap(), vec![material()]);
+}
+
+// ---- the root key's canary ----------------------------------------------------------------
+
+pub fn root_key_canary_is_set_once(store: &Store) {
+    assert_eq!(store.root_key_canary().unwrap(), None);
+    assert!(store.any_sealed_material().unwrap().is_none());
+    // Material that is gone (expired imports) cannot check a root key.
+    store.create_key(&key("gone"), None, &[]).unwrap();
+    store
+        .modify_key_materials(REGION, "gone", |_, materials| {
+            materials.push(trent_store::KeyMaterial {
+                sealed: None,
+                ..material()
+            });
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    assert!(store.any_sealed_material().unwrap().is_none());
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    assert_eq!(
+        store.any_sealed_material().unwrap(),
+        Some(("k1".to_string(), material()))
+    );
+    store.set_root_key_canary(b"sealed-1").unwrap();
+    assert!(matches!(
+        store.set_root_key_canary(b"sealed-2"),
+        Err(StoreError::AlreadyExists)
+    ));
+    assert_eq!(store.root_key_canary().unwrap(), Some(b"sealed-1".to_vec()));
 }

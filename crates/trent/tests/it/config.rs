@@ -495,6 +495,7 @@ fn dev_credentials_on_a_non_loopback_address_are_refused() {
     // A loopback address is fine, and so is a non-loopback one without dev credentials.
     let (status, text) = run_serve(&["--listen", "127.0.0.1:0"], &[], &dir);
     assert!(status.is_none(), "{text}");
+    assert!(!text.contains("plain HTTP"), "{text}");
     let config = tmp.path().join("accounts.toml");
     std::fs::write(&config, config_without_dev()).unwrap();
     let (status, text) = run_serve(
@@ -508,6 +509,12 @@ fn dev_credentials_on_a_non_loopback_address_are_refused() {
         &dir,
     );
     assert!(status.is_none(), "{text}");
+    // ...with a loud warning that it is plain HTTP (none on loopback).
+    assert!(
+        text.contains("WARN")
+            && text.contains("is not a loopback address and Trent serves plain HTTP"),
+        "{text}"
+    );
 }
 
 fn config_without_dev() -> String {
