@@ -51,11 +51,11 @@ class Server:
 
     starts = 0
 
-    def __init__(self, binary, data_dir, work, extra_args=()):
+    def __init__(self, binary, data_dir, work, extra_args=(), log_level="info"):
         Server.starts += 1
         self.log_path = Path(work) / f"server.{Server.starts}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRENT_")}
-        env["RUST_LOG"] = "info"
+        env["RUST_LOG"] = log_level
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [binary, "serve", "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), *extra_args],

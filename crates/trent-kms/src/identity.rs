@@ -1,5 +1,6 @@
 //! Who is calling: principals, their access keys, and the caller of one request.
 
+use zeroize::Zeroizing;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
@@ -95,9 +96,19 @@ impl Caller {
     }
 }
 
-/// A secret access key. Never printed.
+/// A secret access key (or a session token). Never printed; its memory is zeroed when dropped.
 #[derive(Clone)]
-pub struct SecretKey(pub String);
+pub struct SecretKey(Zeroizing<String>);
+
+impl SecretKey {
+    pub fn new(secret: &str) -> SecretKey {
+        SecretKey(Zeroizing::new(secret.to_string()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -167,7 +178,7 @@ impl Directory {
         self.access_keys.insert(
             access_key_id.to_string(),
             AccessKey {
-                secret: SecretKey(secret.to_string()),
+                secret: SecretKey::new(secret),
                 principal,
                 via_service: None,
                 session: None,
@@ -187,7 +198,7 @@ impl Directory {
         self.access_keys.insert(
             access_key_id.to_string(),
             AccessKey {
-                secret: SecretKey(secret.to_string()),
+                secret: SecretKey::new(secret),
                 principal,
                 via_service: None,
                 session: Some(Arc::new(session)),
@@ -214,7 +225,7 @@ impl Directory {
         self.access_keys.insert(
             access_key_id.to_string(),
             AccessKey {
-                secret: SecretKey(secret.to_string()),
+                secret: SecretKey::new(secret),
                 principal,
                 via_service: Some(service.to_string()),
                 session: None,

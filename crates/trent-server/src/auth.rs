@@ -102,13 +102,13 @@ pub fn authenticate(
         .access_key(&auth.access_key_id)
         .filter(|k| k.active)
         .ok_or(SigV4Error::UnknownAccessKey)?;
-    trent_sigv4::verify(&parts, &auth, &key.secret.0, SystemTime::now())?;
+    trent_sigv4::verify(&parts, &auth, key.secret.expose(), SystemTime::now())?;
     if let Some(session) = &key.session {
         let token = headers
             .get("x-amz-security-token")
             .map(|v| v.as_bytes())
             .unwrap_or_default();
-        if !same_secret(token, session.token.0.as_bytes()) {
+        if !same_secret(token, session.token.expose().as_bytes()) {
             return Err(AuthError::InvalidToken);
         }
         if now_ms >= session.expires_ms {

@@ -35,11 +35,11 @@ pub use wire::{IamError, IamResult, Xml};
 /// `ExpiredTokenException`, not "unknown key"); then they are forgotten.
 const EXPIRED_SESSION_RETENTION_MS: i64 = 24 * 3600 * 1000;
 
-/// Plaintext secrets of an STS session.
+/// Plaintext secrets of an STS session, zeroed when dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionSecret {
-    pub secret: String,
-    pub token: String,
+    pub secret: zeroize::Zeroizing<String>,
+    pub token: zeroize::Zeroizing<String>,
 }
 
 impl std::fmt::Debug for SessionSecret {
@@ -261,7 +261,7 @@ fn add_session(
         &plain.secret,
         principal,
         SessionCredential {
-            token: crate::identity::SecretKey(plain.token.clone()),
+            token: crate::identity::SecretKey::new(&plain.token),
             expires_ms: s.expires_ms,
             policies,
             chained: s.source_arn.starts_with("arn:aws:sts::"),
@@ -273,8 +273,8 @@ fn add_session(
 fn decode_session_secret(s: &str) -> Option<SessionSecret> {
     let (secret, token) = s.split_once('\n')?;
     Some(SessionSecret {
-        secret: secret.to_string(),
-        token: token.to_string(),
+        secret: zeroize::Zeroizing::new(secret.to_string()),
+        token: zeroize::Zeroizing::new(token.to_string()),
     })
 }
 
