@@ -33,7 +33,7 @@ ACCOUNT = "000000000000"
 REGION = "us-east-1"
 ALIAS = "alias/trent-e2e-boto3"
 CONTEXT = {"purpose": "e2e", "tool": "boto3"}
-LISTENING = re.compile(r"listening on http://(127\.0\.0\.1:\d+), data dir ")
+LISTENING = re.compile(r"listening on (https?://127\.0\.0\.1:\d+), data dir ")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -74,7 +74,7 @@ class Server:
             if time.monotonic() > deadline:
                 raise AssertionError(f"server did not log its address within 30 s:\n{self.log()}")
             time.sleep(0.05)
-        self.endpoint = f"http://{match.group(1)}"
+        self.endpoint = match.group(1)
         print(f"   server {Server.starts}: pid {self.proc.pid} on {self.endpoint}", flush=True)
 
     def log(self):

@@ -25,6 +25,7 @@ fn caller(principal: Principal) -> Caller {
         region: REGION.into(),
         access_key_id: "AKIABENCH".into(),
         source_ip: Some("127.0.0.1".parse().unwrap()),
+        secure_transport: false,
         user_agent: None,
         via_service: None,
     }

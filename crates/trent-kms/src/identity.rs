@@ -1,10 +1,10 @@
 //! Who is calling: principals, their access keys, and the caller of one request.
 
-use zeroize::Zeroizing;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
+use zeroize::Zeroizing;
 
 use trent_policy::{Policy, PolicyError, PolicyKind};
 
@@ -80,6 +80,8 @@ pub struct Caller {
     pub region: String,
     pub access_key_id: String,
     pub source_ip: Option<IpAddr>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
     pub user_agent: Option<String>,
     /// Set when an AWS service makes the request on the principal's behalf: the service's
     /// endpoint name, e.g. `lambda.ap-northeast-1.amazonaws.com` (`kms:ViaService`).

@@ -26,6 +26,7 @@ pub fn caller() -> Caller {
         region: "us-east-1".into(),
         access_key_id: "AKIATEST".into(),
         source_ip: None,
+        secure_transport: false,
         user_agent: None,
         via_service: None,
     }

@@ -2,7 +2,7 @@
 //! for temporary credentials their session token and expiry. The service (KMS, STS, IAM) is the
 //! one of the SigV4 credential scope.
 
-use std::net::SocketAddr;
+use crate::Peer;
 use std::time::SystemTime;
 
 use axum::http::{HeaderMap, Method, Uri};
@@ -62,7 +62,7 @@ pub fn scope_service(headers: &HeaderMap) -> Option<Service> {
 pub fn authenticate(
     directory: &Directory,
     now_ms: i64,
-    peer: SocketAddr,
+    peer: Peer,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -126,7 +126,8 @@ pub fn authenticate(
         principal: key.principal.clone(),
         region: auth.region.clone(),
         access_key_id: auth.access_key_id,
-        source_ip: Some(peer.ip()),
+        source_ip: Some(peer.address.ip()),
+        secure_transport: peer.tls,
         user_agent: headers
             .get("user-agent")
             .and_then(|v| v.to_str().ok())

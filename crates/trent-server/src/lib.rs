@@ -7,22 +7,24 @@ mod auth;
 mod listen;
 mod query;
 mod render;
+mod tls;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Method, Request};
 use axum::response::Response;
 use axum::routing::get;
 use trent_kms::{Authorization, Call, Kms, Operation};
 
 pub use audit::{AuditLog, Destination as AuditDestination, SyncPolicy as AuditSync};
-pub use listen::ConnectionLimits;
+pub use listen::{ConnectionLimits, Peer};
 pub use render::WireError;
+pub use tls::{TlsConfig, TlsError};
 
 /// Largest request body accepted. KMS's largest members (4 KiB plaintext, 6 KiB ciphertext,
 /// 32 KiB policies) fit comfortably.
@@ -36,6 +38,8 @@ pub struct AppState {
     pub audit: AuditLog,
     /// Timeouts and the connection cap (`listen.rs`).
     pub limits: ConnectionLimits,
+    /// TLS for every connection, or plain HTTP.
+    pub tls: Option<TlsConfig>,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -51,7 +55,7 @@ async fn health() -> Response {
 
 async fn api(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(peer): Extension<Peer>,
     request: Request<Body>,
 ) -> Response {
     // The request runs to its end, audit record included, even if the client goes away (which
@@ -66,7 +70,7 @@ async fn api(
     }
 }
 
-async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>) -> Response {
+async fn process(state: Arc<AppState>, peer: Peer, request: Request<Body>) -> Response {
     let request_id = render::new_request_id();
     let (parts, body) = request.into_parts();
     let is_admin = parts.uri.path().starts_with(admin::PREFIX);
@@ -132,7 +136,7 @@ async fn process(state: Arc<AppState>, peer: SocketAddr, request: Request<Body>)
         let record = audit::record(&audit::Input {
             request_id: &request_id,
             event_id: &event_id,
-            source_ip: peer.ip(),
+            source_ip: peer.address.ip(),
             user_agent: parts
                 .headers
                 .get("user-agent")
@@ -183,7 +187,7 @@ struct Handled {
 
 async fn handle(
     state: &Arc<AppState>,
-    peer: SocketAddr,
+    peer: Peer,
     parts: &axum::http::request::Parts,
     body: Bytes,
     is_admin: bool,
@@ -334,8 +338,8 @@ pub async fn serve(
     lifecycle_sweep(&state.kms).await;
     let sweeper = tokio::spawn(sweep_key_lifecycle(Arc::clone(&state.kms)));
     let kms = Arc::clone(&state.kms);
-    let limits = state.limits;
-    let result = listen::serve_connections(listener, router(state), limits, shutdown).await;
+    let (limits, tls) = (state.limits, state.tls.clone());
+    let result = listen::serve_connections(listener, router(state), limits, tls, shutdown).await;
     sweeper.abort();
     // What happened since the last sweep (key usage) is written before the server exits.
     lifecycle_sweep(&kms).await;

@@ -8,18 +8,21 @@
 //! - **Body read timeout**: applied where the body is read (`process` in `lib.rs`).
 //! - **Connection cap**: at most this many connections are served at once; further ones wait in
 //!   the listen backlog until one closes, and the first wait of each episode is logged.
+//! - **TLS** (when configured): the handshake runs in the connection's task, within the header
+//!   read timeout, so a client that never finishes it holds no more than an idle one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+
+use crate::tls::TlsConfig;
 
 /// Connection limits (`trent serve --header-read-timeout`, `--body-read-timeout`,
 /// `--max-connections`; the defaults below are what a slow real client never hits).
@@ -37,14 +40,24 @@ impl ConnectionLimits {
     pub const DEFAULT_MAX_CONNECTIONS: u64 = 512;
 }
 
+/// Who is on the other end of a connection, as handlers see it (an axum `Extension`).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer {
+    pub address: SocketAddr,
+    /// The connection is TLS (`aws:SecureTransport`).
+    pub tls: bool,
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets the connections finish the
 /// requests they are serving (kept-alive idle connections are closed at once).
 pub(crate) async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let acceptor = tls.map(|t| t.acceptor());
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -89,15 +102,36 @@ pub(crate) async fn serve_connections(
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(
-            app.clone()
-                .layer(axum::Extension(ConnectInfo::<SocketAddr>(peer))),
-        );
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let service = TowerToHyperService::new(app.clone().layer(axum::Extension(Peer {
+            address: peer,
+            tls: acceptor.is_some(),
+        })));
+        let Some(acceptor) = acceptor.clone() else {
+            let connection =
+                graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                // Errors are the client's (reset, timed out, malformed): nothing to do but close.
+                if let Err(e) = connection.await {
+                    tracing::debug!(%peer, error = %e, "connection closed");
+                }
+                drop(permit);
+            });
+            continue;
+        };
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
         tokio::spawn(async move {
-            // Errors are the client's (reset, timed out, malformed): nothing to do but close.
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection closed");
+            let handshake =
+                tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)).await;
+            match handshake {
+                Ok(Ok(stream)) => {
+                    let connection =
+                        watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    if let Err(e) = connection.await {
+                        tracing::debug!(%peer, error = %e, "connection closed");
+                    }
+                }
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
             drop(permit);
         });

@@ -72,6 +72,12 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=1_000_000)
     )]
     pub max_connections: u64,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, env = "TRENT_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert.
+    #[arg(long, env = "TRENT_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Tests only: run the service clock this many seconds ahead of the system clock (session
     /// expiry, key deletion dates). SigV4 request dates are still checked against the system
     /// clock.
@@ -172,6 +178,8 @@ pub enum ServeError {
     Identities(KmsError),
     #[error(transparent)]
     Audit(#[from] AuditError),
+    #[error(transparent)]
+    Tls(#[from] trent_server::TlsError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
     #[error("cannot listen on {address}: {source}")]
@@ -306,6 +314,11 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     // Checked before anything is created on disk.
     let identities = config.identities()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(trent_server::TlsConfig::from_pem_files(cert, key)?),
+        _ => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let storage = Storage::choose(&args, &config)?;
     let (store, root_key) = storage.open()?;
     let clock: Arc<dyn trent_kms::Clock> = match args.test_clock_offset {
@@ -341,6 +354,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
+        tls,
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -356,16 +370,18 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             .await
             .map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
-        if !bound.ip().is_loopback() {
+        if !bound.ip().is_loopback() && state.tls.is_none() {
             tracing::warn!(
                 "{bound} is not a loopback address and Trent serves plain HTTP: credentials' \
                  signatures, plaintexts and data keys cross the network unencrypted. Put a \
-                 TLS-terminating proxy in front of Trent, or listen on 127.0.0.1"
+                 TLS-terminating proxy in front of Trent, or --tls-cert/--tls-key, or listen on \
+                 127.0.0.1"
             );
         }
-        // Tests read the address from this line: it must start with `listening on http://`.
+        // Tests read the address from this line: it must start with `listening on http://` (or
+        // `https://`).
         tracing::info!(
-            "listening on http://{bound}, {storage}, audit log {}",
+            "listening on {scheme}://{bound}, {storage}, audit log {}",
             match state.audit.destination() {
                 AuditDestination::Off => "off".to_string(),
                 AuditDestination::Stdout => "stdout".to_string(),

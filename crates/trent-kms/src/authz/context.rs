@@ -117,7 +117,7 @@ pub fn base(caller: &Caller, now_ms: i64) -> ConditionContext {
     let mut c = ConditionContext::new()
         .with_pairs(time_keys(now_ms))
         .with_pairs(principal_keys(&policy_principal(caller), &p.tags));
-    c.insert("aws:SecureTransport", false);
+    c.insert("aws:SecureTransport", caller.secure_transport);
     c.insert("aws:userid", p.unique_id.as_str());
     if let Some(ip) = caller.source_ip {
         c.insert("aws:SourceIp", ip.to_string());

@@ -144,6 +144,7 @@ pub fn hypothetical_caller(principal: Principal, region: &str) -> Caller {
         region: region.to_string(),
         access_key_id: String::new(),
         source_ip: None,
+        secure_transport: false,
         user_agent: None,
         via_service: None,
     }
