@@ -243,6 +243,7 @@ impl Storage {
                 let path = dir.join("trent.db");
                 let store =
                     Store::open(&path).map_err(|source| ServeError::Database { path, source })?;
+                warn_if_others_can_read(dir);
                 Ok((store, root_key))
             }
             Storage::Memory => {
@@ -425,6 +426,30 @@ async fn shutdown_signal() {
 
 /// Creates the data dir (and missing parents) readable by its owner only: it holds the policies,
 /// grants and identities, and by default the root key.
+/// What Trent creates is owner-only (0700, 0600); a data dir or database file that others can
+/// read or write (made by an older version, copied, or changed since) exposes key policies,
+/// grants and identities to every local user. Warned about at every start, not refused: the
+/// secrets in them are sealed, and `root.key` itself is refused when others can read it.
+fn warn_if_others_can_read(dir: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let files = ["trent.db", "trent.db-wal", "trent.db-shm"].map(|f| dir.join(f));
+        for path in std::iter::once(dir.to_path_buf()).chain(files) {
+            if let Ok(meta) = std::fs::metadata(&path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    "{} is accessible to other users (mode {:o}); chmod {} it",
+                    path.display(),
+                    meta.permissions().mode() & 0o777,
+                    if meta.is_dir() { "700" } else { "600" }
+                );
+            }
+        }
+    }
+}
+
 fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);

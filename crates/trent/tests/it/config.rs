@@ -568,3 +568,24 @@ fn a_bad_config_stops_the_server_with_a_clear_message() {
         "cannot read",
     );
 }
+
+#[test]
+fn a_data_dir_or_database_others_can_read_is_warned_about_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let (status, text) = run_serve(&["--listen", "127.0.0.1:0"], &[], &dir);
+    assert!(status.is_none(), "{text}");
+    assert!(!text.contains("accessible to other users"), "{text}");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(dir.join("trent.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (status, text) = run_serve(&["--listen", "127.0.0.1:0"], &[], &dir);
+    assert!(status.is_none(), "{text}");
+    for (path, fix) in [
+        (dir.clone(), "chmod 700"),
+        (dir.join("trent.db"), "chmod 600"),
+    ] {
+        let warning = format!("{} is accessible to other users", path.display());
+        assert!(text.contains(&warning) && text.contains(fix), "{text}");
+    }
+}
