@@ -25,6 +25,7 @@ mod materials;
 pub mod operation;
 mod ops;
 mod pipeline;
+pub mod quotas;
 pub mod root_key_check;
 #[cfg(test)]
 mod rotation_properties;

@@ -25,6 +25,8 @@ pub struct Kms {
     pub(crate) authz_mode: AuthzMode,
     pub(crate) usage: KeyUsageLog,
     pub(crate) prepared_keys: PreparedKeys,
+    /// Customer managed keys per account and Region (`quotas`).
+    pub(crate) max_keys_per_region: usize,
 }
 
 impl Kms {
@@ -45,7 +47,15 @@ impl Kms {
             authz_mode,
             usage: KeyUsageLog::default(),
             prepared_keys: PreparedKeys::default(),
+            max_keys_per_region: crate::quotas::DEFAULT_MAX_KEYS_PER_REGION,
         }
+    }
+
+    /// The quota of customer managed keys per account and Region (`trent serve
+    /// --max-keys-per-region`).
+    pub fn with_max_keys_per_region(mut self, max: usize) -> Kms {
+        self.max_keys_per_region = max;
+        self
     }
 
     pub(crate) fn now_ms(&self) -> i64 {

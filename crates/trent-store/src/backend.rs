@@ -52,7 +52,23 @@ pub trait Backend: Send + Sync {
         key: &KeyRecord,
         material: Option<&KeyMaterial>,
         tags: &[Tag],
+    ) -> Result<()> {
+        self.create_key_within(key, material, tags, usize::MAX)
+    }
+
+    /// [`Backend::create_key`] within a quota: `LimitExceeded`, and nothing written, if the
+    /// account has `max_keys` customer managed keys in the key's region already (AWS managed
+    /// keys do not count).
+    fn create_key_within(
+        &self,
+        key: &KeyRecord,
+        material: Option<&KeyMaterial>,
+        tags: &[Tag],
+        max_keys: usize,
     ) -> Result<()>;
+
+    /// How many customer managed keys the account has in the region (any state).
+    fn count_customer_keys(&self, region: &str, account: &str) -> Result<usize>;
 
     /// Inserts a new key with its first material version and an alias pointing at it, in one
     /// transaction: `AlreadyExists`, and nothing written, if the alias name (or the key ID) is
@@ -172,7 +188,13 @@ pub trait Backend: Send + Sync {
 
     /// `AlreadyExists` if the name is taken in that account and region, `NotFound` if the target
     /// key does not exist in that region.
-    fn create_alias(&self, alias: &Alias) -> Result<()>;
+    fn create_alias(&self, alias: &Alias) -> Result<()> {
+        self.create_alias_within(alias, usize::MAX)
+    }
+
+    /// [`Backend::create_alias`] within a quota: `LimitExceeded` if the target key has
+    /// `max_per_key` aliases already (`alias/aws/…` names do not count).
+    fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()>;
 
     /// Points an existing alias at another key (`NotFound` if the alias does not exist).
     fn update_alias(
@@ -182,6 +204,27 @@ pub trait Backend: Send + Sync {
         alias_name: &str,
         target_key_id: &str,
         now_ms: i64,
+    ) -> Result<()> {
+        self.update_alias_within(
+            region,
+            account,
+            alias_name,
+            target_key_id,
+            now_ms,
+            usize::MAX,
+        )
+    }
+
+    /// [`Backend::update_alias`] within the quota of [`Backend::create_alias_within`] (an alias
+    /// already pointing at the key is not counted twice).
+    fn update_alias_within(
+        &self,
+        region: &str,
+        account: &str,
+        alias_name: &str,
+        target_key_id: &str,
+        now_ms: i64,
+        max_per_key: usize,
     ) -> Result<()>;
 
     fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()>;

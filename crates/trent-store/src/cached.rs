@@ -80,15 +80,20 @@ impl<B: Backend> CachedStore<B> {
 }
 
 impl<B: Backend> Backend for CachedStore<B> {
-    fn create_key(
+    fn create_key_within(
         &self,
         key: &KeyRecord,
         material: Option<&KeyMaterial>,
         tags: &[Tag],
+        max_keys: usize,
     ) -> Result<()> {
-        let result = self.inner.create_key(key, material, tags);
+        let result = self.inner.create_key_within(key, material, tags, max_keys);
         self.forget_absence(key);
         result
+    }
+
+    fn count_customer_keys(&self, region: &str, account: &str) -> Result<usize> {
+        self.inner.count_customer_keys(region, account)
     }
 
     fn create_key_with_alias(
@@ -227,23 +232,29 @@ impl<B: Backend> Backend for CachedStore<B> {
         self.inner.key_usage(region, key_id)
     }
 
-    fn create_alias(&self, alias: &Alias) -> Result<()> {
-        let result = self.inner.create_alias(alias);
+    fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()> {
+        let result = self.inner.create_alias_within(alias, max_per_key);
         self.forget_aliases();
         result
     }
 
-    fn update_alias(
+    fn update_alias_within(
         &self,
         region: &str,
         account: &str,
         alias_name: &str,
         target_key_id: &str,
         now_ms: i64,
+        max_per_key: usize,
     ) -> Result<()> {
-        let result = self
-            .inner
-            .update_alias(region, account, alias_name, target_key_id, now_ms);
+        let result = self.inner.update_alias_within(
+            region,
+            account,
+            alias_name,
+            target_key_id,
+            now_ms,
+            max_per_key,
+        );
         self.forget_aliases();
         result
     }

@@ -165,6 +165,41 @@ impl KmsState {
             .filter(move |e| e.key.key_id == key_id && e.key.account == account)
     }
 
+    fn customer_keys(&self, region: &str, account: &str) -> usize {
+        self.keys
+            .values()
+            .filter(|e| {
+                e.key.region == region
+                    && e.key.account == account
+                    && e.key.key_manager == crate::model::KeyManager::Customer
+            })
+            .count()
+    }
+
+    /// `LimitExceeded` if the key has `max` customer-created aliases besides `except`.
+    fn check_alias_quota(
+        &self,
+        region: &str,
+        key_id: &str,
+        except: Option<&str>,
+        max: usize,
+    ) -> Result<()> {
+        let n = self
+            .aliases
+            .values()
+            .filter(|a| {
+                a.region == region
+                    && a.target_key_id == key_id
+                    && !a.alias_name.starts_with("alias/aws/")
+                    && Some(a.alias_name.as_str()) != except
+            })
+            .count();
+        if n >= max {
+            return Err(StoreError::LimitExceeded("aliases per key"));
+        }
+        Ok(())
+    }
+
     /// Removes a key with everything that goes away with it (SQLite's cascades).
     fn delete_key(&mut self, region: &str, key_id: &str) {
         self.keys.remove(&key_ref(region, key_id));
@@ -318,16 +353,24 @@ fn not_found_unless(found: bool) -> Result<()> {
 impl Backend for MemoryStore {
     // ---- keys ---------------------------------------------------------------------------------
 
-    fn create_key(
+    fn create_key_within(
         &self,
         key: &KeyRecord,
         material: Option<&KeyMaterial>,
         tags: &[Tag],
+        max_keys: usize,
     ) -> Result<()> {
         self.write_kms(|kms| {
             let k = key_ref(&key.region, &key.key_id);
             if kms.keys.contains_key(&k) {
                 return Err(StoreError::AlreadyExists);
+            }
+            if key.key_manager == crate::model::KeyManager::Customer
+                && kms.customer_keys(&key.region, &key.account) >= max_keys
+            {
+                return Err(StoreError::LimitExceeded(
+                    "customer managed keys per region",
+                ));
             }
             kms.keys
                 .insert(k, KeyEntry::new(key, material.into_iter(), tags)?);
@@ -619,7 +662,11 @@ impl Backend for MemoryStore {
 
     // ---- aliases ------------------------------------------------------------------------------
 
-    fn create_alias(&self, alias: &Alias) -> Result<()> {
+    fn count_customer_keys(&self, region: &str, account: &str) -> Result<usize> {
+        Ok(self.read().kms.customer_keys(region, account))
+    }
+
+    fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()> {
         self.write_kms(|kms| {
             let k = (
                 alias.region.clone(),
@@ -632,18 +679,20 @@ impl Backend for MemoryStore {
             if kms.entry(&alias.region, &alias.target_key_id).is_none() {
                 return Err(StoreError::NotFound);
             }
+            kms.check_alias_quota(&alias.region, &alias.target_key_id, None, max_per_key)?;
             kms.aliases.insert(k, alias.clone());
             Ok(())
         })
     }
 
-    fn update_alias(
+    fn update_alias_within(
         &self,
         region: &str,
         account: &str,
         alias_name: &str,
         target_key_id: &str,
         now_ms: i64,
+        max_per_key: usize,
     ) -> Result<()> {
         self.write_kms(|kms| {
             let k = (
@@ -654,6 +703,7 @@ impl Backend for MemoryStore {
             if !kms.aliases.contains_key(&k) || kms.entry(region, target_key_id).is_none() {
                 return Err(StoreError::NotFound);
             }
+            kms.check_alias_quota(region, target_key_id, Some(alias_name), max_per_key)?;
             if let Some(alias) = kms.aliases.get_mut(&k) {
                 alias.target_key_id = target_key_id.to_string();
                 alias.updated_ms = now_ms;

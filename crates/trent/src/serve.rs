@@ -72,6 +72,14 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=1_000_000)
     )]
     pub max_connections: u64,
+    /// Customer managed keys an account may have in one Region (AWS's quota: 100,000).
+    #[arg(
+        long,
+        env = "TRENT_MAX_KEYS_PER_REGION",
+        default_value_t = trent_kms::quotas::DEFAULT_MAX_KEYS_PER_REGION as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_keys_per_region: u64,
     /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
     #[arg(long, env = "TRENT_TLS_CERT", value_name = "PEM", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -332,7 +340,8 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         clock,
         Arc::new(trent_kms::Directory::new()),
         args.authz.into(),
-    );
+    )
+    .with_max_keys_per_region(usize::try_from(args.max_keys_per_region).unwrap_or(usize::MAX));
     // Before anything is read or sealed: the root key must be the one the data was sealed under.
     kms.check_root_key()
         .map_err(|source| ServeError::RootKeyCheck {
@@ -379,6 +388,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                  127.0.0.1"
             );
         }
+        let shutdown = shutdown_signal().map_err(ServeError::Serve)?;
         // Tests read the address from this line: it must start with `listening on http://` (or
         // `https://`).
         tracing::info!(
@@ -389,7 +399,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                 AuditDestination::File(p) => p.display().to_string(),
             }
         );
-        trent_server::serve(listener, state, shutdown_signal())
+        trent_server::serve(listener, state, shutdown)
             .await
             .map_err(ServeError::Serve)?;
         tracing::info!("stopped");
@@ -400,28 +410,30 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
 /// Resolves on SIGINT or SIGTERM. In-flight requests finish; every acknowledged write was
 /// already committed (SQLite, synchronous=FULL) before its response was sent (with
 /// --in-memory, everything is gone when the process exits).
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not
+/// when the future is first polled: it is called before the server says it is listening, so a
+/// signal sent right after that line stops the server cleanly instead of killing it.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let (mut terminate, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }
 
 /// Creates the data dir (and missing parents) readable by its owner only: it holds the policies,

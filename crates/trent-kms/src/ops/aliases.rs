@@ -11,6 +11,7 @@ use crate::keyref::Accept;
 use crate::keystate;
 use crate::managed;
 use crate::ops::{Empty, Page};
+use crate::quotas::{MAX_ALIASES_PER_KEY, too_many_aliases};
 use crate::service::Kms;
 use crate::validate::Validator;
 use crate::wire::epoch_seconds;
@@ -97,14 +98,17 @@ pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
     crate::managed::refuse_change(&resolved.key)?;
     keystate::require(caller.key_states(), &resolved.key)?;
     let now = kms.now_ms();
-    let created = kms.store.create_alias(&Alias {
-        region: caller.region.clone(),
-        account: caller.account().to_string(),
-        alias_name: name,
-        target_key_id: resolved.key.key_id.clone(),
-        created_ms: now,
-        updated_ms: now,
-    });
+    let created = kms.store.create_alias_within(
+        &Alias {
+            region: caller.region.clone(),
+            account: caller.account().to_string(),
+            alias_name: name,
+            target_key_id: resolved.key.key_id.clone(),
+            created_ms: now,
+            updated_ms: now,
+        },
+        MAX_ALIASES_PER_KEY,
+    );
     match created {
         Err(StoreError::AlreadyExists) => Err(KmsError::new(
             ErrorCode::AlreadyExists,
@@ -114,6 +118,11 @@ pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
             "Key '{}' does not exist",
             resolved.arn()
         ))),
+        Err(StoreError::LimitExceeded(_)) => Err(too_many_aliases(
+            &caller.region,
+            caller.account(),
+            &resolved.key.key_id,
+        )),
         other => Ok(other?),
     }?;
     Ok(Empty {})
@@ -147,14 +156,20 @@ pub fn update_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
             current.key_spec, current.key_usage, new_key.key.key_spec, new_key.key.key_usage
         )));
     }
-    match kms.store.update_alias(
+    match kms.store.update_alias_within(
         &caller.region,
         caller.account(),
         &name,
         &new_key.key.key_id,
         kms.now_ms(),
+        MAX_ALIASES_PER_KEY,
     ) {
         Err(StoreError::NotFound) => Err(alias_not_found(caller, &name)),
+        Err(StoreError::LimitExceeded(_)) => Err(too_many_aliases(
+            &caller.region,
+            caller.account(),
+            &new_key.key.key_id,
+        )),
         other => Ok(other?),
     }?;
     Ok(Empty {})

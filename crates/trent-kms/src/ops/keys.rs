@@ -314,7 +314,16 @@ pub fn create_key(
             r.bypass_policy_lockout_safety_check,
         )?;
     }
-    kms.store.create_key(&key, material.as_ref(), &tags)?;
+    match kms
+        .store
+        .create_key_within(&key, material.as_ref(), &tags, kms.max_keys_per_region)
+    {
+        Err(trent_store::StoreError::LimitExceeded(_)) => Err(crate::quotas::too_many_keys(
+            &key.region,
+            kms.max_keys_per_region,
+        )),
+        other => Ok(other?),
+    }?;
     Ok(KeyMetadataResponse {
         key_metadata: KeyMetadata::of(&key, material.as_ref(), std::slice::from_ref(&key)),
     })

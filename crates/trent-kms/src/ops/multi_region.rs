@@ -156,6 +156,14 @@ pub fn replicate_key(
                 ),
             ));
         }
+        // Counted while the set's transaction holds the store's writer: no key can be made in
+        // between.
+        if kms.store.count_customer_keys(&region, &replica.account)? >= kms.max_keys_per_region {
+            return Err(crate::quotas::too_many_keys(
+                &region,
+                kms.max_keys_per_region,
+            ));
+        }
         let mut new = RelatedKey {
             key: replica.clone(),
             materials: Vec::new(),

@@ -246,13 +246,23 @@ impl SqliteStore {
 
     // ---- keys ---------------------------------------------------------------------------------
 
-    pub(crate) fn create_key(
+    pub(crate) fn create_key_within(
         &self,
         key: &KeyRecord,
         material: Option<&KeyMaterial>,
         tags: &[Tag],
+        max_keys: usize,
     ) -> Result<()> {
-        self.create_key_then(key, material, tags, |_| Ok(()))
+        self.write(|tx| {
+            if key.key_manager == crate::model::KeyManager::Customer
+                && count_customer_keys(tx, &key.region, &key.account)? >= max_keys
+            {
+                return Err(StoreError::LimitExceeded(
+                    "customer managed keys per region",
+                ));
+            }
+            insert_key(tx, key, material.into_iter(), tags)
+        })
     }
 
     pub(crate) fn create_key_with_alias(
@@ -262,20 +272,9 @@ impl SqliteStore {
         alias: &Alias,
     ) -> Result<()> {
         // A refused alias drops the transaction uncommitted: the key is not written either.
-        self.create_key_then(key, Some(material), &[], |tx| insert_alias(tx, alias))
-    }
-
-    /// Inserts a key with its first material and tags, then runs `then` in the same transaction.
-    fn create_key_then(
-        &self,
-        key: &KeyRecord,
-        material: Option<&KeyMaterial>,
-        tags: &[Tag],
-        then: impl FnOnce(&Transaction<'_>) -> Result<()>,
-    ) -> Result<()> {
         self.write(|tx| {
-            insert_key(tx, key, material.into_iter(), tags)?;
-            then(tx)
+            insert_key(tx, key, std::iter::once(material), &[])?;
+            insert_alias(tx, alias)
         })
     }
 
@@ -486,19 +485,24 @@ impl SqliteStore {
 
     // ---- aliases ------------------------------------------------------------------------------
 
-    pub(crate) fn create_alias(&self, alias: &Alias) -> Result<()> {
-        self.write(|tx| insert_alias(tx, alias))
+    pub(crate) fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()> {
+        self.write(|tx| {
+            check_alias_quota(tx, &alias.region, &alias.target_key_id, None, max_per_key)?;
+            insert_alias(tx, alias)
+        })
     }
 
-    pub(crate) fn update_alias(
+    pub(crate) fn update_alias_within(
         &self,
         region: &str,
         account: &str,
         alias_name: &str,
         target_key_id: &str,
         now_ms: i64,
+        max_per_key: usize,
     ) -> Result<()> {
         self.write(|tx| {
+            check_alias_quota(tx, region, target_key_id, Some(alias_name), max_per_key)?;
             let changed = tx.execute(
                 "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5 \
                  WHERE region = ?1 AND account = ?2 AND alias_name = ?3",
@@ -679,6 +683,35 @@ fn insert_key<'a>(
     Ok(())
 }
 
+fn count_customer_keys(conn: &Connection, region: &str, account: &str) -> Result<usize> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM keys WHERE region = ?1 AND account = ?2 AND key_manager = 'CUSTOMER'",
+        params![region, account],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// `LimitExceeded` if the key has `max` customer-created aliases besides `except`.
+fn check_alias_quota(
+    tx: &Transaction<'_>,
+    region: &str,
+    key_id: &str,
+    except: Option<&str>,
+    max: usize,
+) -> Result<()> {
+    let n: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM aliases WHERE region = ?1 AND target_key_id = ?2 \
+         AND alias_name NOT LIKE 'alias/aws/%' AND alias_name != ?3",
+        params![region, key_id, except.unwrap_or("")],
+        |r| r.get(0),
+    )?;
+    if usize::try_from(n).unwrap_or(usize::MAX) >= max {
+        return Err(StoreError::LimitExceeded("aliases per key"));
+    }
+    Ok(())
+}
+
 /// Deletes a key; the schema's cascades delete its material, tags, grants and aliases.
 fn delete_key_row(tx: &Transaction<'_>, region: &str, key_id: &str) -> Result<()> {
     tx.execute(
@@ -758,13 +791,18 @@ fn insert_material(
 }
 
 impl Backend for SqliteStore {
-    fn create_key(
+    fn create_key_within(
         &self,
         key: &KeyRecord,
         material: Option<&KeyMaterial>,
         tags: &[Tag],
+        max_keys: usize,
     ) -> Result<()> {
-        SqliteStore::create_key(self, key, material, tags)
+        SqliteStore::create_key_within(self, key, material, tags, max_keys)
+    }
+
+    fn count_customer_keys(&self, region: &str, account: &str) -> Result<usize> {
+        count_customer_keys(&self.reader(), region, account)
     }
 
     fn create_key_with_alias(
@@ -896,19 +934,28 @@ impl Backend for SqliteStore {
         SqliteStore::key_usage(self, region, key_id)
     }
 
-    fn create_alias(&self, alias: &Alias) -> Result<()> {
-        SqliteStore::create_alias(self, alias)
+    fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()> {
+        SqliteStore::create_alias_within(self, alias, max_per_key)
     }
 
-    fn update_alias(
+    fn update_alias_within(
         &self,
         region: &str,
         account: &str,
         alias_name: &str,
         target_key_id: &str,
         now_ms: i64,
+        max_per_key: usize,
     ) -> Result<()> {
-        SqliteStore::update_alias(self, region, account, alias_name, target_key_id, now_ms)
+        SqliteStore::update_alias_within(
+            self,
+            region,
+            account,
+            alias_name,
+            target_key_id,
+            now_ms,
+            max_per_key,
+        )
     }
 
     fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()> {

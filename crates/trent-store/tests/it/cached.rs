@@ -79,6 +79,12 @@ gated! {
         -> Result<KeyRecord>;
     fn keys_with_expired_material(&self, now_ms: i64) -> Result<Vec<(String, String)>>;
     fn related_keys(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
+    fn create_key_within(&self, key: &KeyRecord, material: Option<&KeyMaterial>, tags: &[Tag],
+        max_keys: usize) -> Result<()>;
+    fn count_customer_keys(&self, region: &str, account: &str) -> Result<usize>;
+    fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()>;
+    fn update_alias_within(&self, region: &str, account: &str, alias_name: &str,
+        target_key_id: &str, now_ms: i64, max_per_key: usize) -> Result<()>;
     fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>>;
     fn root_key_canary(&self) -> Result<Option<Vec<u8>>>;
     fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()>;

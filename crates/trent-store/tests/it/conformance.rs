@@ -68,6 +68,7 @@ macro_rules! conformance_suite {
                 related_keys_change_together,
                 related_keys_refusals_change_nothing,
                 root_key_canary_is_set_once,
+                key_and_alias_quotas,
             );
         }
     };
@@ -2004,4 +2005,68 @@ pub fn root_key_canary_is_set_once(store: &Store) {
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(store.root_key_canary().unwrap(), Some(b"sealed-1".to_vec()));
+}
+
+// ---- quotas -------------------------------------------------------------------------------
+
+pub fn key_and_alias_quotas(store: &Store) {
+    // Keys: customer managed keys per account and region; AWS managed keys do not count.
+    store
+        .create_key_within(&key("k1"), Some(&material()), &[], 2)
+        .unwrap();
+    store
+        .create_key_within(&aws_managed("m1"), Some(&material()), &[], 1)
+        .unwrap();
+    store
+        .create_key_within(&key_in("eu-west-1", ACCOUNT, "e1"), None, &[], 1)
+        .unwrap();
+    store
+        .create_key_within(&key_in(REGION, "444455556666", "o1"), None, &[], 1)
+        .unwrap();
+    assert_eq!(store.count_customer_keys(REGION, ACCOUNT).unwrap(), 1);
+    store
+        .create_key_within(&key("k2"), Some(&material()), &[tag("a", "b")], 2)
+        .unwrap();
+    assert!(matches!(
+        store.create_key_within(&key("k3"), Some(&material()), &[tag("a", "b")], 2),
+        Err(StoreError::LimitExceeded(_))
+    ));
+    assert_eq!(store.get_key(REGION, "k3").unwrap(), None);
+    assert_eq!(store.tags(REGION, "k3").unwrap(), vec![]);
+    assert_eq!(store.count_customer_keys(REGION, ACCOUNT).unwrap(), 2);
+
+    // Aliases per key: alias/aws/... names do not count; re-pointing an alias at the key it
+    // names already is no new alias.
+    store
+        .create_alias_within(&alias("alias/aws/s3", "k1"), 1)
+        .unwrap();
+    store
+        .create_alias_within(&alias("alias/a", "k1"), 1)
+        .unwrap();
+    assert!(matches!(
+        store.create_alias_within(&alias("alias/b", "k1"), 1),
+        Err(StoreError::LimitExceeded(_))
+    ));
+    assert_eq!(store.get_alias(REGION, ACCOUNT, "alias/b").unwrap(), None);
+    store
+        .create_alias_within(&alias("alias/b", "k2"), 1)
+        .unwrap();
+    assert!(matches!(
+        store.update_alias_within(REGION, ACCOUNT, "alias/b", "k1", 5, 1),
+        Err(StoreError::LimitExceeded(_))
+    ));
+    assert_eq!(
+        store
+            .get_alias(REGION, ACCOUNT, "alias/b")
+            .unwrap()
+            .unwrap()
+            .target_key_id,
+        "k2"
+    );
+    store
+        .update_alias_within(REGION, ACCOUNT, "alias/a", "k1", 6, 1)
+        .unwrap();
+    store
+        .update_alias_within(REGION, ACCOUNT, "alias/a", "k2", 7, 2)
+        .unwrap();
 }

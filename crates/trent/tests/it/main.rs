@@ -34,4 +34,5 @@ mod kms_rotation;
 mod kms_tags;
 mod persistence;
 mod policy_simulate;
+mod quotas;
 mod sts_cross_account;

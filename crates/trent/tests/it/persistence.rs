@@ -349,3 +349,15 @@ async fn the_wrong_root_key_is_refused_at_start_and_does_no_damage() {
         b"sealed under the file key"
     );
 }
+
+/// SIGTERM right after the server says it listens stops it cleanly: the signal handlers are in
+/// place before that line (they used to be installed only once serving began, and such a
+/// signal killed the process).
+#[test]
+fn sigterm_right_after_start_stops_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    for round in 0..5 {
+        let s = Server::start_in(&tmp.path().join("data"), None);
+        assert!(s.stop().success(), "round {round}");
+    }
+}
