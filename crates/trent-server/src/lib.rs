@@ -71,6 +71,7 @@ async fn api(
 }
 
 async fn process(state: Arc<AppState>, peer: Peer, request: Request<Body>) -> Response {
+    let started = std::time::Instant::now();
     let request_id = render::new_request_id();
     let (parts, body) = request.into_parts();
     let is_admin = parts.uri.path().starts_with(admin::PREFIX);
@@ -168,7 +169,81 @@ async fn process(state: Arc<AppState>, peer: Peer, request: Request<Body>) -> Re
         // The response leaves only once its record is written (and synced, for mutations).
         state.audit.write(&record, mutation).await;
     }
+    let signer = done
+        .caller
+        .is_none()
+        .then(|| audit::credential_of(&parts.headers).access_key_id)
+        .flatten();
+    log_request(
+        &request_id,
+        &event_name,
+        &done,
+        signer.as_deref(),
+        started.elapsed(),
+    );
     response
+}
+
+/// One line per request: at info, what was asked, by whom, of which key, how it was decided
+/// and by what, and how long it took; denials at warn, with the command that explains them.
+fn log_request(
+    request_id: &str,
+    operation: &str,
+    done: &Handled,
+    // The access key of a request that did not authenticate.
+    signer: Option<&str>,
+    latency: std::time::Duration,
+) {
+    let principal = match (&done.caller, signer) {
+        (Some(c), _) => c.arn().to_string(),
+        (None, Some(key)) => format!("access key {key}"),
+        (None, None) => "-".to_string(),
+    };
+    let key = done
+        .authorization
+        .keys
+        .first()
+        .map_or("-".to_string(), |(region, id)| format!("{region}/{id}"));
+    let decisions = &done.authorization.decisions;
+    // A denial decides the request; otherwise the check of the key (the last one made).
+    let deciding = decisions
+        .iter()
+        .find(|d| !d.is_allowed())
+        .or(decisions.last());
+    let by = deciding.map_or(String::new(), |d| d.reason.to_string());
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    match &done.result {
+        Ok(_) if done.authorization.overridden => tracing::warn!(
+            target: "trent::request",
+            request_id, operation, principal, key, decision = "deny (not enforced: --authz audit)",
+            by, latency_ms, hint = %format!("trent explain --request-id {request_id}"),
+            "{operation} by {principal}: denied, not enforced"
+        ),
+        Ok(_) => tracing::info!(
+            target: "trent::request",
+            request_id, operation, principal, key, decision = "allow", by, latency_ms,
+            "{operation} by {principal}: allowed"
+        ),
+        Err(e) if e.code == "AccessDeniedException" && !done.authorization.overridden => {
+            tracing::warn!(
+                target: "trent::request",
+                request_id, operation, principal, key, decision = "deny", by, latency_ms,
+                hint = %format!("trent explain --request-id {request_id}"),
+                "{operation} by {principal}: denied"
+            )
+        }
+        Err(e) if e.code == "UnrecognizedClientException" => tracing::warn!(
+            target: "trent::request",
+            request_id, operation, principal, key, error = e.code, latency_ms,
+            hint = "this server does not know the access key; the keys it knows are logged when it starts",
+            "{operation} by {principal}: {}", e.code
+        ),
+        Err(e) => tracing::info!(
+            target: "trent::request",
+            request_id, operation, principal, key, error = e.code, latency_ms,
+            "{operation} by {principal}: {}", e.code
+        ),
+    }
 }
 
 /// What became of a request: who made it, what it asked, what it got.

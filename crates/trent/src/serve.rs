@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use trent_crypto::{CryptoError, RootKey};
+use trent_kms::iam::PlainIdentities;
 use trent_kms::{AuthzMode, Kms, KmsError, SystemClock};
 use trent_server::audit::AuditError;
 use trent_server::{AppState, AuditDestination, AuditLog, AuditSync, ConnectionLimits};
@@ -328,6 +329,19 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         _ => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let args_summary = format!(
+        "authorization {}, audit fsync {}",
+        match args.authz {
+            AuthzArg::Enforce => "enforced",
+            AuthzArg::Audit => "audit only (denials logged, not enforced)",
+            AuthzArg::Off => "off",
+        },
+        match args.audit_fsync {
+            AuditFsync::Always => "always",
+            AuditFsync::Mutations => "for state changes",
+            AuditFsync::Never => "never",
+        }
+    );
     let storage = Storage::choose(&args, &config)?;
     let (store, root_key) = storage.open()?;
     let clock: Arc<dyn trent_kms::Clock> = match args.test_clock_offset {
@@ -399,6 +413,12 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                 AuditDestination::File(p) => p.display().to_string(),
             }
         );
+        announce(
+            &state,
+            &identities,
+            &format!("{scheme}://{bound}"),
+            args_summary,
+        );
         trent_server::serve(listener, state, shutdown)
             .await
             .map_err(ServeError::Serve)?;
@@ -410,6 +430,43 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
 /// Resolves on SIGINT or SIGTERM. In-flight requests finish; every acknowledged write was
 /// already committed (SQLite, synchronous=FULL) before its response was sent (with
 /// --in-memory, everything is gone when the process exits).
+/// What a newcomer needs after the listening line: the modes, every configured access key with
+/// the principal it signs as (never a secret), how many more the IAM API made, and for the
+/// development identity the lines that point the AWS CLI and SDKs at this server.
+fn announce(state: &AppState, identities: &PlainIdentities, endpoint: &str, modes: String) {
+    tracing::info!("{modes}");
+    let directory = state.kms.directory();
+    let configured: std::collections::BTreeSet<&str> = identities
+        .access_keys
+        .iter()
+        .map(|k| k.access_key_id.as_str())
+        .collect();
+    for id in &configured {
+        if let Some(key) = directory.access_key(id) {
+            tracing::info!("access key {id}: {}", key.principal.arn);
+        }
+    }
+    let made_by_api = directory
+        .stored()
+        .access_keys
+        .iter()
+        .filter(|k| !configured.contains(k.access_key_id.as_str()))
+        .count();
+    if made_by_api > 0 {
+        tracing::info!("and {made_by_api} access keys made through the IAM API");
+    }
+    if configured.contains(crate::config::DEV_ACCESS_KEY_ID) {
+        tracing::info!(
+            "development identity (test/test, the root of account {}): export \
+             AWS_ENDPOINT_URL={endpoint} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} \
+             AWS_REGION=us-east-1",
+            crate::config::DEV_ACCOUNT,
+            crate::config::DEV_ACCESS_KEY_ID,
+            crate::config::DEV_SECRET_ACCESS_KEY,
+        );
+    }
+}
+
 /// Resolves on SIGTERM or SIGINT (Ctrl-C). The handlers are installed when this is called, not
 /// when the future is first polled: it is called before the server says it is listening, so a
 /// signal sent right after that line stops the server cleanly instead of killing it.

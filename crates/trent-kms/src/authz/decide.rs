@@ -208,6 +208,41 @@ pub enum Reason {
     NoSessionPolicyAllow,
 }
 
+/// What decided, in a few words (the request log line): `key policy statement 1 (Sid "x")`,
+/// `grant 0f3…`, `no key policy statement or grant allows`. Explanations say it in full.
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let identity = |i: &IdentityAllow| match i {
+            IdentityAllow::RootUser => "the account's root user".to_string(),
+            IdentityAllow::IdentityPolicy { policy, statement } => {
+                format!("identity policy {policy:?} {statement}")
+            }
+        };
+        match self {
+            Reason::KeyPolicyAllows { statement } => write!(f, "key policy {statement}"),
+            Reason::KeyPolicyDelegatesToIam {
+                statement,
+                identity: i,
+            } => write!(f, "key policy {statement} and {}", identity(i)),
+            Reason::IdentityAllows { identity: i } => f.write_str(&identity(i)),
+            Reason::Grant { grant_id, .. } => write!(f, "grant {grant_id}"),
+            Reason::KeyPolicyDenies { statement } => {
+                write!(f, "explicit deny in key policy {statement}")
+            }
+            Reason::IdentityPolicyDenies { policy, statement } => {
+                write!(f, "explicit deny in identity policy {policy:?} {statement}")
+            }
+            Reason::NoResourceBasedAllow => f.write_str("no key policy statement or grant allows"),
+            Reason::NoIdentityBasedAllow => f.write_str("no identity policy allows"),
+            Reason::NotCrossAccountAction => f.write_str("not allowed across accounts"),
+            Reason::SessionPolicyDenies { policy, statement } => {
+                write!(f, "explicit deny in session policy {policy:?} {statement}")
+            }
+            Reason::NoSessionPolicyAllow => f.write_str("no session policy allows"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NamedEvaluation {

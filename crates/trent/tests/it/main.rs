@@ -35,4 +35,5 @@ mod kms_tags;
 mod persistence;
 mod policy_simulate;
 mod quotas;
+mod server_log;
 mod sts_cross_account;

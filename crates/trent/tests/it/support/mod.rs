@@ -14,7 +14,7 @@ pub mod kms;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use aws_credential_types::Credentials;
@@ -26,6 +26,8 @@ pub struct Server {
     child: Child,
     pub endpoint: String,
     pub data_dir: PathBuf,
+    /// Everything the server wrote to stderr so far.
+    log: Arc<Mutex<String>>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -103,9 +105,15 @@ impl Server {
         let mut child = cmd.spawn().expect("spawn trent");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let log = Arc::new(Mutex::new(String::new()));
+        let collected = Arc::clone(&log);
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(mut log) = collected.lock() {
+                    log.push_str(&line);
+                    log.push('\n');
+                }
                 if !sent && let Some(rest) = line.split("listening on http://").nth(1) {
                     let addr = rest.split(',').next().unwrap_or_default().to_string();
                     let _ = tx.send(Ok(addr));
@@ -130,7 +138,21 @@ impl Server {
             child,
             endpoint: format!("http://{addr}"),
             data_dir: data_dir.to_path_buf(),
+            log,
             _tmp: None,
+        }
+    }
+
+    /// The server's stderr once it contains `needle` (waiting up to 10 s for it: lines reach
+    /// the reader thread a moment after they are written).
+    pub fn log_with(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log.lock().unwrap().clone();
+            if log.contains(needle) || std::time::Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
