@@ -5,6 +5,7 @@ mod access;
 mod client;
 mod config;
 mod explain;
+mod reset;
 mod serve;
 mod simulate;
 
@@ -39,6 +40,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Who can do what with a key, and through which path (key policy, IAM, grants).
     Access(access::AccessArgs),
+    /// Wipe a data dir (database, root key, audit log) after asking, or with --yes.
+    Reset(reset::ResetArgs),
     /// Policy tools: `trent policy simulate`.
     #[command(subcommand)]
     Policy(simulate::PolicyCommand),
@@ -69,6 +72,10 @@ fn main() -> ExitCode {
             USAGE_OR_INPUT_ERROR,
         ),
         Command::Policy(cmd) => (cmd.run().map_err(Into::into), USAGE_OR_INPUT_ERROR),
+        Command::Reset(args) => (
+            reset::run(args).map(|()| Verdict::Done).map_err(Into::into),
+            1,
+        ),
     };
     match result {
         Ok(Verdict::Done | Verdict::Allowed) => ExitCode::SUCCESS,

@@ -361,3 +361,53 @@ fn sigterm_right_after_start_stops_cleanly() {
         assert!(s.stop().success(), "round {round}");
     }
 }
+
+/// `trent reset` asks (a script without `--yes` is refused), then deletes the database, the root
+/// key and the audit log, leaves other files, and the next start begins empty.
+#[tokio::test]
+async fn reset_wipes_a_data_dir_only_when_told_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let s = Server::start_in(&dir, None);
+    let id = new_key(&s.kms()).await.key_id().to_string();
+    assert!(s.stop().success());
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let reset = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_trent"))
+            .arg("reset")
+            .arg("--data-dir")
+            .arg(&dir)
+            .args(args)
+            .env_remove("TRENT_DATA_DIR")
+            .env_remove("TRENT_CONFIG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let refused = reset(&[]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("pass --yes"), "{stderr}");
+    assert!(dir.join("trent.db").exists() && dir.join("root.key").exists());
+
+    let done = reset(&["--yes"]);
+    assert!(done.status.success(), "{done:?}");
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("other files in it were left"), "{stdout}");
+    for f in ["trent.db", "root.key", "audit.log"] {
+        assert!(!dir.join(f).exists(), "{f} is still there");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    // Nothing of Trent's is left to reset.
+    let again = reset(&["--yes"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("holds no Trent data"));
+
+    let s = Server::start_in(&dir, None);
+    assert!(all_key_ids(&s.kms(), 10).await.is_empty());
+    let (code, _) = failure(s.kms().describe_key().key_id(&id).send().await);
+    assert_eq!(code, "NotFoundException");
+}
