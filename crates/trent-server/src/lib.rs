@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 mod auth;
 mod listen;
+pub mod metrics;
 mod query;
 mod render;
 mod tls;
@@ -40,13 +41,28 @@ pub struct AppState {
     pub limits: ConnectionLimits,
     /// TLS for every connection, or plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// Request counts and latencies (`GET /metrics`).
+    pub metrics: metrics::Metrics,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
         .fallback(api)
         .with_state(state)
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn health() -> Response {
@@ -174,13 +190,15 @@ async fn process(state: Arc<AppState>, peer: Peer, request: Request<Body>) -> Re
         .is_none()
         .then(|| audit::credential_of(&parts.headers).access_key_id)
         .flatten();
-    log_request(
-        &request_id,
-        &event_name,
-        &done,
-        signer.as_deref(),
-        started.elapsed(),
-    );
+    let latency = started.elapsed();
+    let outcome = match &done.result {
+        _ if done.authorization.overridden => metrics::Outcome::Deny,
+        Ok(_) => metrics::Outcome::Allow,
+        Err(e) if e.code == "AccessDeniedException" => metrics::Outcome::Deny,
+        Err(_) => metrics::Outcome::Error,
+    };
+    state.metrics.record(&event_name, outcome, latency);
+    log_request(&request_id, &event_name, &done, signer.as_deref(), latency);
     response
 }
 

@@ -379,6 +379,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         },
         tls,
+        metrics: Default::default(),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

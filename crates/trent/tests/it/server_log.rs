@@ -148,3 +148,64 @@ async fn json_logs_are_one_object_per_line() {
             .starts_with("listening on http://")
     }));
 }
+
+/// `GET /metrics`: request counts by operation and outcome, latency histograms by operation, in
+/// Prometheus's text format; `GET /health` answers while the server serves.
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_outcome() {
+    let s = Server::start_with_config(&accounts());
+    let root = client_of(&s, ROOT);
+    let key = root
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    for _ in 0..3 {
+        root.describe_key().key_id(&key).send().await.unwrap();
+    }
+    let reader = client_of(&s, READER);
+    reader.describe_key().key_id(&key).send().await.unwrap_err();
+    reader.list_keys().send().await.unwrap();
+    root.describe_key()
+        .key_id("alias/none")
+        .send()
+        .await
+        .unwrap_err();
+
+    let health = raw(&s.endpoint, "GET", "/health", &[], b"");
+    assert_eq!(health.status, 200);
+    let metrics = raw(&s.endpoint, "GET", "/metrics", &[], b"");
+    assert_eq!(metrics.status, 200);
+    assert_eq!(
+        metrics.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = String::from_utf8(metrics.body.clone()).unwrap();
+    for line in [
+        "# TYPE trent_requests_total counter",
+        "trent_requests_total{operation=\"CreateKey\",outcome=\"allow\"} 1",
+        "trent_requests_total{operation=\"DescribeKey\",outcome=\"allow\"} 3",
+        "trent_requests_total{operation=\"DescribeKey\",outcome=\"deny\"} 1",
+        "trent_requests_total{operation=\"DescribeKey\",outcome=\"error\"} 1",
+        "trent_requests_total{operation=\"ListKeys\",outcome=\"allow\"} 1",
+        "# TYPE trent_request_duration_seconds histogram",
+        "trent_request_duration_seconds_bucket{operation=\"DescribeKey\",le=\"+Inf\"} 5",
+        "trent_request_duration_seconds_count{operation=\"DescribeKey\"} 5",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in:\n{text}");
+    }
+    // Buckets are cumulative: never fewer requests under a larger bound.
+    let buckets: Vec<u64> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("trent_request_duration_seconds_bucket{operation=\"DescribeKey\"")
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 13);
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+}
