@@ -8,6 +8,10 @@
 //!     --endpoint http://127.0.0.1:4599 --op encrypt --concurrency 64 --duration 10s
 //! ```
 //!
+//! With `--compare-ceiling URL` it then sends the same requests to the ceiling server
+//! (`--example ceiling`, the HTTP stack alone) for as long, and prints Trent's req/s as a share
+//! of the ceiling's: the figure `docs/performance.md` tracks.
+//!
 //! Without `--key-id` it creates a key for the run and schedules its deletion (7 days) at the
 //! end: symmetric for encrypt, decrypt and generate-data-key; ECC_NIST_P256 (SIGN_VERIFY) for
 //! sign-ecdsa and verify; RSA_2048 (SIGN_VERIFY) for sign-rsa; HMAC_256 for generate-mac. Retries are disabled so that every failed request counts as an error; the exit
@@ -151,6 +155,11 @@ struct Args {
     /// Accept an endpoint that is not on this machine.
     #[arg(long)]
     allow_non_loopback: bool,
+    /// Also drive the ceiling server (`--example ceiling`) at this URL with the same requests,
+    /// right after the run against --endpoint, and print Trent's req/s as a share of the
+    /// ceiling's (encrypt, decrypt and generate-data-key only).
+    #[arg(long, value_name = "URL")]
+    compare_ceiling: Option<String>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -431,12 +440,12 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     f64::from(sorted_us[index]) / 1000.0
 }
 
-fn client(args: &Args) -> aws_sdk_kms::Client {
+fn client(args: &Args, endpoint: &str) -> aws_sdk_kms::Client {
     let credentials = Credentials::new(&args.access_key, &args.secret_key, None, None, "load");
     let config = aws_sdk_kms::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(args.region.clone()))
-        .endpoint_url(&args.endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(credentials)
         .retry_config(RetryConfig::disabled())
         .timeout_config(
@@ -574,8 +583,89 @@ async fn asymmetric_request(
     })
 }
 
+/// What one timed run saw, across its request loops.
+struct Measured {
+    elapsed: f64,
+    /// Latencies of the successful requests, sorted, in microseconds.
+    latencies: Vec<u32>,
+    errors: BTreeMap<String, u64>,
+    first_error: Option<String>,
+}
+
+impl Measured {
+    fn req_per_s(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed
+    }
+
+    fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+
+    fn print(&self, label: &str, args: &Args) {
+        println!("== {label}");
+        println!("op           {:?}", args.op);
+        println!("concurrency  {}", args.concurrency);
+        println!("elapsed      {:.2} s", self.elapsed);
+        println!("ops          {}", self.latencies.len());
+        println!("errors       {}", self.error_count());
+        for (kind, n) in &self.errors {
+            println!("  {kind:<24} {n}");
+        }
+        println!("req/s        {:.1}", self.req_per_s());
+        println!(
+            "latency ms   p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
+            percentile_ms(&self.latencies, 50.0),
+            percentile_ms(&self.latencies, 90.0),
+            percentile_ms(&self.latencies, 99.0),
+            percentile_ms(&self.latencies, 100.0),
+        );
+        if let Some(e) = &self.first_error {
+            println!("first error  {e}");
+        }
+    }
+}
+
+/// `concurrency` loops repeating `request` against `kms` for `duration`.
+async fn measure(
+    kms: &aws_sdk_kms::Client,
+    request: &Arc<Request>,
+    concurrency: u32,
+    duration: Duration,
+) -> BoxResult<Measured> {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| tokio::spawn(request_loop(kms.clone(), request.clone(), deadline)))
+        .collect();
+    let mut m = Measured {
+        elapsed: 0.0,
+        latencies: Vec::new(),
+        errors: BTreeMap::new(),
+        first_error: None,
+    };
+    for task in tasks {
+        let stats = task.await?;
+        m.latencies.extend(stats.latencies_us);
+        for (kind, n) in stats.errors {
+            *m.errors.entry(kind).or_default() += n;
+        }
+        if m.first_error.is_none() {
+            m.first_error = stats.first_error;
+        }
+    }
+    m.elapsed = started.elapsed().as_secs_f64();
+    m.latencies.sort_unstable();
+    Ok(m)
+}
+
 async fn run(args: Args) -> BoxResult<()> {
-    let kms = client(&args);
+    let kms = client(&args, &args.endpoint);
+    if args.compare_ceiling.is_some() && args.op.key_kind().is_some() {
+        return Err(fail(
+            "--compare-ceiling is for encrypt, decrypt and generate-data-key: the ceiling's one \
+             reply is an answer to those",
+        ));
+    }
 
     let (key_id, created) = match &args.key_id {
         Some(k) => (k.clone(), false),
@@ -618,47 +708,20 @@ async fn run(args: Args) -> BoxResult<()> {
         },
     );
 
-    let started = Instant::now();
-    let deadline = started + args.duration;
-    let tasks: Vec<_> = (0..args.concurrency)
-        .map(|_| tokio::spawn(request_loop(kms.clone(), request.clone(), deadline)))
-        .collect();
-    let mut latencies = Vec::new();
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    let mut first_error = None;
-    for task in tasks {
-        let stats = task.await?;
-        latencies.extend(stats.latencies_us);
-        for (kind, n) in stats.errors {
-            *errors.entry(kind).or_default() += n;
-        }
-        if first_error.is_none() {
-            first_error = stats.first_error;
-        }
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let ops = latencies.len();
-    let error_count: u64 = errors.values().sum();
-
-    println!("op           {:?}", args.op);
-    println!("concurrency  {}", args.concurrency);
-    println!("elapsed      {elapsed:.2} s");
-    println!("ops          {ops}");
-    println!("errors       {error_count}");
-    for (kind, n) in &errors {
-        println!("  {kind:<24} {n}");
-    }
-    println!("req/s        {:.1}", ops as f64 / elapsed);
-    println!(
-        "latency ms   p50 {:.3}  p90 {:.3}  p99 {:.3}  max {:.3}",
-        percentile_ms(&latencies, 50.0),
-        percentile_ms(&latencies, 90.0),
-        percentile_ms(&latencies, 99.0),
-        percentile_ms(&latencies, 100.0),
-    );
-    if let Some(e) = first_error {
-        println!("first error  {e}");
+    let trent = measure(&kms, &request, args.concurrency, args.duration).await?;
+    trent.print(&format!("Trent at {}", args.endpoint), &args);
+    let mut error_count = trent.error_count();
+    if let Some(ceiling) = &args.compare_ceiling {
+        let ceiling_kms = client(&args, ceiling);
+        let c = measure(&ceiling_kms, &request, args.concurrency, args.duration).await?;
+        c.print(&format!("ceiling at {ceiling}"), &args);
+        error_count += c.error_count();
+        println!(
+            "== Trent / ceiling: {:.1} % of the ceiling's req/s ({:.1} / {:.1})",
+            100.0 * trent.req_per_s() / c.req_per_s(),
+            trent.req_per_s(),
+            c.req_per_s()
+        );
     }
 
     if created {
