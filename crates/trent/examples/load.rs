@@ -160,6 +160,11 @@ struct Args {
     /// ceiling's (encrypt, decrypt and generate-data-key only).
     #[arg(long, value_name = "URL")]
     compare_ceiling: Option<String>,
+    /// Instead of sending requests, write a wrk script that replays one SigV4-signed request of
+    /// --op (signed now: valid for Trent's 5-minute clock-skew window) and exit: the client
+    /// then costs the server's machine almost nothing (encrypt, decrypt, generate-data-key).
+    #[arg(long, value_name = "PATH")]
+    wrk_script: Option<std::path::PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -583,6 +588,85 @@ async fn asymmetric_request(
     })
 }
 
+/// The JSON 1.1 target and body of a symmetric request, as the SDK would send them.
+fn wire_request(request: &Request) -> BoxResult<(&'static str, String)> {
+    use base64::Engine;
+    let b64 = |b: &Blob| base64::engine::general_purpose::STANDARD.encode(b.as_ref());
+    Ok(match request {
+        Request::Encrypt { key_id, plaintext } => (
+            "Encrypt",
+            serde_json::json!({"KeyId": key_id, "Plaintext": b64(plaintext)}).to_string(),
+        ),
+        Request::Decrypt { ciphertext } => (
+            "Decrypt",
+            serde_json::json!({"CiphertextBlob": b64(ciphertext)}).to_string(),
+        ),
+        Request::GenerateDataKey { key_id } => (
+            "GenerateDataKey",
+            serde_json::json!({"KeyId": key_id, "KeySpec": "AES_256"}).to_string(),
+        ),
+        _ => {
+            return Err(fail(
+                "--wrk-script is for encrypt, decrypt and generate-data-key",
+            ));
+        }
+    })
+}
+
+/// A wrk script replaying `request`, SigV4-signed once with the tool's credentials.
+fn write_wrk_script(args: &Args, request: &Request, path: &std::path::Path) -> BoxResult<()> {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    use aws_sigv4::sign::v4;
+    let (operation, body) = wire_request(request)?;
+    let host = args
+        .endpoint
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .ok_or_else(|| fail("--endpoint is not an http(s):// URL"))?;
+    let target = format!("TrentService.{operation}");
+    let mut headers = vec![
+        ("host".to_string(), host.to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-amz-json-1.1".to_string(),
+        ),
+        ("x-amz-target".to_string(), target),
+    ];
+    let identity = Credentials::new(&args.access_key, &args.secret_key, None, None, "load").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&args.region)
+        .name("kms")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()?
+        .into();
+    let url = format!("{}/", args.endpoint.trim_end_matches('/'));
+    let signable = SignableRequest::new(
+        "POST",
+        url.as_str(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body.as_bytes()),
+    )?;
+    let (instructions, _) = sign(signable, &params)?.into_parts();
+    let (signed, _) = instructions.into_parts();
+    headers.extend(
+        signed
+            .into_iter()
+            .map(|h| (h.name().to_string(), h.value().to_string())),
+    );
+    let lua = |s: &str| format!("{s:?}");
+    let mut script =
+        String::from("-- written by `--example load --wrk-script`\nwrk.method = \"POST\"\n");
+    script.push_str(&format!("wrk.body = {}\n", lua(&body)));
+    for (name, value) in headers.iter().filter(|(n, _)| n != "host") {
+        script.push_str(&format!("wrk.headers[{}] = {}\n", lua(name), lua(value)));
+    }
+    std::fs::write(path, script)?;
+    Ok(())
+}
+
 /// What one timed run saw, across its request loops.
 struct Measured {
     elapsed: f64,
@@ -694,6 +778,18 @@ async fn run(args: Args) -> BoxResult<()> {
         None => symmetric_request(&kms, &args, &key_id, plain).await?,
         Some(_) => asymmetric_request(&kms, args.op, &key_id, plain).await?,
     });
+
+    if let Some(path) = &args.wrk_script {
+        write_wrk_script(&args, &request, path)?;
+        eprintln!(
+            "load: wrote {} (one signed {:?}); run e.g. wrk -t1 -c64 -d10s -s {} {}",
+            path.display(),
+            args.op,
+            path.display(),
+            args.endpoint
+        );
+        return Ok(());
+    }
 
     eprintln!(
         "load: {:?} on {} with key {key_id}{}, concurrency {}, {:.1} s{}",
