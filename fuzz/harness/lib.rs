@@ -4,3 +4,4 @@
 //! replay tests' seed loader and not part of this crate.)
 
 pub mod policy_parse_evaluate;
+pub mod sigv4;
