@@ -3,5 +3,6 @@
 //! `#[path]` and run the committed seeds under `cargo test`. (`replay.rs`, next to them, is the
 //! replay tests' seed loader and not part of this crate.)
 
+pub mod ciphertext_blob;
 pub mod policy_parse_evaluate;
 pub mod sigv4;
