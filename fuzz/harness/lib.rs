@@ -4,5 +4,6 @@
 //! replay tests' seed loader and not part of this crate.)
 
 pub mod ciphertext_blob;
+pub mod kms_request;
 pub mod policy_parse_evaluate;
 pub mod sigv4;

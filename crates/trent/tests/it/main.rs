@@ -18,6 +18,7 @@ mod config;
 mod connection_limits;
 mod e2e_scripts;
 mod explain;
+mod fuzz_corpus;
 mod grants;
 mod in_memory;
 mod key_types_errors;
