@@ -6,4 +6,5 @@
 pub mod ciphertext_blob;
 pub mod kms_request;
 pub mod policy_parse_evaluate;
+pub mod query_protocol;
 pub mod sigv4;

@@ -24,6 +24,11 @@ pub use audit::{AuditLog, Destination as AuditDestination, SyncPolicy as AuditSy
 pub use listen::ConnectionLimits;
 pub use render::WireError;
 
+/// How an STS or IAM (query protocol) request's parameters are read from its URL query string
+/// and form body, as the server reads them before dispatching the action. Public for fuzzing
+/// and tests.
+pub use query::params as query_params;
+
 /// Largest request body accepted. KMS's largest members (4 KiB plaintext, 6 KiB ciphertext,
 /// 32 KiB policies) fit comfortably.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
