@@ -27,6 +27,11 @@ pub use listen::{ConnectionLimits, Peer};
 pub use render::WireError;
 pub use tls::{TlsConfig, TlsError};
 
+/// How an STS or IAM (query protocol) request's parameters are read from its URL query string
+/// and form body, as the server reads them before dispatching the action. Public for fuzzing
+/// and tests.
+pub use query::params as query_params;
+
 /// Largest request body accepted. KMS's largest members (4 KiB plaintext, 6 KiB ciphertext,
 /// 32 KiB policies) fit comfortably.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

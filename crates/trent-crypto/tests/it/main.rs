@@ -6,6 +6,7 @@ mod support;
 mod aes_gcm_oracle;
 mod blob;
 mod blob_never_panics;
+mod fuzz_corpus;
 mod interop_ecc;
 mod interop_hmac;
 mod interop_mldsa;

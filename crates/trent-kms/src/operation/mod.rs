@@ -87,6 +87,16 @@ macro_rules! operations {
                 }
             }
 
+            /// Decodes a JSON 1.1 request body into this operation's typed request, exactly as
+            /// [`Kms::call`] does before it runs the handler, but runs nothing: no
+            /// authorization, no store, no crypto. `None` for an operation without a handler
+            /// (its body is never decoded into a type). For fuzzing and tests.
+            pub fn decode_request(self, body: &[u8]) -> Option<KmsResult<()>> {
+                match self {
+                    $(Operation::$name => decoder!(body, $handler $(:: $function)?)),*
+                }
+            }
+
             /// Parses an operation name (the part of the target after `TrentService.`).
             pub fn from_name(name: &str) -> Option<Operation> {
                 match name { $(stringify!($name) => Some(Operation::$name),)* _ => None }
@@ -101,6 +111,18 @@ macro_rules! handler {
     };
     ($module:ident :: $function:ident) => {
         Some(|kms, call, request| run(request, |r| $module::$function(kms, call, r)))
+    };
+}
+
+macro_rules! decoder {
+    ($body:ident, unsupported) => {
+        None
+    };
+    ($body:ident, $module:ident :: $function:ident) => {
+        Some(
+            crate::pipeline::decode($body)
+                .and_then(|request| decode_for(&request, $module::$function)),
+        )
     };
 }
 
@@ -317,10 +339,23 @@ fn run<Req: DeserializeOwned, Resp: Serialize>(
     request: &Value,
     f: impl FnOnce(Req) -> KmsResult<Resp>,
 ) -> KmsResult<Value> {
-    let request = Req::deserialize(request)
-        .map_err(|e| KmsError::new(ErrorCode::Serialization, serialization_message(&e)))?;
-    let response = f(request)?;
+    let response = f(decode(request)?)?;
     serde_json::to_value(response).map_err(KmsError::internal)
+}
+
+/// The one decoding step of every handler's request type.
+fn decode<Req: DeserializeOwned>(request: &Value) -> KmsResult<Req> {
+    Req::deserialize(request)
+        .map_err(|e| KmsError::new(ErrorCode::Serialization, serialization_message(&e)))
+}
+
+/// Decodes `request` into the request type of `handler` (its signature names the type) without
+/// calling the handler: [`Operation::decode_request`].
+fn decode_for<Req: DeserializeOwned, Resp>(
+    request: &Value,
+    _handler: fn(&Kms, &Call<'_>, Req) -> KmsResult<Resp>,
+) -> KmsResult<()> {
+    decode::<Req>(request).map(drop)
 }
 
 /// serde's messages carry line/column noise; keep the part a client can act on.

@@ -5,6 +5,7 @@
 //! `SourceParallel` layout, which it finds from this `main.rs` (next to a lone `tests/*.rs` there
 //! was no `main.rs`, so it fell back to `tests/<file>.proptest-regressions`).
 
+mod fuzz_corpus;
 mod rejections;
 mod sdk_signer;
 mod vectors;

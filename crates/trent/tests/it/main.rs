@@ -20,6 +20,7 @@ mod connection_limits;
 mod crash_safety;
 mod e2e_scripts;
 mod explain;
+mod fuzz_corpus;
 mod grants;
 mod in_memory;
 mod key_types_errors;
