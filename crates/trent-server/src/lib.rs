@@ -217,6 +217,15 @@ fn log_request(
     signer: Option<&str>,
     latency: std::time::Duration,
 ) {
+    // Nothing below is worth computing for a line nobody reads (allowed requests log at info,
+    // the rest at warn).
+    if !tracing::enabled!(target: "trent::request", tracing::Level::WARN)
+        || (done.result.is_ok()
+            && !done.authorization.overridden
+            && !tracing::enabled!(target: "trent::request", tracing::Level::INFO))
+    {
+        return;
+    }
     let principal = match (&done.caller, signer) {
         (Some(c), _) => c.arn().to_string(),
         (None, Some(key)) => format!("access key {key}"),

@@ -12,11 +12,11 @@ const BUCKETS: [f64; 12] = [
 ];
 
 /// How a request ended, as the `outcome` label says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    Allow,
-    Deny,
-    Error,
+    Allow = 0,
+    Deny = 1,
+    Error = 2,
 }
 
 impl Outcome {
@@ -29,63 +29,66 @@ impl Outcome {
     }
 }
 
+/// What one operation's requests came to.
 #[derive(Default)]
-struct Latency {
-    /// Requests at or below each bucket's bound (cumulative, as Prometheus wants them).
+struct OperationStats {
+    /// Requests by outcome, indexed by `Outcome as usize`.
+    outcomes: [u64; 3],
+    /// Requests at or below each latency bucket's bound (cumulative, as Prometheus wants them).
     buckets: [u64; BUCKETS.len()],
     count: u64,
     sum: f64,
 }
 
+/// The counters of one server, by operation name.
 #[derive(Default)]
-struct Counts {
-    requests: BTreeMap<(String, Outcome), u64>,
-    latency: BTreeMap<String, Latency>,
-}
-
-/// The counters of one server.
-#[derive(Default)]
-pub struct Metrics(Mutex<Counts>);
+pub struct Metrics(Mutex<BTreeMap<String, OperationStats>>);
 
 impl Metrics {
     pub fn record(&self, operation: &str, outcome: Outcome, latency: Duration) {
         let seconds = latency.as_secs_f64();
-        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *counts
-            .requests
-            .entry((operation.to_string(), outcome))
-            .or_default() += 1;
-        let l = counts.latency.entry(operation.to_string()).or_default();
-        for (bound, n) in BUCKETS.iter().zip(l.buckets.iter_mut()) {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // The name is copied once per operation, not once per request.
+        let stats = match all.get_mut(operation) {
+            Some(stats) => stats,
+            None => all.entry(operation.to_string()).or_default(),
+        };
+        stats.outcomes[outcome as usize] += 1;
+        for (bound, n) in BUCKETS.iter().zip(stats.buckets.iter_mut()) {
             if seconds <= *bound {
                 *n += 1;
             }
         }
-        l.count += 1;
-        l.sum += seconds;
+        stats.count += 1;
+        stats.sum += seconds;
     }
 
     /// The exposition text.
     pub fn render(&self) -> String {
-        let counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let all = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = String::new();
         out.push_str(
             "# HELP trent_requests_total Requests answered, by operation and outcome \
              (allow, deny, error).\n# TYPE trent_requests_total counter\n",
         );
-        for ((operation, outcome), n) in &counts.requests {
-            let _ = writeln!(
-                out,
-                "trent_requests_total{{operation=\"{operation}\",outcome=\"{}\"}} {n}",
-                outcome.as_str()
-            );
+        for (operation, stats) in all.iter() {
+            for outcome in [Outcome::Allow, Outcome::Deny, Outcome::Error] {
+                let n = stats.outcomes[outcome as usize];
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "trent_requests_total{{operation=\"{operation}\",outcome=\"{}\"}} {n}",
+                        outcome.as_str()
+                    );
+                }
+            }
         }
         out.push_str(
             "# HELP trent_request_duration_seconds Time from the request's arrival to its \
              answer, by operation.\n# TYPE trent_request_duration_seconds histogram\n",
         );
-        for (operation, l) in &counts.latency {
-            for (bound, n) in BUCKETS.iter().zip(l.buckets) {
+        for (operation, stats) in all.iter() {
+            for (bound, n) in BUCKETS.iter().zip(stats.buckets) {
                 let _ = writeln!(
                     out,
                     "trent_request_duration_seconds_bucket{{operation=\"{operation}\",le=\"{bound}\"}} {n}"
@@ -96,7 +99,7 @@ impl Metrics {
                 "trent_request_duration_seconds_bucket{{operation=\"{operation}\",le=\"+Inf\"}} {}\n\
                  trent_request_duration_seconds_sum{{operation=\"{operation}\"}} {}\n\
                  trent_request_duration_seconds_count{{operation=\"{operation}\"}} {}",
-                l.count, l.sum, l.count
+                stats.count, stats.sum, stats.count
             );
         }
         out
