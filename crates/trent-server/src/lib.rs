@@ -371,12 +371,19 @@ async fn handle(
     };
     done.operation = Some(op);
     let kms = Arc::clone(&state.kms);
-    // The service is synchronous (SQLite, crypto); keep it off the async workers.
-    let joined = tokio::task::spawn_blocking(move || {
+    // The service is synchronous (SQLite, crypto). Operations that take microseconds with the
+    // key's material cached run on the connection's task: a hand-off to the blocking pool and
+    // back costs more than they do. The rest stay off the async workers.
+    let joined = if runs_inline(op) {
         let outcome = kms.call(&caller, op, &body);
-        (outcome, caller)
-    })
-    .await;
+        Ok((outcome, caller))
+    } else {
+        tokio::task::spawn_blocking(move || {
+            let outcome = kms.call(&caller, op, &body);
+            (outcome, caller)
+        })
+        .await
+    };
     match joined {
         Ok((outcome, caller)) => {
             done.result = outcome.result.map_err(WireError::from);
@@ -387,6 +394,23 @@ async fn handle(
         Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),
     }
     done
+}
+
+/// The operations whose work is symmetric cryptography with cached material (or a few random
+/// bytes): no key generation, no RSA, no write to the store but the rare purge of a key whose
+/// deletion date has passed.
+fn runs_inline(op: Operation) -> bool {
+    matches!(
+        op,
+        Operation::Encrypt
+            | Operation::Decrypt
+            | Operation::ReEncrypt
+            | Operation::GenerateDataKey
+            | Operation::GenerateDataKeyWithoutPlaintext
+            | Operation::GenerateMac
+            | Operation::VerifyMac
+            | Operation::GenerateRandom
+    )
 }
 
 /// An STS or IAM request (AWS query protocol).
