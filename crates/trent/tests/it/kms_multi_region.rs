@@ -43,6 +43,17 @@ async fn multi_region_key(kms: &Client) -> String {
         .to_string()
 }
 
+/// The (code, message) of a ReplicateKey that must fail.
+pub(crate) async fn refused_replication(kms: &Client, key: &str, region: &str) -> (String, String) {
+    failure(
+        kms.replicate_key()
+            .key_id(key)
+            .replica_region(region)
+            .send()
+            .await,
+    )
+}
+
 async fn replicate(kms: &Client, key: &str, region: &str) -> aws_sdk_kms::types::KeyMetadata {
     kms.replicate_key()
         .key_id(key)
@@ -226,14 +237,7 @@ async fn refused_replications_create_nothing() {
     // Only a multi-Region primary can be replicated.
     for (client, id, region) in [(&us, single.as_str(), REGION), (&eu, key.as_str(), EU)] {
         assert_eq!(
-            failure(
-                client
-                    .replicate_key()
-                    .key_id(id)
-                    .replica_region(AP)
-                    .send()
-                    .await
-            ),
+            refused_replication(client, id, AP).await,
             expected(
                 "UnsupportedOperationException",
                 &format!("{} is not a multi-Region primary key.", arn_in(region, id))
@@ -243,26 +247,14 @@ async fn refused_replications_create_nothing() {
     // One replica per Region; the primary's own Region has the key already.
     for region in [EU, REGION] {
         assert_eq!(
-            failure(
-                us.replicate_key()
-                    .key_id(&key)
-                    .replica_region(region)
-                    .send()
-                    .await
-            ),
+            refused_replication(&us, &key, region).await,
             expected(
                 "AlreadyExistsException",
                 &format!("{} already exists.", arn_in(region, &key))
             )
         );
     }
-    let (code, message) = failure(
-        us.replicate_key()
-            .key_id(&key)
-            .replica_region("EU-West-1")
-            .send()
-            .await,
-    );
+    let (code, message) = refused_replication(&us, &key, "EU-West-1").await;
     assert_eq!(code, "ValidationException");
     assert!(
         message.contains("Member must satisfy regular expression pattern: ^([a-z]+-){2,3}\\d+$"),
@@ -589,14 +581,7 @@ async fn update_primary_region_swaps_primary_and_replica() {
     }
     // The new primary is the one that replicates and rotates; data is untouched.
     assert_eq!(
-        failure(
-            us.replicate_key()
-                .key_id(&key)
-                .replica_region("sa-east-1")
-                .send()
-                .await
-        )
-        .0,
+        refused_replication(&us, &key, "sa-east-1").await.0,
         "UnsupportedOperationException"
     );
     assert_eq!(
@@ -647,13 +632,7 @@ async fn a_primary_is_deleted_only_after_its_replicas() {
                 .await,
         );
         assert_eq!(code, "KMSInvalidStateException");
-        let (code, _) = failure(
-            us.replicate_key()
-                .key_id(&key)
-                .replica_region(AP)
-                .send()
-                .await,
-        );
+        let (code, _) = refused_replication(&us, &key, AP).await;
         assert_eq!(code, "KMSInvalidStateException");
         us.cancel_key_deletion().key_id(&key).send().await.unwrap();
         assert_eq!(
@@ -737,13 +716,7 @@ async fn replicas_of_imported_keys_take_the_same_material() {
         .to_string();
     // Nothing to replicate before the primary has material.
     assert_eq!(
-        failure(
-            us.replicate_key()
-                .key_id(&key)
-                .replica_region(EU)
-                .send()
-                .await
-        ),
+        refused_replication(&us, &key, EU).await,
         expected(
             "KMSInvalidStateException",
             &format!("{} is pending import.", arn_in(REGION, &key))
@@ -835,14 +808,7 @@ async fn replication_is_authorized_on_the_primary_and_in_the_replica_region() {
     let arn = format!("arn:aws:kms:{REGION}:{account}:key/{key}");
 
     let eu_only = client_of(&s, EU_ONLY);
-    let (code, message) = failure(
-        eu_only
-            .replicate_key()
-            .key_id(&key)
-            .replica_region(AP)
-            .send()
-            .await,
-    );
+    let (code, message) = refused_replication(&eu_only, &key, AP).await;
     assert_eq!(code, "AccessDeniedException");
     assert!(message.contains("kms:ReplicateKey"), "{message}");
     assert!(message.contains(&arn), "{message}");
@@ -850,14 +816,7 @@ async fn replication_is_authorized_on_the_primary_and_in_the_replica_region() {
     assert_eq!(configuration(&m).0, MultiRegionKeyType::Replica);
 
     let no_create = client_of(&s, NO_CREATE);
-    let (code, message) = failure(
-        no_create
-            .replicate_key()
-            .key_id(&key)
-            .replica_region(AP)
-            .send()
-            .await,
-    );
+    let (code, message) = refused_replication(&no_create, &key, AP).await;
     assert_eq!(code, "AccessDeniedException");
     assert!(message.contains("kms:CreateKey"), "{message}");
     let root_ap = s.kms_as(ROOT, &secret(ROOT), AP);

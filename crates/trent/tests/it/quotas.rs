@@ -3,6 +3,7 @@
 //! Region) and aliases per key, each refusal a `LimitExceededException` that changes nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::kms_multi_region::refused_replication;
 use crate::support::kms::*;
 use crate::support::{REGION, Server};
 
@@ -57,26 +58,14 @@ async fn keys_per_region_are_limited_and_aws_managed_keys_do_not_count() {
         message.contains("2 customer managed keys in eu-west-1"),
         "{message}"
     );
-    let (code, _) = failure(
-        kms.replicate_key()
-            .key_id(&primary)
-            .replica_region("eu-west-1")
-            .send()
-            .await,
-    );
+    let (code, _) = refused_replication(&kms, &primary, "eu-west-1").await;
     // The Region already has the replica: that is what the second attempt is told.
     assert_eq!(code, "AlreadyExistsException");
     // A Region at its quota gets no replica.
     let ap = client_as(&s, "test", "test", "ap-south-1", None);
     new_key(&ap).await;
     new_key(&ap).await;
-    let (code, message) = failure(
-        kms.replicate_key()
-            .key_id(&primary)
-            .replica_region("ap-south-1")
-            .send()
-            .await,
-    );
+    let (code, message) = refused_replication(&kms, &primary, "ap-south-1").await;
     assert_eq!(code, "LimitExceededException");
     assert!(
         message.contains("2 customer managed keys in ap-south-1"),
