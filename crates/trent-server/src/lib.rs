@@ -113,17 +113,23 @@ async fn process(state: Arc<AppState>, peer: Peer, request: Request<Body>) -> Re
         }),
         xml: Vec::new(),
     };
-    // A body that stalls is given up on (the connection then closes): the request is answered
-    // and audited as a timeout.
-    match tokio::time::timeout(
-        state.limits.body_read_timeout,
-        axum::body::to_bytes(body, MAX_BODY_BYTES),
-    )
-    .await
-    {
-        Ok(Ok(body)) => done = handle(&state, peer, &parts, body, is_admin).await,
-        Ok(Err(_)) => {}
-        Err(_) => done.result = Err(WireError::body_timeout()),
+    // hyper's read buffer bounds the head only to within one read; this makes the limit exact.
+    let max_head = state.limits.max_header_bytes;
+    if head_size(&parts) > max_head {
+        done.result = Err(WireError::headers_too_large(max_head));
+    } else {
+        // A body that stalls is given up on (the connection then closes): the request is
+        // answered and audited as a timeout.
+        match tokio::time::timeout(
+            state.limits.body_read_timeout,
+            axum::body::to_bytes(body, MAX_BODY_BYTES),
+        )
+        .await
+        {
+            Ok(Ok(body)) => done = handle(&state, peer, &parts, body, is_admin).await,
+            Ok(Err(_)) => {}
+            Err(_) => done.result = Err(WireError::body_timeout()),
+        }
     }
     let overridden = done.authorization.overridden;
     let mut response = match (&done.query, &done.result) {
@@ -394,6 +400,18 @@ async fn handle(
         Err(e) => done.result = Err(WireError::from(trent_kms::KmsError::internal(e))),
     }
     done
+}
+
+/// The size of a request's head as sent: request line and header lines with their separators.
+fn head_size(parts: &axum::http::request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let line = parts.method.as_str().len() + " ".len() + target + " HTTP/1.1\r\n".len();
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + ": \r\n".len() + value.len())
+        .sum();
+    line + headers
 }
 
 /// The operations whose work is symmetric cryptography with cached material (or a few random

@@ -25,12 +25,15 @@ use tokio::sync::Semaphore;
 use crate::tls::TlsConfig;
 
 /// Connection limits (`trent serve --header-read-timeout`, `--body-read-timeout`,
-/// `--max-connections`; the defaults below are what a slow real client never hits).
+/// `--max-connections`, `--max-header-bytes`; the defaults below are what a slow real client
+/// never hits).
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     pub body_read_timeout: Duration,
     pub max_connections: usize,
+    /// The request line and headers together; more is answered `431` and the connection closed.
+    pub max_header_bytes: usize,
 }
 
 impl ConnectionLimits {
@@ -38,6 +41,11 @@ impl ConnectionLimits {
     pub const DEFAULT_BODY_READ_TIMEOUT_SECS: u64 = 60;
     /// Below the usual limit of 1,024 open files, leaving room for the database and logs.
     pub const DEFAULT_MAX_CONNECTIONS: u64 = 512;
+    /// Room for the largest real header set (SigV4 with an STS session token carrying session
+    /// tags and a policy is a few KiB) many times over.
+    pub const DEFAULT_MAX_HEADER_BYTES: u64 = 32 * 1024;
+    /// hyper's read buffer cannot be smaller (it panics below this).
+    pub const MIN_MAX_HEADER_BYTES: u64 = 8 * 1024;
 }
 
 /// Who is on the other end of a connection, as handlers see it (an axum `Extension`).
@@ -64,6 +72,13 @@ pub(crate) async fn serve_connections(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        // The read buffer's cap is what bounds a request's head: hyper answers 431 once the
+        // buffered head reaches it without being complete. Bodies are streamed, not buffered.
+        .max_buf_size(
+            limits
+                .max_header_bytes
+                .max(ConnectionLimits::MIN_MAX_HEADER_BYTES as usize),
+        )
         .keep_alive(true);
     tokio::pin!(shutdown);
     let mut at_cap = false;

@@ -45,6 +45,17 @@ impl WireError {
         )
     }
 
+    /// The request line and headers are larger than `--max-header-bytes`.
+    pub fn headers_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "RequestHeaderFieldsTooLargeException",
+            Some(format!(
+                "The request line and headers exceed the maximum size of {limit} bytes."
+            )),
+        )
+    }
+
     pub fn body_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -73,6 +73,15 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=1_000_000)
     )]
     pub max_connections: u64,
+    /// Bytes of a request's line and headers together; more is answered 431.
+    #[arg(
+        long,
+        env = "TRENT_MAX_HEADER_BYTES",
+        value_name = "BYTES",
+        default_value_t = ConnectionLimits::DEFAULT_MAX_HEADER_BYTES,
+        value_parser = clap::value_parser!(u64).range(ConnectionLimits::MIN_MAX_HEADER_BYTES..=16 * 1024 * 1024)
+    )]
+    pub max_header_bytes: u64,
     /// Customer managed keys an account may have in one Region (AWS's quota: 100,000).
     #[arg(
         long,
@@ -377,6 +386,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
             body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout),
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+            max_header_bytes: usize::try_from(args.max_header_bytes).unwrap_or(usize::MAX),
         },
         tls,
         metrics: Default::default(),

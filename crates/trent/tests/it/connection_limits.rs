@@ -119,3 +119,77 @@ fn connections_over_the_cap_wait_for_a_free_slot() {
     assert!(sent.starts_with("HTTP/1.1 200"), "{sent}");
     drop(held);
 }
+
+/// Sends `head` (everything up to and including the blank line) with an empty JSON body on a
+/// new connection and returns the status line and the response body.
+fn send_head(s: &Server, head: &str) -> (String, String) {
+    let mut stream = connect(s);
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(b"{}").unwrap();
+    let (response, _) = read_to_close(&mut stream);
+    let status = response.lines().next().unwrap_or_default().to_string();
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+/// A head of `size` bytes exactly: the request line, a padding header and the usual ones.
+fn head_of_size(size: usize, connection_close: bool) -> String {
+    let fixed = "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.ListKeys\r\nContent-Length: 2\r\nX-Pad: \r\n\r\n";
+    let close = if connection_close {
+        "Connection: close\r\n"
+    } else {
+        ""
+    };
+    let pad = size - fixed.len() - close.len();
+    format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: TrentService.ListKeys\r\nContent-Length: 2\r\n{close}X-Pad: {}\r\n\r\n",
+        "a".repeat(pad)
+    )
+}
+
+#[test]
+fn request_heads_over_the_limit_are_refused_with_431_and_the_server_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = Server::start_in_with_args(
+        &tmp.path().join("data"),
+        None,
+        &["--max-header-bytes", "9000"],
+    );
+    // The head counted as sent, without the blank line that ends it.
+    let at_limit = head_of_size(9000 + 2, true);
+    let (status, body) = send_head(&s, &at_limit);
+    // At the limit the request is served: unsigned, so refused by authentication, not size.
+    assert!(status.starts_with("HTTP/1.1 400"), "{status}: {body}");
+    assert!(body.contains("MissingAuthenticationToken"), "{body}");
+
+    let over = head_of_size(9000 + 3, true);
+    let (status, body) = send_head(&s, &over);
+    assert!(status.starts_with("HTTP/1.1 431"), "{status}: {body}");
+    assert!(
+        body.contains("RequestHeaderFieldsTooLargeException") && body.contains("9000 bytes"),
+        "{body}"
+    );
+
+    // Far over it, hyper stops reading before the head is complete and closes the connection.
+    let (status, _) = send_head(&s, &head_of_size(200_000, false));
+    assert!(status.starts_with("HTTP/1.1 431"), "{status}");
+
+    // More header lines than hyper's 100.
+    let many: String = (0..120).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let (status, _) = send_head(
+        &s,
+        &format!("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n{many}\r\n"),
+    );
+    assert!(status.starts_with("HTTP/1.1 431"), "{status}");
+
+    // And the server goes on serving.
+    let (status, body) = send_head(
+        &s,
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}: {body}");
+}
