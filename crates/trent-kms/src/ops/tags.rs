@@ -41,6 +41,15 @@ fn reserved_tag_key(key: &str) -> bool {
     key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
 }
 
+/// AWS's tag character set (`[\p{L}\p{Z}\p{N}_.:/=+\-@]`): letters, digits, spaces and
+/// `_ . : / = + - @`. Control characters (NUL, tab, newline) are outside it.
+fn tag_character(c: char) -> bool {
+    c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+}
+
+const TAG_CHARACTERS: &str = "Tag keys and values can contain only Unicode letters, digits, \
+     white space, and the characters _ . : / = + - @";
+
 fn tag_error(message: &str) -> KmsError {
     KmsError::new(ErrorCode::Tag, message)
 }
@@ -54,12 +63,16 @@ pub fn check_tag_rules(tags: &[TagEntry]) -> KmsResult<Vec<Tag>> {
         if reserved_tag_key(&key) {
             return Err(tag_error("Tags beginning with aws: are reserved"));
         }
+        let value = t.tag_value.as_deref().unwrap_or_default();
+        if !key.chars().chain(value.chars()).all(tag_character) {
+            return Err(tag_error(TAG_CHARACTERS));
+        }
         if !seen.insert(key.clone()) {
             return Err(tag_error("Duplicate tag keys"));
         }
         out.push(Tag {
             key,
-            value: t.tag_value.clone().unwrap_or_default(),
+            value: value.to_string(),
         });
     }
     if out.len() > MAX_TAGS_PER_KEY {

@@ -8,6 +8,7 @@ use crate::support::Server;
 use crate::support::kms::*;
 
 const MISSING_UUID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
+const TAG_CHARACTERS: &str = "Tag keys and values can contain only Unicode letters, digits, white space, and the characters _ . : / = + - @";
 
 async fn tag_key(kms: &Client, key: &str, tags: &[(&str, &str)]) {
     let mut req = kms.tag_resource().key_id(key);
@@ -231,6 +232,18 @@ async fn tag_validation_and_rules_change_nothing() {
             expected("TagException", "Duplicate tag keys"),
         ),
         (
+            vec![("nul\0key".into(), "v".into())],
+            expected("TagException", TAG_CHARACTERS),
+        ),
+        (
+            vec![("k".into(), "line\nbreak".into())],
+            expected("TagException", TAG_CHARACTERS),
+        ),
+        (
+            vec![("k".into(), "semi;colon".into())],
+            expected("TagException", TAG_CHARACTERS),
+        ),
+        (
             (0..51)
                 .map(|i| (format!("t{i}"), "v".to_string()))
                 .collect(),
@@ -344,6 +357,28 @@ async fn tag_validation_and_rules_change_nothing() {
         )
     );
     assert_eq!(snapshot(&kms).await, before);
+
+    // An empty list is valid (the model sets no minimum) and changes nothing.
+    kms.tag_resource()
+        .key_id(id)
+        .set_tags(Some(Vec::new()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snapshot(&kms).await, before);
+
+    // Every character of AWS's set is accepted: letters and digits of any script, spaces and
+    // the punctuation listed; an empty value too.
+    let accepted = [("Projekt Größe", "Ünïcode 値 ٣"), ("a_b.c:d/e=f+g-h@i", "")];
+    tag_key(&kms, id, &accepted).await;
+    let listed = kms.list_resource_tags().key_id(id).send().await.unwrap();
+    for (k, v) in accepted {
+        assert!(
+            pairs(listed.tags()).contains(&(k.to_string(), v.to_string())),
+            "{k}={v} missing from {:?}",
+            listed.tags()
+        );
+    }
 }
 
 #[tokio::test]
