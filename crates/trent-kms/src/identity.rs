@@ -99,7 +99,7 @@ impl Caller {
 }
 
 /// A secret access key (or a session token). Never printed; its memory is zeroed when dropped.
-#[derive(Clone)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct SecretKey(Zeroizing<String>);
 
 impl SecretKey {

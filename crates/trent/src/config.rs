@@ -184,7 +184,7 @@ impl Config {
                 session_name: session.map(str::to_string),
                 via_service: None,
                 acts_for: None,
-                secret: key.secret_access_key.clone(),
+                secret: trent_kms::identity::SecretKey::new(&key.secret_access_key),
                 active: true,
                 created_ms: 0,
             });

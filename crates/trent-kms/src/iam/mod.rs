@@ -48,8 +48,9 @@ impl std::fmt::Debug for SessionSecret {
     }
 }
 
-/// Identities with plaintext secrets (access-key secrets; session secrets and tokens).
-pub type PlainIdentities = IamData<String>;
+/// Identities with plaintext secrets (access-key secrets; session secrets and tokens), each
+/// zeroed when dropped.
+pub type PlainIdentities = IamData<crate::identity::SecretKey>;
 
 pub fn user_arn(account: &str, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:user{path}{name}")
@@ -199,7 +200,7 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
             }
         };
         if let Some(p) = principal {
-            dir.add_access_key(&k.access_key_id, &k.secret, p);
+            dir.add_access_key(&k.access_key_id, k.secret.expose(), p);
             if !k.active {
                 dir.deactivate_access_key(&k.access_key_id);
             }
@@ -210,7 +211,7 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
             continue;
         };
         if let Some(p) = dir.principal_by_arn(acts_for).cloned() {
-            dir.add_service_access_key(&k.access_key_id, &k.secret, service, p);
+            dir.add_service_access_key(&k.access_key_id, k.secret.expose(), service, p);
         }
     }
     for s in &data.sessions {
@@ -223,7 +224,7 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
         else {
             continue;
         };
-        let Some(plain) = decode_session_secret(&s.secret) else {
+        let Some(plain) = decode_session_secret(s.secret.expose()) else {
             continue;
         };
         add_session(&mut dir, s, role, &plain, &managed);
@@ -235,7 +236,7 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
 /// Adds the temporary credentials of one session to `dir`.
 fn add_session(
     dir: &mut Directory,
-    s: &SessionRecord<String>,
+    s: &SessionRecord<crate::identity::SecretKey>,
     role: &RoleRecord,
     plain: &SessionSecret,
     managed: &HashMap<String, (&str, &str)>,
@@ -328,7 +329,11 @@ impl Kms {
             .map_err(KmsError::internal)
     }
 
-    fn unseal_secret(&self, access_key_id: &str, sealed: &[u8]) -> KmsResult<String> {
+    fn unseal_secret(
+        &self,
+        access_key_id: &str,
+        sealed: &[u8],
+    ) -> KmsResult<crate::identity::SecretKey> {
         let plain = self
             .root_key
             .unseal(sealed, &secret_aad(access_key_id))
@@ -337,11 +342,13 @@ impl Kms {
                     "the stored secret of access key {access_key_id} does not unseal"
                 ))
             })?;
-        String::from_utf8(plain.to_vec()).map_err(|_| {
+        // Read in place: the unsealed bytes are zeroed when dropped, and so is the copy.
+        let text = std::str::from_utf8(&plain).map_err(|_| {
             KmsError::internal(format!(
                 "the stored secret of access key {access_key_id} is not text"
             ))
-        })
+        })?;
+        Ok(crate::identity::SecretKey::new(text))
     }
 
     /// Replaces the identities declared by the configuration file (secrets in plaintext; they
@@ -363,7 +370,7 @@ impl Kms {
                 session_name: k.session_name.clone(),
                 via_service: k.via_service.clone(),
                 acts_for: k.acts_for.clone(),
-                secret: self.seal_secret(&k.access_key_id, &k.secret)?,
+                secret: self.seal_secret(&k.access_key_id, k.secret.expose())?,
                 active: k.active,
                 created_ms: k.created_ms,
             });
