@@ -6,12 +6,10 @@
 //! pool (`spawn_blocking`), and handlers call the store in the middle of their logic, e.g.
 //! [`Store::modify_key`] runs the caller's state check *inside* the write transaction. A sync
 //! trait keeps that closure a plain `FnOnce`, keeps the trait object-safe without boxing a future
-//! per call, and matches rusqlite (which is synchronous) with no adapter. A later network
-//! backend (PostgreSQL through tokio-postgres and a deadpool pool) implements it the same way the
-//! handlers already run: on a blocking thread it waits for its async client with
-//! `tokio::runtime::Handle::block_on` (allowed on `spawn_blocking` threads), or it uses the
-//! synchronous `postgres` client. Going async would change every handler and the whole pipeline
-//! for no gain while the handlers are sync; if they become async, this trait follows.
+//! per call, and matches rusqlite (which is synchronous) with no adapter. The network backend,
+//! PostgreSQL, uses the synchronous `postgres` client with an `r2d2` pool for the same reason
+//! (see `pg/mod.rs`). Going async would change every handler and the whole pipeline for no gain
+//! while the handlers are sync; if they become async, this trait follows.
 //!
 //! # The contract (checked by `tests/it/conformance.rs` against every backend)
 //!
@@ -31,18 +29,26 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::changes::ChangeListener;
 use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey, Tag};
-use crate::{CachedStore, MemoryStore, Result, SqliteStore, StoreError};
+use crate::{CachedStore, MemoryStore, PostgresStore, Result, SqliteStore, StoreError};
 
 /// A storage engine. Implement it (and run the conformance suite against it) to add a backend;
 /// wrap it in [`CachedStore`] if reads cost a round trip and one process owns the data.
 /// `docs/architecture.md` (Storage) lists what a new backend must take care of. `Send + Sync`:
 /// one instance serves every request thread.
 pub trait Backend: Send + Sync {
+    /// Registers `listener` to be told of the changes that *other processes* make to this
+    /// backend's data (a database several instances share; see [`crate::changes`]). Backends
+    /// one process owns never call it.
+    fn on_remote_change(&self, listener: ChangeListener) {
+        let _ = listener;
+    }
+
     // ---- keys ---------------------------------------------------------------------------------
 
     /// Inserts a new key with its first material version (none for a key whose material will be
@@ -399,6 +405,12 @@ impl Store {
     /// behind the caches.
     pub fn open(path: &Path) -> Result<Store> {
         Ok(Store::new(CachedStore::new(SqliteStore::open(path)?)))
+    }
+
+    /// The shared store: the PostgreSQL database at `url` (schema brought up to date) behind
+    /// the caches, which other instances' changes evict (LISTEN/NOTIFY).
+    pub fn open_postgres(url: &str) -> Result<Store> {
+        Ok(Store::new(CachedStore::new(PostgresStore::open(url)?)))
     }
 
     /// A store that lives in this process only and writes nothing to disk.

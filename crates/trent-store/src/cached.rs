@@ -8,11 +8,14 @@
 //! for why that, with the generation check of a reader's fill, keeps every cache coherent with
 //! the backend under concurrent reads and writes.
 //!
-//! This is sound only while every write goes through this one instance: one process owns the
-//! data. A database shared by several instances needs invalidation through the database (e.g.
-//! PostgreSQL LISTEN/NOTIFY) before it may be wrapped in this.
+//! Writes of other processes to a shared database (PostgreSQL) do not go through this: the
+//! backend reports them ([`Backend::on_remote_change`], LISTEN/NOTIFY underneath) and the
+//! caches forget what they touched, with the same generation check against concurrent fills.
+
+use std::sync::Arc;
 
 use crate::cache::Cache;
+use crate::changes::{Change, ChangeListener};
 use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
@@ -22,9 +25,16 @@ use crate::model::{
 };
 use crate::{Backend, Result};
 
-/// A backend with caches in front. `None` values cache absence where that is safe.
+/// A backend with caches in front.
 pub struct CachedStore<B> {
     inner: B,
+    caches: Arc<Caches>,
+}
+
+/// The caches; `None` values cache absence where that is safe. Shared with the listener that a
+/// backend shared by several processes calls with the other processes' changes.
+#[derive(Default)]
+struct Caches {
     keys: Cache<KeyRef, Option<KeyRecord>>,
     materials: Cache<(String, String, u32), Option<KeyMaterial>>,
     aliases: Cache<(String, String, String), Option<Alias>>,
@@ -36,14 +46,34 @@ pub struct CachedStore<B> {
 
 impl<B: Backend> CachedStore<B> {
     pub fn new(inner: B) -> CachedStore<B> {
-        CachedStore {
-            inner,
-            keys: Cache::default(),
-            materials: Cache::default(),
-            aliases: Cache::default(),
-            key_aliases: Cache::default(),
-            tags: Cache::default(),
-            grants: Cache::default(),
+        let caches = Arc::new(Caches::default());
+        let weak = Arc::downgrade(&caches);
+        // Registered first, so that the caches have forgotten a change before any later
+        // subscriber (the service) reacts to it and reads again.
+        inner.on_remote_change(Arc::new(move |change| {
+            if let Some(caches) = weak.upgrade() {
+                caches.forget_change(change);
+            }
+        }));
+        CachedStore { inner, caches }
+    }
+}
+
+impl Caches {
+    /// After another process changed the data (see [`Change`]).
+    fn forget_change(&self, change: &Change) {
+        match change {
+            Change::Key { region, key_id } => self.forget_key(region, key_id),
+            Change::Aliases { .. } => self.forget_aliases(),
+            Change::Grants { region, key_id } => self.forget_grants(region, key_id),
+            Change::Identities => {}
+            Change::Everything => {
+                self.keys.clear();
+                self.materials.clear();
+                self.tags.clear();
+                self.grants.clear();
+                self.forget_aliases();
+            }
         }
     }
 
@@ -80,6 +110,10 @@ impl<B: Backend> CachedStore<B> {
 }
 
 impl<B: Backend> Backend for CachedStore<B> {
+    fn on_remote_change(&self, listener: ChangeListener) {
+        self.inner.on_remote_change(listener);
+    }
+
     fn create_key_within(
         &self,
         key: &KeyRecord,
@@ -88,7 +122,7 @@ impl<B: Backend> Backend for CachedStore<B> {
         max_keys: usize,
     ) -> Result<()> {
         let result = self.inner.create_key_within(key, material, tags, max_keys);
-        self.forget_absence(key);
+        self.caches.forget_absence(key);
         result
     }
 
@@ -103,13 +137,13 @@ impl<B: Backend> Backend for CachedStore<B> {
         alias: &Alias,
     ) -> Result<()> {
         let result = self.inner.create_key_with_alias(key, material, alias);
-        self.forget_absence(key);
-        self.forget_aliases();
+        self.caches.forget_absence(key);
+        self.caches.forget_aliases();
         result
     }
 
     fn get_key(&self, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
-        self.keys.get_or_load(key_ref(region, key_id), || {
+        self.caches.keys.get_or_load(key_ref(region, key_id), || {
             self.inner.get_key(region, key_id)
         })
     }
@@ -133,7 +167,7 @@ impl<B: Backend> Backend for CachedStore<B> {
         let result = self.inner.modify_key_dyn(region, key_id, f);
         // Evicted, not replaced by the returned key: a concurrent writer of the same key may
         // have committed after this one and reached the cache first.
-        self.keys.remove(&key_ref(region, key_id));
+        self.caches.keys.remove(&key_ref(region, key_id));
         result
     }
 
@@ -145,8 +179,9 @@ impl<B: Backend> Backend for CachedStore<B> {
     ) -> Result<KeyRecord> {
         let result = self.inner.modify_key_materials_dyn(region, key_id, f);
         // Versions may have changed (expired, deleted, imported again), not only been added.
-        self.keys.remove(&key_ref(region, key_id));
-        self.materials
+        self.caches.keys.remove(&key_ref(region, key_id));
+        self.caches
+            .materials
             .retain(|(r, id, _)| !(r == region && id == key_id));
         result
     }
@@ -177,7 +212,7 @@ impl<B: Backend> Backend for CachedStore<B> {
                 outcome
             });
         for region in &regions {
-            self.forget_key(region, key_id);
+            self.caches.forget_key(region, key_id);
         }
         result
     }
@@ -197,7 +232,7 @@ impl<B: Backend> Backend for CachedStore<B> {
 
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         let result = self.inner.delete_key(region, key_id);
-        self.forget_key(region, key_id);
+        self.caches.forget_key(region, key_id);
         result
     }
 
@@ -216,7 +251,8 @@ impl<B: Backend> Backend for CachedStore<B> {
     fn material(&self, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterial>> {
         // Only `modify_key_materials_dyn` changes a version once written (it evicts them); they
         // go away with their key.
-        self.materials
+        self.caches
+            .materials
             .get_or_load((region.to_string(), key_id.to_string(), version), || {
                 self.inner.material(region, key_id, version)
             })
@@ -234,7 +270,7 @@ impl<B: Backend> Backend for CachedStore<B> {
 
     fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()> {
         let result = self.inner.create_alias_within(alias, max_per_key);
-        self.forget_aliases();
+        self.caches.forget_aliases();
         result
     }
 
@@ -255,18 +291,18 @@ impl<B: Backend> Backend for CachedStore<B> {
             now_ms,
             max_per_key,
         );
-        self.forget_aliases();
+        self.caches.forget_aliases();
         result
     }
 
     fn delete_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<()> {
         let result = self.inner.delete_alias(region, account, alias_name);
-        self.forget_aliases();
+        self.caches.forget_aliases();
         result
     }
 
     fn get_alias(&self, region: &str, account: &str, alias_name: &str) -> Result<Option<Alias>> {
-        self.aliases.get_or_load(
+        self.caches.aliases.get_or_load(
             (
                 region.to_string(),
                 account.to_string(),
@@ -290,37 +326,40 @@ impl<B: Backend> Backend for CachedStore<B> {
 
     fn aliases_of_key(&self, region: &str, account: &str, key_id: &str) -> Result<Vec<Alias>> {
         // Keyed by (region, key): a key's aliases are all in its own account.
-        self.key_aliases.get_or_load(key_ref(region, key_id), || {
-            self.inner.aliases_of_key(region, account, key_id)
-        })
+        self.caches
+            .key_aliases
+            .get_or_load(key_ref(region, key_id), || {
+                self.inner.aliases_of_key(region, account, key_id)
+            })
     }
 
     fn tag_key(&self, region: &str, key_id: &str, tags: &[Tag], max_tags: usize) -> Result<()> {
         let result = self.inner.tag_key(region, key_id, tags, max_tags);
-        self.tags.remove(&key_ref(region, key_id));
+        self.caches.tags.remove(&key_ref(region, key_id));
         result
     }
 
     fn untag_key(&self, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()> {
         let result = self.inner.untag_key(region, key_id, tag_keys);
-        self.tags.remove(&key_ref(region, key_id));
+        self.caches.tags.remove(&key_ref(region, key_id));
         result
     }
 
     fn tags(&self, region: &str, key_id: &str) -> Result<Vec<Tag>> {
-        self.tags
+        self.caches
+            .tags
             .get_or_load(key_ref(region, key_id), || self.inner.tags(region, key_id))
     }
 
     fn create_grant(&self, grant: &GrantRecord, token: &str, max_per_key: usize) -> Result<String> {
         let result = self.inner.create_grant(grant, token, max_per_key);
-        self.forget_grants(&grant.region, &grant.key_id);
+        self.caches.forget_grants(&grant.region, &grant.key_id);
         result
     }
 
     fn import_grants(&self, grants: &[(GrantRecord, String)]) -> Result<()> {
         let result = self.inner.import_grants(grants);
-        self.grants.clear();
+        self.caches.grants.clear();
         result
     }
 
@@ -332,7 +371,7 @@ impl<B: Backend> Backend for CachedStore<B> {
     ) -> Result<Vec<GrantRecord>> {
         let mut out = Vec::new();
         for g in grantees {
-            out.extend(self.grants.get_or_load(
+            out.extend(self.caches.grants.get_or_load(
                 (region.to_string(), key_id.to_string(), g.to_string()),
                 || self.inner.grants_for_grantees(region, key_id, &[*g]),
             )?);
@@ -383,7 +422,7 @@ impl<B: Backend> Backend for CachedStore<B> {
 
     fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
         let result = self.inner.delete_grant(region, key_id, grant_id);
-        self.forget_grants(region, key_id);
+        self.caches.forget_grants(region, key_id);
         result
     }
 

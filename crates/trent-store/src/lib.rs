@@ -3,6 +3,7 @@
 //!
 //! [`Backend`] is the storage contract (every method one transaction); [`Store`] is the handle
 //! the service holds. Backends: [`SqliteStore`] (the embedded database, `sqlite/`),
+//! [`PostgresStore`] (one database shared by several instances, `pg/`),
 //! [`MemoryStore`] (nothing on disk: `trent serve --in-memory`, tests), and [`CachedStore`], a
 //! decorator that puts the caches of the hot path in front of any backend. The records they
 //! store are in `model.rs` (keys, material, aliases, tags, grants) and [`iam`] (identities). The
@@ -12,9 +13,11 @@
 mod backend;
 mod cache;
 mod cached;
+pub mod changes;
 pub mod iam;
 mod memory;
 mod model;
+mod pg;
 mod sqlite;
 
 pub use backend::{Backend, Store};
@@ -24,6 +27,7 @@ pub use model::{
     Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RelatedKey,
     RotationKind, Tag,
 };
+pub use pg::{PostgresStore, redact_url, scratch};
 pub use sqlite::SqliteStore;
 
 /// Errors of the storage layer. Callers map them to wire errors in one place.
@@ -31,6 +35,14 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    /// No connection to PostgreSQL could be had in time (the database is down or overloaded).
+    #[error("no connection to PostgreSQL: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The database named at start cannot be reached (`url` is without its password).
+    #[error("cannot connect to the database at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
     #[error("cannot create the database file: {0}")]
     Io(#[from] std::io::Error),
     #[error("the row already exists")]

@@ -10,7 +10,8 @@ mod conformance;
 mod fixtures;
 mod sqlite;
 
-use trent_store::{CachedStore, MemoryStore, SqliteStore, Store};
+use trent_store::scratch::ScratchDatabase;
+use trent_store::{CachedStore, MemoryStore, PostgresStore, SqliteStore, Store};
 
 use conformance::Fixture;
 
@@ -22,19 +23,36 @@ fn sqlite_file() -> (tempfile::TempDir, std::path::PathBuf) {
 
 conformance_suite!(sqlite_backend, {
     let (dir, path) = crate::sqlite_file();
-    Fixture::new(Store::new(SqliteStore::open(&path).unwrap()), Some(dir))
+    Some(Fixture::new(
+        Store::new(SqliteStore::open(&path).unwrap()),
+        Some(dir),
+    ))
 });
 
 // What `trent serve` runs: SQLite behind the caches.
 conformance_suite!(cached_sqlite, {
     let (dir, path) = crate::sqlite_file();
-    Fixture::new(Store::open(&path).unwrap(), Some(dir))
+    Some(Fixture::new(Store::open(&path).unwrap(), Some(dir)))
 });
 
 // What `trent serve --in-memory` runs.
-conformance_suite!(memory, Fixture::new(Store::in_memory(), None));
+conformance_suite!(memory, Some(Fixture::new(Store::in_memory(), None)));
 
 conformance_suite!(
     cached_memory,
-    Fixture::new(Store::new(CachedStore::new(MemoryStore::new())), None)
+    Some(Fixture::new(
+        Store::new(CachedStore::new(MemoryStore::new())),
+        None
+    ))
 );
+
+// PostgreSQL, each test in a new database on the server scripts/test starts.
+conformance_suite!(postgres_backend, {
+    ScratchDatabase::from_env()
+        .map(|db| Fixture::with(Store::new(PostgresStore::open(db.url()).unwrap()), db))
+});
+
+// What `trent serve --database postgres://…` runs.
+conformance_suite!(cached_postgres, {
+    ScratchDatabase::from_env().map(|db| Fixture::with(Store::open_postgres(db.url()).unwrap(), db))
+});
