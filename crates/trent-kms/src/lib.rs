@@ -26,6 +26,7 @@ pub mod operation;
 mod ops;
 mod pipeline;
 pub mod quotas;
+mod remote_changes;
 pub mod root_key_check;
 #[cfg(test)]
 mod rotation_properties;

@@ -116,6 +116,14 @@ impl MaterialCache {
         Ok(material)
     }
 
+    /// Forgets every unsealed material (another instance's changes are unknown).
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     pub fn evict_key(&self, region: &str, key_id: &str) {
         self.entries
             .write()

@@ -27,7 +27,7 @@ pub use model::{
     Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RelatedKey,
     RotationKind, Tag,
 };
-pub use pg::{PostgresStore, redact_url, scratch};
+pub use pg::{LISTENER_APPLICATION_NAME, PostgresStore, redact_url, scratch};
 pub use sqlite::SqliteStore;
 
 /// Errors of the storage layer. Callers map them to wire errors in one place.
@@ -40,9 +40,9 @@ pub enum StoreError {
     /// No connection to PostgreSQL could be had in time (the database is down or overloaded).
     #[error("no connection to PostgreSQL: {0}")]
     Pool(#[from] r2d2::Error),
-    /// The database named at start cannot be reached (`url` is without its password).
-    #[error("cannot connect to the database at {url}: {reason}")]
-    Unreachable { url: String, reason: String },
+    /// The database named at start cannot be reached, or its URL is not one.
+    #[error("cannot connect: {0}")]
+    Unreachable(String),
     #[error("cannot create the database file: {0}")]
     Io(#[from] std::io::Error),
     #[error("the row already exists")]

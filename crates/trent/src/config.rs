@@ -39,6 +39,8 @@ pub enum ConfigError {
 pub struct Config {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL (`trent serve --database`).
+    pub database: Option<String>,
     /// Accept `test`/`test` as the root of account 000000000000. Defaults to true when the
     /// config declares no accounts, false otherwise.
     pub dev_credentials: Option<bool>,

@@ -18,9 +18,15 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "TRENT_LISTEN")]
     pub listen: Option<String>,
-    /// Directory for the database and the root key.
+    /// Directory for the database and the root key (and by default the audit log). With
+    /// --database, it holds only the root key and the audit log.
     #[arg(long, env = "TRENT_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database (`postgres://user:password@host:port/dbname`) instead of the
+    /// embedded one: several instances with the same root key may share it. Its schema is
+    /// created or brought up to date at start.
+    #[arg(long, env = "TRENT_DATABASE", value_name = "postgres://…")]
+    pub database: Option<String>,
     /// Keep all state in memory and write nothing to disk: no data dir (refused with --data-dir;
     /// a config file's data_dir is ignored), a root key generated for this run unless
     /// TRENT_ROOT_KEY gives one, and no audit log unless --audit-log names one. Everything is
@@ -176,6 +182,13 @@ pub enum ServeError {
         .0.display()
     )]
     InMemoryWithDataDir(PathBuf),
+    #[error(
+        "--in-memory (TRENT_IN_MEMORY) keeps nothing on disk; it cannot be combined with the \
+         database given by --database or TRENT_DATABASE"
+    )]
+    InMemoryWithDatabase,
+    #[error("--database (TRENT_DATABASE) must be a postgres:// or postgresql:// URL, not {0:?}")]
+    DatabaseUrl(String),
     #[error("cannot create data dir {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -187,6 +200,9 @@ pub enum ServeError {
     RootKey(CryptoError),
     #[error("cannot open the database {path}: {source}")]
     Database { path: PathBuf, source: StoreError },
+    /// `url` is without its password.
+    #[error("cannot open the database {url}: {source}")]
+    SharedDatabase { url: String, source: StoreError },
     #[error("{storage}: {source}")]
     RootKeyCheck {
         storage: String,
@@ -213,6 +229,9 @@ pub enum ServeError {
 enum Storage {
     /// `trent.db` and `root.key` (and by default `audit.log`) in this directory.
     DataDir(PathBuf),
+    /// A PostgreSQL database (several instances may share it); `root.key` (unless
+    /// `TRENT_ROOT_KEY` gives it) and by default `audit.log` in the directory.
+    Postgres { url: String, dir: PathBuf },
     /// `--in-memory`: nothing on disk; everything is gone when the process exits.
     Memory,
 }
@@ -232,14 +251,23 @@ impl Storage {
                     dir.display()
                 );
             }
+            if args.database.is_some() {
+                return Err(ServeError::InMemoryWithDatabase);
+            }
             return Ok(Storage::Memory);
         }
-        Ok(Storage::DataDir(
-            args.data_dir
-                .clone()
-                .or_else(|| config.data_dir.clone())
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-        ))
+        let dir = args
+            .data_dir
+            .clone()
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        match args.database.clone().or_else(|| config.database.clone()) {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Storage::Postgres { url, dir })
+            }
+            Some(url) => Err(ServeError::DatabaseUrl(trent_store::redact_url(&url))),
+            None => Ok(Storage::DataDir(dir)),
+        }
     }
 
     /// The store and the root key that seals what goes into it. `TRENT_ROOT_KEY` wins over the
@@ -249,19 +277,19 @@ impl Storage {
         let from_env = root_key_from_env()?;
         match self {
             Storage::DataDir(dir) => {
-                create_private_dir(dir).map_err(|source| ServeError::DataDir {
-                    path: dir.clone(),
-                    source,
-                })?;
-                let root_key = match from_env {
-                    Some(key) => key,
-                    None => RootKey::load_or_create(&dir.join("root.key"))
-                        .map_err(ServeError::RootKey)?,
-                };
+                let root_key = root_key_in(dir, from_env)?;
                 let path = dir.join("trent.db");
                 let store =
                     Store::open(&path).map_err(|source| ServeError::Database { path, source })?;
-                warn_if_others_can_read(dir);
+                Ok((store, root_key))
+            }
+            Storage::Postgres { url, dir } => {
+                let root_key = root_key_in(dir, from_env)?;
+                let store =
+                    Store::open_postgres(url).map_err(|source| ServeError::SharedDatabase {
+                        url: trent_store::redact_url(url),
+                        source,
+                    })?;
                 Ok((store, root_key))
             }
             Storage::Memory => {
@@ -277,7 +305,9 @@ impl Storage {
     /// The audit log when `--audit-log` is not given: in the data dir, or none in memory.
     fn default_audit_log(&self) -> AuditDestination {
         match self {
-            Storage::DataDir(dir) => AuditDestination::File(dir.join("audit.log")),
+            Storage::DataDir(dir) | Storage::Postgres { dir, .. } => {
+                AuditDestination::File(dir.join("audit.log"))
+            }
             Storage::Memory => AuditDestination::Off,
         }
     }
@@ -287,9 +317,30 @@ impl std::fmt::Display for Storage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Storage::DataDir(dir) => write!(f, "data dir {}", dir.display()),
+            Storage::Postgres { url, dir } => write!(
+                f,
+                "database {} (root key and audit log in {})",
+                trent_store::redact_url(url),
+                dir.display()
+            ),
             Storage::Memory => f.write_str("store in memory (nothing written to disk)"),
         }
     }
+}
+
+/// The root key: `from_env` if given, else the data dir's `root.key` (created if need be, with
+/// the data dir).
+fn root_key_in(dir: &std::path::Path, from_env: Option<RootKey>) -> Result<RootKey, ServeError> {
+    create_private_dir(dir).map_err(|source| ServeError::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let root_key = match from_env {
+        Some(key) => key,
+        None => RootKey::load_or_create(&dir.join("root.key")).map_err(ServeError::RootKey)?,
+    };
+    warn_if_others_can_read(dir);
+    Ok(root_key)
 }
 
 /// The root key given in `TRENT_ROOT_KEY`, if any.
@@ -379,8 +430,11 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         audit_destination(args.audit_log.as_deref(), &storage),
         args.audit_fsync.into(),
     )?;
+    let kms = Arc::new(kms);
+    // Other instances sharing the database: their changes reach this one's caches.
+    kms.follow_remote_changes();
     let state = Arc::new(AppState {
-        kms: Arc::new(kms),
+        kms,
         audit,
         limits: ConnectionLimits {
             header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),

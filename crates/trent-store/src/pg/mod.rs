@@ -39,6 +39,7 @@ use crate::{Backend, Result, StoreError};
 mod grants;
 mod iam;
 mod notify;
+pub use notify::LISTENER_APPLICATION_NAME;
 mod schema;
 pub mod scratch;
 
@@ -66,7 +67,7 @@ pub struct PostgresStore {
 /// it tells tokio first (`block_in_place`), so that other tasks move to another worker and the
 /// synchronous client may start its own runtime; elsewhere (tokio's blocking pool, plain
 /// threads) it just runs `f`.
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
             tokio::task::block_in_place(f)
@@ -438,17 +439,19 @@ fn aliases_change(region: &str, account: &str) -> Change {
 impl PostgresStore {
     /// Connects to the database at `url` (a `postgres://` URL or a libpq key-value string) and
     /// brings its schema up to date, under an advisory lock so that instances starting together
-    /// do not race. Fails, naming the URL without its password, if the database cannot be
-    /// reached.
+    /// do not race. `Unreachable` if the database cannot be reached (the error never contains
+    /// the URL, which may hold a password: see [`redact_url`]).
     pub fn open(url: &str) -> Result<PostgresStore> {
-        let config: postgres::Config = url.parse().map_err(|e| StoreError::Unreachable {
-            url: redact_url(url),
-            reason: format!("not a PostgreSQL connection URL: {e}"),
+        let mut config: postgres::Config = url.parse().map_err(|e| {
+            StoreError::Unreachable(format!("not a PostgreSQL connection URL: {e}"))
         })?;
-        let unreachable = |reason: String| StoreError::Unreachable {
-            url: redact_url(url),
-            reason,
-        };
+        // Seen in pg_stat_activity; a URL's own application_name wins.
+        if config.get_application_name().is_none() {
+            config.application_name("trent");
+        }
+        // A peer that vanished without closing (a network partition) is noticed.
+        config.keepalives(true);
+        let unreachable = StoreError::Unreachable;
         blocking(|| {
             let manager = PostgresConnectionManager::new(config.clone(), NoTls);
             let pool = r2d2::Pool::builder()

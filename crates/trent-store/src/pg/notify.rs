@@ -64,7 +64,12 @@ pub(super) struct Notifications {
     subscribers: Arc<Subscribers>,
 }
 
+/// The `application_name` of the listening connections (`pg_stat_activity`).
+pub const LISTENER_APPLICATION_NAME: &str = "trent-listen";
+
 fn listen(config: &Config) -> std::result::Result<Client, postgres::Error> {
+    let mut config = config.clone();
+    config.application_name(LISTENER_APPLICATION_NAME);
     let mut client = config.connect(NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)

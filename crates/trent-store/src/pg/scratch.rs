@@ -1,6 +1,7 @@
 //! Throwaway databases for tests: each test gets an empty database of its own on one server,
-//! dropped when it ends.
+//! dropped when it ends. Usable from plain threads and from multi-threaded tokio runtimes.
 
+use super::blocking;
 use crate::{Result, StoreError};
 
 /// The environment variable that names the server the PostgreSQL tests use: the URL of a role
@@ -31,9 +32,11 @@ impl ScratchDatabase {
     /// Creates a new empty database on the server at `admin_url`.
     pub fn create(admin_url: &str) -> Result<ScratchDatabase> {
         let name = format!("trent_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = postgres::Client::connect(admin_url, postgres::NoTls)?;
-        // The name is ours, made of [a-z0-9_]: no quoting needed.
-        admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
+        blocking(|| {
+            let mut admin = postgres::Client::connect(admin_url, postgres::NoTls)?;
+            // The name is ours, made of [a-z0-9_]: no quoting needed.
+            admin.batch_execute(&format!("CREATE DATABASE {name}"))
+        })?;
         let (base, query) = match admin_url.split_once('?') {
             Some((base, query)) => (base, format!("?{query}")),
             None => (admin_url, String::new()),
@@ -54,14 +57,30 @@ impl ScratchDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The name of this database.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs `sql` on the server as the administrator that made this database (tests of
+    /// outages: terminating connections, refusing new ones).
+    pub fn run_as_admin(&self, sql: &str) -> Result<()> {
+        blocking(|| {
+            let mut admin = postgres::Client::connect(&self.admin_url, postgres::NoTls)?;
+            admin.batch_execute(sql)
+        })?;
+        Ok(())
+    }
 }
 
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
-        let dropped =
+        let dropped = blocking(|| {
             postgres::Client::connect(&self.admin_url, postgres::NoTls).and_then(|mut admin| {
                 admin.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            });
+            })
+        });
         if let Err(e) = dropped {
             eprintln!("could not drop the test database {}: {e}", self.name);
         }

@@ -37,4 +37,5 @@ mod persistence;
 mod policy_simulate;
 mod quotas;
 mod server_log;
+mod shared_database;
 mod sts_cross_account;
