@@ -59,7 +59,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The PostgreSQL backend. No caches of its own: [`crate::Store::open_postgres`] wraps it in
 /// [`crate::CachedStore`], which the change notifications keep coherent with other instances.
 pub struct PostgresStore {
-    pool: r2d2::Pool<Manager>,
+    /// `None` only while dropping (see the `Drop` impl).
+    pool: Option<r2d2::Pool<Manager>>,
     notifications: notify::Notifications,
 }
 
@@ -453,6 +454,13 @@ impl PostgresStore {
         config.keepalives(true);
         let unreachable = StoreError::Unreachable;
         blocking(|| {
+            // One connection first: an unreachable database is reported at once with the
+            // reason, rather than after the pool's timeout.
+            let mut first = config
+                .connect(NoTls)
+                .map_err(|e| unreachable(e.to_string()))?;
+            schema::migrate(&mut first)?;
+            drop(first);
             let manager = PostgresConnectionManager::new(config.clone(), NoTls);
             let pool = r2d2::Pool::builder()
                 .max_size(POOL_SIZE)
@@ -464,21 +472,25 @@ impl PostgresStore {
                 .error_handler(Box::new(r2d2::LoggingErrorHandler))
                 .build(manager)
                 .map_err(|e| unreachable(e.to_string()))?;
-            let mut conn = pool.get().map_err(|e| unreachable(e.to_string()))?;
-            schema::migrate(&mut conn)?;
-            drop(conn);
             let notifications = notify::Notifications::start(config)?;
             Ok(PostgresStore {
-                pool,
+                pool: Some(pool),
                 notifications,
             })
         })
     }
 
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>> {
+        match &self.pool {
+            Some(pool) => Ok(pool.get()?),
+            None => Err(StoreError::Unreachable("the store is closing".into())),
+        }
+    }
+
     /// A connection from the pool, for one read.
     fn read<T>(&self, f: impl FnOnce(&mut postgres::Client) -> Result<T>) -> Result<T> {
         blocking(|| {
-            let mut conn = self.pool.get()?;
+            let mut conn = self.connection()?;
             f(&mut conn)
         })
     }
@@ -486,7 +498,7 @@ impl PostgresStore {
     /// Several reads that must see one snapshot.
     fn read_snapshot<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         blocking(|| {
-            let mut conn = self.pool.get()?;
+            let mut conn = self.connection()?;
             let mut tx = conn
                 .build_transaction()
                 .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -506,7 +518,7 @@ impl PostgresStore {
         f: impl FnOnce(&mut Transaction<'_>, &mut Vec<Change>) -> Result<T>,
     ) -> Result<T> {
         blocking(|| {
-            let mut conn = self.pool.get()?;
+            let mut conn = self.connection()?;
             let mut tx = conn.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
             let mut changes = Vec::new();
@@ -515,6 +527,16 @@ impl PostgresStore {
             tx.commit()?;
             Ok(value)
         })
+    }
+}
+
+/// Each connection of the synchronous client owns a small runtime, which tokio refuses to drop
+/// on a thread that drives async tasks (the server drops the store at the end of its main
+/// future): the pool is dropped in a blocking section.
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        let pool = self.pool.take();
+        blocking(move || drop(pool));
     }
 }
 

@@ -235,6 +235,8 @@ pub fn migrate(client: &mut Client) -> Result<()> {
 }
 
 fn apply(client: &mut Client) -> Result<()> {
+    // No NOTICE ("already exists, skipping") in the server's log at every start.
+    client.batch_execute("SET client_min_messages = warning")?;
     client.batch_execute(
         "CREATE TABLE IF NOT EXISTS trent_schema (version BIGINT NOT NULL); \
          INSERT INTO trent_schema (version) SELECT 0 \

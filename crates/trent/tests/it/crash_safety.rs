@@ -3,7 +3,8 @@
 //! SIGKILL at a random moment, restarted on the same data, three rounds. After each restart
 //! every acknowledged write is there, nothing is half-written (every key is whole: describable,
 //! usable if enabled; every alias names a key), every acknowledged ciphertext decrypts, and
-//! every acknowledged request has its complete audit line.
+//! every acknowledged request has its complete audit line. Run on the embedded store and on
+//! PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -274,11 +275,26 @@ async fn verify(kms: &Client, acked: &Acked, audit: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_acknowledged_write_survives_sigkill() {
+    sigkill_rounds(&[]).await;
+}
+
+/// The same on the PostgreSQL backend: the data dir keeps only the root key and the audit log.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_acknowledged_write_survives_sigkill_on_postgres() {
+    let Some(db) = trent_store::scratch::ScratchDatabase::from_env() else {
+        return;
+    };
+    sigkill_rounds(&["--database", db.url()]).await;
+}
+
+/// [`ROUNDS`] rounds of bursts, SIGKILL, restart and check, on servers started with
+/// `extra_args`.
+async fn sigkill_rounds(extra_args: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let acked = Arc::new(Mutex::new(Acked::default()));
     for round in 0..ROUNDS {
-        let s = Server::start_in(&data, None);
+        let s = Server::start_in_with_args(&data, None, extra_args);
         let tasks: Vec<_> = (0..WORKERS)
             .map(|w| tokio::spawn(burst(client(&s, None), w, round, Arc::clone(&acked))))
             .collect();
@@ -292,7 +308,7 @@ async fn every_acknowledged_write_survives_sigkill() {
                 .unwrap();
         }
 
-        let s = Server::start_in(&data, None);
+        let s = Server::start_in_with_args(&data, None, extra_args);
         let kms = client(&s, None);
         let audit = std::fs::read_to_string(data.join("audit.log")).unwrap();
         // The workers are done: the record is taken out for the check and put back after.
@@ -307,7 +323,7 @@ async fn every_acknowledged_write_survives_sigkill() {
     }
     let acked = acked.lock().unwrap();
     eprintln!(
-        "{ROUNDS} SIGKILL rounds: {} keys, {} aliases, {} grants, {} policies, {} rotations, \
+        "{ROUNDS} SIGKILL rounds {extra_args:?}: {} keys, {} aliases, {} grants, {} policies, {} rotations, \
          {} imports, {} ciphertexts acknowledged and found",
         acked.keys.len(),
         acked.aliases.len(),

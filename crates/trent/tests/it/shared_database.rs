@@ -587,3 +587,53 @@ async fn a_database_outage_answers_internal_errors_and_loses_nothing() {
         );
     }
 }
+
+/// The standard error of `trent serve` with `args` (in an empty directory), which must fail.
+fn serve_fails(args: &[&str]) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trent"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(tmp.path())
+        .env_remove("TRENT_DATA_DIR")
+        .env_remove("TRENT_DATABASE")
+        .env_remove("TRENT_IN_MEMORY")
+        .env_remove("TRENT_ROOT_KEY")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "trent serve {args:?} started");
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_without_the_password() {
+    // Nothing listens on port 1 of the loopback address.
+    let stderr = serve_fails(&[
+        "--database",
+        "postgres://trent:hunter2-pw@127.0.0.1:1/trent",
+    ]);
+    assert!(
+        stderr.contains(
+            "trent: cannot open the database postgres://trent:***@127.0.0.1:1/trent: \
+             cannot connect: error connecting to server"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2-pw"), "{stderr}");
+
+    let stderr = serve_fails(&["--database", "mysql://root:hunter2-pw@127.0.0.1/trent"]);
+    assert!(
+        stderr.contains(
+            "--database (TRENT_DATABASE) must be a postgres:// or postgresql:// URL, not \
+             \"mysql://root:***@127.0.0.1/trent\""
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2-pw"), "{stderr}");
+
+    let stderr = serve_fails(&["--in-memory", "--database", "postgres://127.0.0.1/trent"]);
+    assert!(
+        stderr.contains("cannot be combined with the database given by --database"),
+        "{stderr}"
+    );
+}
