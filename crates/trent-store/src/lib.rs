@@ -27,7 +27,9 @@ pub use model::{
     Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RelatedKey,
     RotationKind, Tag,
 };
-pub use pg::{LISTENER_APPLICATION_NAME, PostgresStore, redact_url, scratch};
+pub use pg::{
+    Copied, LISTENER_APPLICATION_NAME, PostgresStore, copy_sqlite_to_postgres, redact_url, scratch,
+};
 pub use sqlite::SqliteStore;
 
 /// Errors of the storage layer. Callers map them to wire errors in one place.
@@ -53,6 +55,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the row is still in use: {0} left")]
     Conflict(&'static str),
+    #[error("the target database is not empty: {0}")]
+    NotEmpty(String),
     #[error("a limit was exceeded: {0}")]
     LimitExceeded(&'static str),
     #[error("the database schema version {found} is newer than this build supports ({supported})")]

@@ -5,6 +5,7 @@ mod access;
 mod client;
 mod config;
 mod explain;
+mod migrate;
 mod reset;
 mod serve;
 mod simulate;
@@ -48,6 +49,8 @@ enum Command {
     Access(access::AccessArgs),
     /// Wipe a data dir (database, root key, audit log) after asking, or with --yes.
     Reset(reset::ResetArgs),
+    /// Copy a data dir's database into an empty PostgreSQL database (`--from DIR --to URL`).
+    Migrate(migrate::MigrateArgs),
     /// Policy tools: `trent policy simulate`.
     #[command(subcommand)]
     Policy(simulate::PolicyCommand),
@@ -80,6 +83,12 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => (cmd.run().map_err(Into::into), USAGE_OR_INPUT_ERROR),
         Command::Reset(args) => (
             reset::run(args).map(|()| Verdict::Done).map_err(Into::into),
+            1,
+        ),
+        Command::Migrate(args) => (
+            migrate::run(args)
+                .map(|()| Verdict::Done)
+                .map_err(Into::into),
             1,
         ),
     };

@@ -36,9 +36,11 @@ use crate::model::{
 };
 use crate::{Backend, Result, StoreError};
 
+mod copy;
 mod grants;
 mod iam;
 mod notify;
+pub use copy::{Copied, copy_sqlite_to_postgres};
 pub use notify::LISTENER_APPLICATION_NAME;
 mod schema;
 pub mod scratch;

@@ -637,3 +637,134 @@ fn an_unreachable_database_is_a_clear_error_without_the_password() {
         "{stderr}"
     );
 }
+
+/// `trent migrate` with `args`: (success, stdout, stderr).
+fn migrate(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trent"))
+        .arg("migrate")
+        .args(args)
+        .env_remove("TRENT_DATABASE")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrate_copies_a_data_dir_into_postgres_and_it_serves_the_same_data() {
+    let Some(db) = ScratchDatabase::from_env() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+
+    // On the embedded store: a key with an alias, a tag, a grant and an on-demand rotation; a
+    // ciphertext made under it.
+    let server = Server::start_in(&data, None);
+    let kms = server.kms();
+    let key = kms
+        .create_key()
+        .description("migrated")
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("team")
+                .tag_value("blue")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    kms.create_alias()
+        .alias_name("alias/migrated")
+        .target_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let grant = kms
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal("arn:aws:iam::000000000000:root")
+        .operations(GrantOperation::Decrypt)
+        .send()
+        .await
+        .unwrap();
+    kms.rotate_key_on_demand()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let sealed = kms
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new(b"carried over"))
+        .send()
+        .await
+        .unwrap()
+        .ciphertext_blob
+        .unwrap();
+    assert!(server.stop().success());
+
+    let from = data.to_str().unwrap();
+    let (ok, stdout, stderr) = migrate(&["--from", from, "--to", db.url()]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("copied"), "{stdout}");
+    for (table, rows) in [
+        ("keys", 1),
+        ("key_materials", 2),
+        ("aliases", 1),
+        ("grants", 1),
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>() == [table, &rows.to_string()]),
+            "{table}: {rows} rows in\n{stdout}"
+        );
+    }
+
+    // Into a database that holds data: refused, nothing written.
+    let (ok, _, stderr) = migrate(&["--from", from, "--to", db.url()]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("the target database is not empty")
+            && stderr.contains("nothing was written"),
+        "{stderr}"
+    );
+
+    // Served from PostgreSQL with the data dir's root key: the same key, alias, tag, grant and
+    // versions; the old ciphertext decrypts.
+    let server = Server::start_in_with_args(&data, None, &["--database", db.url()]);
+    let kms = server.kms();
+    let described = kms
+        .describe_key()
+        .key_id("alias/migrated")
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap();
+    assert_eq!(described.key_id, key);
+    assert_eq!(described.description.as_deref(), Some("migrated"));
+    let tags = kms.list_resource_tags().key_id(&key).send().await.unwrap();
+    assert_eq!(tags.tags().len(), 1);
+    let grants = kms.list_grants().key_id(&key).send().await.unwrap();
+    assert_eq!(
+        grants.grants()[0].grant_id.as_deref(),
+        grant.grant_id.as_deref()
+    );
+    let rotations = kms.list_key_rotations().key_id(&key).send().await.unwrap();
+    assert_eq!(rotations.rotations().len(), 1);
+    let opened = kms.decrypt().ciphertext_blob(sealed).send().await.unwrap();
+    assert_eq!(opened.plaintext.unwrap().as_ref(), b"carried over");
+
+    // Without that root key the copy is refused at start.
+    let stderr = serve_fails(&["--database", db.url()]);
+    assert!(stderr.contains("the root key is not the one"), "{stderr}");
+}
