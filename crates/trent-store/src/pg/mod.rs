@@ -22,7 +22,7 @@
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::{GenericClient, NoTls, Row, Transaction};
+use postgres::{GenericClient, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 
 use crate::changes::{Change, ChangeListener};
@@ -44,8 +44,9 @@ pub use copy::{Copied, copy_sqlite_to_postgres};
 pub use notify::LISTENER_APPLICATION_NAME;
 mod schema;
 pub mod scratch;
+mod tls;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<tls::Connector>;
 
 /// The transaction-level advisory lock every write holds: "trent" + "write" in ASCII.
 const WRITE_LOCK: i64 = 0x7472_656e_7477_7274;
@@ -79,8 +80,29 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
-/// A database URL fit to print: the password, if any, replaced by `***`.
+/// A database URL fit to print: the password, if any (in the user part or a `password=`
+/// parameter), replaced by `***`.
 pub fn redact_url(url: &str) -> String {
+    let (url, query) = match url.split_once('?') {
+        Some((url, query)) => (url, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = redact_user_password(url);
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some(("password", _)) => "password=***".to_string(),
+                _ => p.to_string(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&params.join("&"));
+    }
+    redacted
+}
+
+fn redact_user_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -95,6 +117,22 @@ pub fn redact_url(url: &str) -> String {
         },
         None => url.to_string(),
     }
+}
+
+/// An error and the errors that caused it, `: `-separated (a failed TLS handshake says why
+/// only in its source).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `AlreadyExists` for an insert that broke a uniqueness constraint.
@@ -445,7 +483,8 @@ impl PostgresStore {
     /// do not race. `Unreachable` if the database cannot be reached (the error never contains
     /// the URL, which may hold a password: see [`redact_url`]).
     pub fn open(url: &str) -> Result<PostgresStore> {
-        let mut config: postgres::Config = url.parse().map_err(|e| {
+        let tls = tls::settings(url)?;
+        let mut config: postgres::Config = tls.url.parse().map_err(|e| {
             StoreError::Unreachable(format!("not a PostgreSQL connection URL: {e}"))
         })?;
         // Seen in pg_stat_activity; a URL's own application_name wins.
@@ -454,16 +493,22 @@ impl PostgresStore {
         }
         // A peer that vanished without closing (a network partition) is noticed.
         config.keepalives(true);
+        config.ssl_mode(if tls.tls {
+            postgres::config::SslMode::Require
+        } else {
+            postgres::config::SslMode::Disable
+        });
+        let connector = tls.connector;
         let unreachable = StoreError::Unreachable;
         blocking(|| {
             // One connection first: an unreachable database is reported at once with the
             // reason, rather than after the pool's timeout.
             let mut first = config
-                .connect(NoTls)
-                .map_err(|e| unreachable(e.to_string()))?;
+                .connect(connector.clone())
+                .map_err(|e| unreachable(with_causes(&e)))?;
             schema::migrate(&mut first)?;
             drop(first);
-            let manager = PostgresConnectionManager::new(config.clone(), NoTls);
+            let manager = PostgresConnectionManager::new(config.clone(), connector.clone());
             let pool = r2d2::Pool::builder()
                 .max_size(POOL_SIZE)
                 .min_idle(Some(1))
@@ -474,7 +519,7 @@ impl PostgresStore {
                 .error_handler(Box::new(r2d2::LoggingErrorHandler))
                 .build(manager)
                 .map_err(|e| unreachable(e.to_string()))?;
-            let notifications = notify::Notifications::start(config)?;
+            let notifications = notify::Notifications::start(config, connector)?;
             Ok(PostgresStore {
                 pool: Some(pool),
                 notifications,
@@ -1198,5 +1243,33 @@ impl PostgresStore {
             changes.push(Change::Identities);
             Ok(value)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_are_printed_without_their_passwords() {
+        for (url, shown) in [
+            (
+                "postgres://trent:s3cret@db:5432/trent",
+                "postgres://trent:***@db:5432/trent",
+            ),
+            (
+                "postgres://trent:p@ss@word@db/trent?sslmode=require",
+                "postgres://trent:***@db/trent?sslmode=require",
+            ),
+            (
+                "postgresql://db/trent?user=trent&password=s3cret&sslmode=require",
+                "postgresql://db/trent?user=trent&password=***&sslmode=require",
+            ),
+            ("postgres://trent@db/trent", "postgres://trent@db/trent"),
+            ("not a url", "not a url"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            assert!(!redact_url(url).contains("s3cret"));
+        }
     }
 }

@@ -15,9 +15,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, Config, NoTls, Transaction};
+use postgres::{Client, Config, Transaction};
 use serde::{Deserialize, Serialize};
 
+use super::tls::Connector;
 use crate::changes::{Change, ChangeListener};
 use crate::{Result, StoreError};
 
@@ -67,10 +68,10 @@ pub(super) struct Notifications {
 /// The `application_name` of the listening connections (`pg_stat_activity`).
 pub const LISTENER_APPLICATION_NAME: &str = "trent-listen";
 
-fn listen(config: &Config) -> std::result::Result<Client, postgres::Error> {
+fn listen(config: &Config, tls: &Connector) -> std::result::Result<Client, postgres::Error> {
     let mut config = config.clone();
     config.application_name(LISTENER_APPLICATION_NAME);
-    let mut client = config.connect(NoTls)?;
+    let mut client = config.connect(tls.clone())?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     Ok(client)
 }
@@ -78,18 +79,18 @@ fn listen(config: &Config) -> std::result::Result<Client, postgres::Error> {
 impl Notifications {
     /// Starts listening (the first connection is made before this returns, so that no change
     /// committed after it is missed).
-    pub(super) fn start(config: Config) -> Result<Notifications> {
+    pub(super) fn start(config: Config, tls: Connector) -> Result<Notifications> {
         let origin = uuid::Uuid::new_v4().to_string();
         let subscribers = Arc::new(Subscribers {
             listeners: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
         });
-        let client = listen(&config)?;
+        let client = listen(&config, &tls)?;
         let weak = Arc::downgrade(&subscribers);
         let me = origin.clone();
         std::thread::Builder::new()
             .name("trent-pg-listen".into())
-            .spawn(move || run(config, Some(client), &me, weak))?;
+            .spawn(move || run(config, tls, Some(client), &me, weak))?;
         Ok(Notifications {
             origin,
             subscribers,
@@ -135,7 +136,13 @@ fn to_json(message: &Message) -> Result<String> {
 
 /// The listening thread: hands every change of another instance to the subscribers; tells them
 /// [`Change::Everything`] while it is not connected. Ends when the store is dropped.
-fn run(config: Config, mut client: Option<Client>, me: &str, subscribers: Weak<Subscribers>) {
+fn run(
+    config: Config,
+    tls: Connector,
+    mut client: Option<Client>,
+    me: &str,
+    subscribers: Weak<Subscribers>,
+) {
     loop {
         let Some(subs) = subscribers.upgrade() else {
             return;
@@ -167,7 +174,7 @@ fn run(config: Config, mut client: Option<Client>, me: &str, subscribers: Weak<S
                 let Some(subs) = subscribers.upgrade() else {
                     return;
                 };
-                match listen(&config) {
+                match listen(&config, &tls) {
                     Ok(c) => {
                         tracing::info!("listening for changes again");
                         client = Some(c);

@@ -63,6 +63,14 @@ impl ScratchDatabase {
         &self.name
     }
 
+    /// The number `sql` (one row, one `BIGINT` column) answers, asked as the administrator.
+    pub fn count_as_admin(&self, sql: &str) -> Result<i64> {
+        blocking(|| {
+            let mut admin = postgres::Client::connect(&self.admin_url, postgres::NoTls)?;
+            Ok(admin.query_one(sql, &[])?.try_get(0)?)
+        })
+    }
+
     /// Runs `sql` on the server as the administrator that made this database (tests of
     /// outages: terminating connections, refusing new ones).
     pub fn run_as_admin(&self, sql: &str) -> Result<()> {

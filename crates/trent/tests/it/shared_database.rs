@@ -768,3 +768,39 @@ async fn migrate_copies_a_data_dir_into_postgres_and_it_serves_the_same_data() {
     let stderr = serve_fails(&["--database", db.url()]);
     assert!(stderr.contains("the root key is not the one"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_to_the_database_when_the_url_asks_for_it() {
+    let Some(db) = ScratchDatabase::from_env() else {
+        return;
+    };
+    let Ok(ca) = std::env::var("TRENT_TEST_POSTGRES_CA") else {
+        eprintln!("SKIPPED: TRENT_TEST_POSTGRES_CA is not set (scripts/test sets it)");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("{}?sslmode=verify-full&sslrootcert={ca}", db.url());
+    let server = Server::start_in_with_args(&tmp.path().join("d"), None, &["--database", &url]);
+    create_key(&server.kms(), None, false).await;
+    let connections = format!(
+        "SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+         WHERE a.datname = '{}' AND a.application_name LIKE 'trent%'",
+        db.name()
+    );
+    let all = db.count_as_admin(&connections).unwrap();
+    let encrypted = db
+        .count_as_admin(&format!("{connections} AND s.ssl"))
+        .unwrap();
+    assert!(all >= 2, "the pool's and the listener's connections: {all}");
+    assert_eq!(encrypted, all, "every connection of the instance uses TLS");
+    drop(server);
+
+    // A server certificate from a CA the instance does not trust: refused at start.
+    let stderr = serve_fails(&["--database", &format!("{}?sslmode=require", db.url())]);
+    assert!(stderr.contains("certificate"), "{stderr}");
+    let stderr = serve_fails(&["--database", &format!("{}?sslmode=sometimes", db.url())]);
+    assert!(
+        stderr.contains("sslmode=sometimes is not one of"),
+        "{stderr}"
+    );
+}
