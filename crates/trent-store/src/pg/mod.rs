@@ -64,6 +64,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct PostgresStore {
     /// `None` only while dropping (see the `Drop` impl).
     pool: Option<r2d2::Pool<Manager>>,
+    /// Held by this instance's writer for the whole write transaction.
+    writer: std::sync::Mutex<()>,
     notifications: notify::Notifications,
 }
 
@@ -522,6 +524,7 @@ impl PostgresStore {
             let notifications = notify::Notifications::start(config, connector)?;
             Ok(PostgresStore {
                 pool: Some(pool),
+                writer: std::sync::Mutex::new(()),
                 notifications,
             })
         })
@@ -565,6 +568,13 @@ impl PostgresStore {
         f: impl FnOnce(&mut Transaction<'_>, &mut Vec<Change>) -> Result<T>,
     ) -> Result<T> {
         blocking(|| {
+            // One writer per instance waits for the database's lock, holding one connection:
+            // the others wait here without one, so the pool keeps connections for reads (a
+            // writer's closure may read the store too).
+            let _writer = self
+                .writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut conn = self.connection()?;
             let mut tx = conn.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
