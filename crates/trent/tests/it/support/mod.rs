@@ -148,12 +148,17 @@ impl Server {
     pub fn log_with(&self, needle: &str) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let log = self.log.lock().unwrap().clone();
+            let log = self.log();
             if log.contains(needle) || std::time::Instant::now() > deadline {
                 return log;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The server's stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     /// Sends SIGTERM and waits for a clean exit.
