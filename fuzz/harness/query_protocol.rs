@@ -137,6 +137,7 @@ fn caller(kms: &Kms, name: &str, session_key: Option<&str>) -> Caller {
         secure_transport: false,
         user_agent: Some("trent-fuzz".into()),
         via_service: None,
+        request_id: "fuzz".into(),
     }
 }
 

@@ -28,6 +28,7 @@ fn caller(principal: Principal) -> Caller {
         secure_transport: false,
         user_agent: None,
         via_service: None,
+        request_id: String::new(),
     }
 }
 
@@ -159,6 +160,8 @@ fn decrypt_via_grant(c: &mut Criterion) {
                         constraints: None,
                         grantee_unique_id: None,
                         retiring_unique_id: None,
+                        created_by: None,
+                        created_request_id: None,
                     },
                     format!("token-{key}-{i}"),
                 )

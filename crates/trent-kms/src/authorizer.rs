@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use trent_policy::{Policy, PolicyKind};
-use trent_store::KeyRecord;
+use trent_store::{GrantRecord, KeyRecord};
 
 use crate::arn::key_arn;
 use crate::authz::context::{self, ContextExt};
@@ -135,6 +135,10 @@ impl Kms {
                     grants: &grants,
                 });
                 decision.grants_not_shown = grants_not_shown;
+                if !decision.is_allowed() {
+                    decision.ended_grants =
+                        self.ended_grant_outcomes(caller, &principal, key, check)?;
+                }
                 decision
             }
             Resource::Arn(arn) => decide::decide(&decide::Question {
@@ -202,28 +206,16 @@ impl Kms {
         let Some(operation) = grant_operation(check.action) else {
             return Ok((Vec::new(), 0));
         };
-        let p = &caller.principal;
-        let root = crate::arn::account_root_arn("aws", &p.account);
-        let mut grantees = vec![p.arn.as_str(), p.account.as_str(), root.as_str()];
-        if p.principal_arn() != p.arn {
-            grantees.push(p.principal_arn());
-        }
-        let records = self
-            .store
-            .grants_for_grantees(&key.region, &key.key_id, &grantees)?;
+        let records = with_grantees(&caller.principal, |grantees| {
+            self.store
+                .grants_for_grantees(&key.region, &key.key_id, grantees)
+        })?;
         let mut outcomes = Vec::new();
         let mut not_applying: usize = 0;
         for (index, record) in records.iter().enumerate() {
             let constraints = grants::parse_constraints(record.constraints.as_deref())?;
             let mut outcome = grants::evaluate_grant(
-                &grants::GrantView {
-                    grant_id: &record.grant_id,
-                    name: record.name.as_deref(),
-                    grantee_principal: record.grantee_principal.as_deref(),
-                    grantee_service_principal: record.grantee_service_principal.as_deref(),
-                    operations: &record.operations,
-                    constraints: &constraints,
-                },
+                &view(record, &constraints),
                 &grants::GrantRequest {
                     principal,
                     operation,
@@ -274,6 +266,51 @@ impl Kms {
         ))
     }
 
+    /// For a denial of a grantable action on a key: the key's retired or revoked grants for
+    /// the caller that would have allowed it (at most [`MAX_ENDED_GRANTS_SHOWN`]). Read only
+    /// for denials, so allowed requests never pay for it.
+    fn ended_grant_outcomes(
+        &self,
+        caller: &Caller,
+        principal: &trent_policy::Principal,
+        key: &KeyRecord,
+        check: &Check<'_>,
+    ) -> KmsResult<Vec<decide::EndedGrantOutcome>> {
+        let Some(operation) = grant_operation(check.action) else {
+            return Ok(Vec::new());
+        };
+        let ended = with_grantees(&caller.principal, |grantees| {
+            self.store
+                .ended_grants_for_grantees(&key.region, &key.key_id, grantees)
+        })?;
+        let mut out = Vec::new();
+        for e in &ended {
+            let constraints = grants::parse_constraints(e.grant.constraints.as_deref())?;
+            let outcome = grants::evaluate_grant(
+                &view(&e.grant, &constraints),
+                &grants::GrantRequest {
+                    principal,
+                    operation,
+                    encryption_context: check.grant_context.as_ref(),
+                    source_arn: None,
+                },
+            );
+            if outcome.applies {
+                out.push(decide::EndedGrantOutcome {
+                    grant: outcome,
+                    how: e.ending.how.as_str().to_string(),
+                    by: e.ending.by.clone(),
+                    at_ms: e.ending.at_ms,
+                    request_id: e.ending.request_id.clone(),
+                });
+                if out.len() == MAX_ENDED_GRANTS_SHOWN {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Allows the request only if every check passes; reports the first failing check.
     pub(crate) fn authorize(&self, caller: &Call<'_>, checks: &[Check<'_>]) -> KmsResult<()> {
         for check in checks {
@@ -313,5 +350,38 @@ impl Kms {
             return Err(KmsError::dry_run());
         }
         Ok(())
+    }
+}
+
+/// How many retired or revoked grants that would have allowed a denied request its decision
+/// names.
+const MAX_ENDED_GRANTS_SHOWN: usize = 3;
+
+/// Calls `f` with the grantee principals a grant for `p` can name: `p` itself, its account
+/// (as ID and root ARN), and for a session its role.
+fn with_grantees<T>(p: &crate::identity::Principal, f: impl FnOnce(&[&str]) -> T) -> T {
+    let root = crate::arn::account_root_arn("aws", &p.account);
+    let mut grantees = vec![p.arn.as_str(), p.account.as_str(), root.as_str()];
+    if p.principal_arn() != p.arn {
+        grantees.push(p.principal_arn());
+    }
+    f(&grantees)
+}
+
+/// The parts of a stored grant the grant matcher reads.
+fn view<'a>(
+    record: &'a GrantRecord,
+    constraints: &'a grants::GrantConstraints,
+) -> grants::GrantView<'a> {
+    grants::GrantView {
+        grant_id: &record.grant_id,
+        name: record.name.as_deref(),
+        grantee_principal: record.grantee_principal.as_deref(),
+        grantee_service_principal: record.grantee_service_principal.as_deref(),
+        operations: &record.operations,
+        constraints,
+        created_by: record.created_by.as_deref(),
+        created_ms: record.created_ms,
+        created_request_id: record.created_request_id.as_deref(),
     }
 }

@@ -8,6 +8,15 @@ pub trait Clock: Send + Sync {
     fn now_ms(&self) -> i64;
 }
 
+/// `ms` as UTC to the second, `2026-11-29T02:37:47Z`: how IAM, `aws:CurrentTime` and
+/// explanations write a time.
+pub fn iso8601(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    t.format(&f).unwrap_or_default()
+}
+
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -86,6 +86,9 @@ pub struct Caller {
     /// Set when an AWS service makes the request on the principal's behalf: the service's
     /// endpoint name, e.g. `lambda.ap-northeast-1.amazonaws.com` (`kms:ViaService`).
     pub via_service: Option<String>,
+    /// The `x-amzn-RequestId` of the request (empty for callers of hypothetical requests):
+    /// what a grant remembers of the request that created or ended it.
+    pub request_id: String,
 }
 
 impl Caller {

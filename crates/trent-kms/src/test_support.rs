@@ -29,6 +29,7 @@ pub fn caller() -> Caller {
         secure_transport: false,
         user_agent: None,
         via_service: None,
+        request_id: String::new(),
     }
 }
 

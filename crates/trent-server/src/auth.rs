@@ -5,7 +5,7 @@
 use crate::Peer;
 use std::time::SystemTime;
 
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::HeaderMap;
 use trent_kms::iam::QueryService;
 use trent_kms::{Caller, Directory};
 use trent_sigv4::{HttpRequestParts, SigV4Error};
@@ -63,11 +63,11 @@ pub fn authenticate(
     directory: &Directory,
     now_ms: i64,
     peer: Peer,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    request: &axum::http::request::Parts,
     body: &[u8],
+    request_id: &str,
 ) -> Result<(Caller, Service), AuthError> {
+    let (method, uri, headers) = (&request.method, &request.uri, &request.headers);
     let header_list: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| {
@@ -137,6 +137,7 @@ pub fn authenticate(
             let name = service.strip_suffix(".amazonaws.com").unwrap_or(service);
             format!("{name}.{}.amazonaws.com", auth.region)
         }),
+        request_id: request_id.to_string(),
     };
     Ok((caller, service))
 }

@@ -126,7 +126,7 @@ async fn process(state: Arc<AppState>, peer: Peer, request: Request<Body>) -> Re
         )
         .await
         {
-            Ok(Ok(body)) => done = handle(&state, peer, &parts, body, is_admin).await,
+            Ok(Ok(body)) => done = handle(&state, peer, &parts, body, is_admin, &request_id).await,
             Ok(Err(_)) => {}
             Err(_) => done.result = Err(WireError::body_timeout()),
         }
@@ -304,6 +304,7 @@ async fn handle(
     parts: &axum::http::request::Parts,
     body: Bytes,
     is_admin: bool,
+    request_id: &str,
 ) -> Handled {
     let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     let mut done = Handled {
@@ -319,10 +320,9 @@ async fn handle(
         &state.kms.directory(),
         state.kms.clock_ms(),
         peer,
-        method,
-        uri,
-        headers,
+        parts,
         &body,
+        request_id,
     );
     let (caller, service) = match authenticated {
         Ok(c) => c,

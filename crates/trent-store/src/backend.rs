@@ -34,7 +34,9 @@ use crate::iam::{
     AccessKeyRecord, AttachmentRecord, IamData, InlinePolicyRecord, ManagedPolicyRecord, OwnerKind,
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
-use crate::model::{Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey, Tag};
+use crate::model::{
+    Alias, EndedGrant, GrantEnding, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey, Tag,
+};
 use crate::{CachedStore, MemoryStore, PostgresStore, Result, SqliteStore, StoreError};
 
 /// A storage engine. Implement it (and run the conformance suite against it) to add a backend;
@@ -317,8 +319,25 @@ pub trait Backend: Send + Sync {
         limit: usize,
     ) -> Result<Vec<GrantRecord>>;
 
-    /// Deletes a grant and its tokens (`NotFound` if there is no such grant).
-    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()>;
+    /// Ends a grant (`NotFound` if there is no such grant): deletes it and its tokens, and
+    /// keeps it with `ending` among the key's ended grants, forgetting the oldest beyond
+    /// [`crate::MAX_ENDED_GRANTS_PER_KEY`]. One transaction.
+    fn end_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+        ending: &GrantEnding,
+    ) -> Result<()>;
+
+    /// Ended grants of a key whose grantee principal is one of `grantees`, the most recently
+    /// ended first.
+    fn ended_grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<EndedGrant>>;
 
     // ---- identities (see `iam.rs` for the records) ---------------------------------------------
 

@@ -21,7 +21,8 @@ use crate::iam::{
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{
-    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyUsage, RelatedKey, Tag, key_ref,
+    Alias, EndedGrant, GrantEnding, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyUsage,
+    RelatedKey, Tag, key_ref,
 };
 use crate::{Backend, Result};
 
@@ -420,10 +421,27 @@ impl<B: Backend> Backend for CachedStore<B> {
             .list_retirable_grants(region, principal, after, limit)
     }
 
-    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
-        let result = self.inner.delete_grant(region, key_id, grant_id);
+    fn end_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+        ending: &GrantEnding,
+    ) -> Result<()> {
+        let result = self.inner.end_grant(region, key_id, grant_id, ending);
         self.caches.forget_grants(region, key_id);
         result
+    }
+
+    /// Not cached: only denials and explanations ask.
+    fn ended_grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<EndedGrant>> {
+        self.inner
+            .ended_grants_for_grantees(region, key_id, grantees)
     }
 
     // Identities are not cached here: the service keeps its own directory built from

@@ -24,8 +24,8 @@ pub use backend::{Backend, Store};
 pub use cached::CachedStore;
 pub use memory::MemoryStore;
 pub use model::{
-    Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RelatedKey,
-    RotationKind, Tag,
+    Alias, EndedGrant, GrantEnd, GrantEnding, GrantRecord, KeyManager, KeyMaterial, KeyRecord,
+    KeyState, KeyUsage, MAX_ENDED_GRANTS_PER_KEY, RelatedKey, RotationKind, Tag,
 };
 pub use pg::{
     Copied, LISTENER_APPLICATION_NAME, PostgresStore, copy_sqlite_to_postgres, redact_url, scratch,

@@ -17,8 +17,9 @@ use crate::iam::{
     ManagedPolicyRecord, OwnerKind, RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{
-    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState, KeyUsage, RelatedKey, Tag,
-    key_ref, material_changes, related_changes,
+    Alias, EndedGrant, GrantEnding, GrantRecord, KeyMaterial, KeyRecord, KeyRef, KeyState,
+    KeyUsage, MAX_ENDED_GRANTS_PER_KEY, RelatedKey, Tag, key_ref, material_changes,
+    related_changes,
 };
 use crate::{Backend, Result, StoreError};
 
@@ -38,6 +39,8 @@ struct KeyEntry {
     tags: BTreeMap<String, String>,
     /// In creation order, as SQLite returns them from its grantee index.
     grants: Vec<GrantRecord>,
+    /// Retired and revoked grants, oldest first, at most `MAX_ENDED_GRANTS_PER_KEY`.
+    ended_grants: Vec<EndedGrant>,
     last_usage: Option<KeyUsage>,
 }
 
@@ -60,6 +63,7 @@ impl KeyEntry {
             materials: materials.map(|m| (m.version, m.clone())).collect(),
             tags: tag_map,
             grants: Vec::new(),
+            ended_grants: Vec::new(),
             last_usage: None,
         })
     }
@@ -970,18 +974,59 @@ impl Backend for MemoryStore {
         Ok(page(found.into_iter().map(|(_, g)| g.clone()), limit))
     }
 
-    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
+    fn end_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+        ending: &GrantEnding,
+    ) -> Result<()> {
         self.write_kms(|kms| {
             let entry = kms
                 .keys
                 .get_mut(&key_ref(region, key_id))
                 .ok_or(StoreError::NotFound)?;
-            let before = entry.grants.len();
-            entry.grants.retain(|g| g.grant_id != grant_id);
-            not_found_unless(entry.grants.len() < before)?;
+            let index = entry.grants.iter().position(|g| g.grant_id == grant_id);
+            let Some(index) = index else {
+                return Err(StoreError::NotFound);
+            };
+            let grant = entry.grants.remove(index);
+            entry.ended_grants.push(EndedGrant {
+                grant,
+                ending: ending.clone(),
+            });
+            let excess = entry
+                .ended_grants
+                .len()
+                .saturating_sub(MAX_ENDED_GRANTS_PER_KEY);
+            entry.ended_grants.drain(..excess);
             kms.forget_tokens(region, key_id, Some(grant_id));
             Ok(())
         })
+    }
+
+    fn ended_grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<EndedGrant>> {
+        let state = self.read();
+        let Some(entry) = state.kms.entry(region, key_id) else {
+            return Ok(Vec::new());
+        };
+        Ok(entry
+            .ended_grants
+            .iter()
+            .rev()
+            .filter(|g| {
+                g.grant
+                    .grantee_principal
+                    .as_deref()
+                    .is_some_and(|p| grantees.contains(&p))
+            })
+            .cloned()
+            .collect())
     }
 
     // ---- identities ---------------------------------------------------------------------------

@@ -297,7 +297,59 @@ pub struct GrantRecord {
     pub grantee_unique_id: Option<String>,
     /// The same for the retiring principal.
     pub retiring_unique_id: Option<String>,
+    /// The principal whose CreateGrant made the grant, and that request's ID (`None` for grants
+    /// made before Trent kept them, and for grants imported in bulk): explanations say who
+    /// granted what, and when.
+    pub created_by: Option<String>,
+    pub created_request_id: Option<String>,
 }
+
+/// How a grant ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantEnd {
+    Retired,
+    Revoked,
+}
+
+impl GrantEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantEnd::Retired => "retired",
+            GrantEnd::Revoked => "revoked",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GrantEnd> {
+        match s {
+            "retired" => Some(GrantEnd::Retired),
+            "revoked" => Some(GrantEnd::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// Who ended a grant, how and when: kept with the grant after it is gone, so that an
+/// explanation of a later denial can say "grant G would have allowed it, but was retired at T
+/// by P".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantEnding {
+    pub how: GrantEnd,
+    pub by: String,
+    pub at_ms: i64,
+    pub request_id: Option<String>,
+}
+
+/// A grant that was retired or revoked. A key keeps its latest [`MAX_ENDED_GRANTS_PER_KEY`];
+/// they go with the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedGrant {
+    pub grant: GrantRecord,
+    pub ending: GrantEnding,
+}
+
+/// How many ended grants a key keeps (the oldest are forgotten first): enough to explain the
+/// denials that follow a retirement, bounded whatever the rate of grants made and retired.
+pub const MAX_ENDED_GRANTS_PER_KEY: usize = 100;
 
 impl GrantRecord {
     /// Same grantee, retiring principal, operations, constraints and name: a retry of the same

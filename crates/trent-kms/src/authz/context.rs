@@ -6,6 +6,7 @@ use trent_crypto::EncryptionContext;
 use trent_policy::{ConditionContext, ContextValue, Principal};
 use trent_store::{Alias, KeyRecord, Tag};
 
+use crate::clock::iso8601;
 use crate::identity::{Caller, PrincipalKind};
 
 pub trait ContextExt {
@@ -47,16 +48,6 @@ pub fn policy_principal(caller: &Caller) -> Principal {
             },
         ),
     }
-}
-
-fn iso8601(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// `aws:CurrentTime` and `aws:EpochTime` at `now_ms`.

@@ -71,6 +71,43 @@ pub struct GrantOutcome {
     /// Why it does not apply, when it does not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mismatch: Option<String>,
+    /// Each of the grant's constraints checked against the request (empty when the grantee
+    /// or the operation already did not match, or the grant has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<ConstraintCheck>,
+    /// Who created the grant (unknown for grants older than Trent's record of it), when, and
+    /// the request that did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    pub created_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_request_id: Option<String>,
+}
+
+/// One constraint of a grant checked against a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConstraintCheck {
+    /// The constraint as the grant has it, e.g. `EncryptionContextEquals {"app":"x"}`.
+    pub constraint: String,
+    pub satisfied: bool,
+    /// How the request fared against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A grant that was retired or revoked before the request and would have allowed it: what an
+/// explanation of the denial names first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndedGrantOutcome {
+    pub grant: GrantOutcome,
+    /// `retired` or `revoked`.
+    pub how: String,
+    pub by: String,
+    pub at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// One authorization question.
@@ -271,6 +308,10 @@ pub struct Decision {
     /// grants for one principal neither slows the decision down nor bloats its audit record.
     #[serde(skip_serializing_if = "is_zero")]
     pub grants_not_shown: usize,
+    /// For a denial: retired or revoked grants of the key for the caller that would have
+    /// allowed it, the most recently ended first (at most a few).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ended_grants: Vec<EndedGrantOutcome>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -443,6 +484,7 @@ pub fn decide(q: &Question<'_>) -> Decision {
         identity_policies: Vec::new(),
         grants: q.grants.to_vec(),
         grants_not_shown: 0,
+        ended_grants: Vec::new(),
     };
     let mut iam = identity_side(q);
     decision.identity_policies = std::mem::take(&mut iam.evaluations);
@@ -680,6 +722,10 @@ mod tests {
             account_grantee,
             applies: true,
             mismatch: None,
+            constraints: Vec::new(),
+            created_by: None,
+            created_ms: 0,
+            created_request_id: None,
         };
         let context = ConditionContext::new();
         let user = Principal::user("arn:aws:iam::111122223333:user/u");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use trent_policy::{Principal, PrincipalKind};
 
-use super::decide::GrantOutcome;
+use super::decide::{ConstraintCheck, GrantOutcome};
 
 /// `Constraints` of a grant, as the API shapes them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +122,11 @@ pub struct GrantView<'a> {
     pub grantee_service_principal: Option<&'a str>,
     pub operations: &'a [String],
     pub constraints: &'a GrantConstraints,
+    /// Who made the grant, when, and in which request: carried into the outcome for
+    /// explanations, never part of the decision.
+    pub created_by: Option<&'a str>,
+    pub created_ms: i64,
+    pub created_request_id: Option<&'a str>,
 }
 
 /// What the request brings that grants look at.
@@ -186,44 +191,71 @@ pub(crate) fn ec_lookup<'a>(ec: &'a BTreeMap<String, String>, key: &str) -> Opti
         .map(|(_, v)| v)
 }
 
-fn constraint_mismatch(c: &GrantConstraints, r: &GrantRequest<'_>) -> Option<String> {
-    if let Some(arn) = &c.source_arn
-        && r.operation != "RetireGrant"
-        && r.source_arn != Some(arn.as_str())
-    {
-        return Some(format!(
-            "the SourceArn constraint requires the request to be made on behalf of {arn}"
-        ));
-    }
-    if !takes_encryption_context(r.operation) {
-        return None;
+/// Each constraint of the grant checked against the request, in the order SourceArn,
+/// EncryptionContextEquals, EncryptionContextSubset (the first failing one is the grant's
+/// mismatch).
+fn constraint_checks(c: &GrantConstraints, r: &GrantRequest<'_>) -> Vec<ConstraintCheck> {
+    let mut checks = Vec::new();
+    if let Some(arn) = &c.source_arn {
+        let satisfied = r.operation == "RetireGrant" || r.source_arn == Some(arn.as_str());
+        checks.push(ConstraintCheck {
+            constraint: format!("SourceArn {arn}"),
+            satisfied,
+            detail: (!satisfied).then(|| {
+                format!(
+                    "the SourceArn constraint requires the request to be made on behalf of {arn}"
+                )
+            }),
+        });
     }
     let empty = BTreeMap::new();
     let ec = r.encryption_context.unwrap_or(&empty);
+    let takes_ec = takes_encryption_context(r.operation);
+    let not_checked = || format!("not checked: {} takes no encryption context", r.operation);
     if let Some(equals) = &c.encryption_context_equals {
-        let same = equals.len() == ec.len()
-            && equals
-                .iter()
-                .all(|(k, v)| ec_lookup(ec, k).is_some_and(|x| x == v));
-        if !same {
-            return Some(format!(
-                "the EncryptionContextEquals constraint {} does not equal the request's encryption context {}",
-                render_ec(equals),
-                render_ec(ec)
-            ));
-        }
+        let satisfied = !takes_ec
+            || (equals.len() == ec.len()
+                && equals
+                    .iter()
+                    .all(|(k, v)| ec_lookup(ec, k).is_some_and(|x| x == v)));
+        checks.push(ConstraintCheck {
+            constraint: format!("EncryptionContextEquals {}", render_ec(equals)),
+            satisfied,
+            detail: Some(if !takes_ec {
+                not_checked()
+            } else if satisfied {
+                "the request's encryption context is exactly this".to_string()
+            } else {
+                format!(
+                    "the EncryptionContextEquals constraint {} does not equal the request's encryption context {}",
+                    render_ec(equals),
+                    render_ec(ec)
+                )
+            }),
+        });
     }
-    if let Some(subset) = &c.encryption_context_subset
-        && let Some((k, v)) = subset
+    if let Some(subset) = &c.encryption_context_subset {
+        let missing = subset
             .iter()
-            .find(|(k, v)| ec_lookup(ec, k).is_none_or(|x| x != *v))
-    {
-        return Some(format!(
-            "the EncryptionContextSubset constraint requires {k}={v} in the encryption context, which has {}",
-            render_ec(ec)
-        ));
+            .find(|(k, v)| ec_lookup(ec, k).is_none_or(|x| x != *v));
+        let satisfied = !takes_ec || missing.is_none();
+        checks.push(ConstraintCheck {
+            constraint: format!("EncryptionContextSubset {}", render_ec(subset)),
+            satisfied,
+            detail: Some(match missing {
+                _ if !takes_ec => not_checked(),
+                None => format!(
+                    "the request's encryption context {} includes every pair",
+                    render_ec(ec)
+                ),
+                Some((k, v)) => format!(
+                    "the EncryptionContextSubset constraint requires {k}={v} in the encryption context, which has {}",
+                    render_ec(ec)
+                ),
+            }),
+        });
     }
-    None
+    checks
 }
 
 fn render_ec(ec: &BTreeMap<String, String>) -> String {
@@ -250,6 +282,10 @@ pub fn evaluate_grant(g: &GrantView<'_>, r: &GrantRequest<'_>) -> GrantOutcome {
         account_grantee: matched == Some(true),
         applies: false,
         mismatch: None,
+        constraints: Vec::new(),
+        created_by: g.created_by.map(str::to_string),
+        created_ms: g.created_ms,
+        created_request_id: g.created_request_id.map(str::to_string),
     };
     outcome.mismatch = if matched.is_none() {
         Some(format!("the grantee {grantee} is not the caller"))
@@ -260,7 +296,12 @@ pub fn evaluate_grant(g: &GrantView<'_>, r: &GrantRequest<'_>) -> GrantOutcome {
             r.operation
         ))
     } else {
-        constraint_mismatch(g.constraints, r)
+        outcome.constraints = constraint_checks(g.constraints, r);
+        outcome
+            .constraints
+            .iter()
+            .find(|c| !c.satisfied)
+            .and_then(|c| c.detail.clone())
     };
     outcome.applies = outcome.mismatch.is_none();
     outcome
@@ -294,6 +335,9 @@ mod tests {
                 grantee_service_principal: None,
                 operations: &ops,
                 constraints: &c,
+                created_by: None,
+                created_ms: 0,
+                created_request_id: None,
             },
             &GrantRequest {
                 principal: p,

@@ -21,6 +21,10 @@ pub struct Explanation {
     pub causes: Vec<Cause>,
     /// Key policy, identity policies, grants.
     pub tree: Vec<Node>,
+    /// For an implicit denial: what came closest to allowing it, and what was missing,
+    /// nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub why_not: Vec<String>,
     /// The AccessDeniedException message the request gets (denials only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub aws_message: Option<String>,
@@ -108,6 +112,12 @@ impl Explanation {
     /// The human form: the summary, the tree, and the AWS message of a denial.
     pub fn render(&self) -> String {
         let mut out = format!("{}\n{}", self.summary, render_tree(&self.tree));
+        if !self.why_not.is_empty() {
+            out.push_str("why not: what came closest to allowing it\n");
+            for line in &self.why_not {
+                out.push_str(&format!("  - {line}\n"));
+            }
+        }
         if let Some(m) = &self.aws_message {
             out.push_str(&format!("AccessDeniedException: {m}\n"));
         }

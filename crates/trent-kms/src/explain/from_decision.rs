@@ -7,6 +7,7 @@ use trent_policy::PrincipalMatch;
 use super::causes::summary_and_causes;
 use super::explanation::Explanation;
 use super::tree::tree;
+use super::why_not::why_not;
 use crate::arn::parse_kms_arn;
 use crate::authz::decide::StatementRef;
 use crate::authz::{Decision, Outcome};
@@ -71,6 +72,7 @@ pub fn explanation(d: &Decision, subject: &Principal, hide_identity: bool) -> Ex
         summary,
         causes,
         tree,
+        why_not: why_not(d, subject, hide_identity),
         aws_message: (!allowed).then(|| d.denial_message(&subject.arn)),
     }
 }

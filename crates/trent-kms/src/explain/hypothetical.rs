@@ -147,6 +147,7 @@ pub fn hypothetical_caller(principal: Principal, region: &str) -> Caller {
         secure_transport: false,
         user_agent: None,
         via_service: None,
+        request_id: String::new(),
     }
 }
 

@@ -10,6 +10,7 @@
 //! - `from_decision`: a decision into an [`Explanation`], through `tree` (the key policy,
 //!   identity policies and grants, statement by statement) and `causes` (the summary line and
 //!   what decided), in the words of `phrases`.
+//! - `why_not`: for a denial, the nearest misses (what was missing), from the decision too.
 //! - `explanation`: the serialized explanation and its text form.
 //! - `access` and `access_report`: who can do what with a key, and the report's serialized form.
 //!
@@ -24,6 +25,7 @@ mod hypothetical;
 mod permission;
 mod phrases;
 mod tree;
+mod why_not;
 
 pub use access::key_actions;
 pub use access_report::{

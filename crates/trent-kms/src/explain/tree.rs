@@ -8,7 +8,8 @@ use super::explanation::Node;
 use super::from_decision::KeyPolicyFacts;
 use super::phrases::{grant_text, identity_allow_text};
 use crate::authz::Decision;
-use crate::authz::decide::{IdentityAllow, Reason};
+use crate::authz::decide::{EndedGrantOutcome, GrantOutcome, IdentityAllow, Reason};
+use crate::clock::iso8601;
 use crate::identity::{Principal, PrincipalKind};
 use crate::operation::grant_operation;
 
@@ -177,18 +178,32 @@ fn grants_node(d: &Decision, subject: &Principal) -> Node {
                 grant_text(&g.grant_id, g.name.as_deref()),
                 g.grantee_principal
             );
-            Node::leaf(match &g.mismatch {
-                None if g.account_grantee => {
-                    format!("{head}: matches (an account grantee: IAM must allow too)")
-                }
-                None => format!("{head}: matches"),
-                Some(why) => format!("{head}: does not apply: {why}"),
-            })
+            grant_node(
+                g,
+                match &g.mismatch {
+                    None if g.account_grantee => {
+                        format!("{head}: matches (an account grantee: IAM must allow too)")
+                    }
+                    None => format!("{head}: matches"),
+                    Some(why) => format!("{head}: does not apply: {why}"),
+                },
+            )
         })
         .collect();
     if d.grants_not_shown > 0 {
         children.push(Node::leaf(not_shown(d.grants_not_shown)));
     }
+    children.extend(d.ended_grants.iter().map(|e| {
+        grant_node(
+            &e.grant,
+            format!(
+                "{} for {} would have allowed it, but {}",
+                grant_text(&e.grant.grant_id, e.grant.name.as_deref()),
+                e.grant.grantee_principal,
+                ended_text(e)
+            ),
+        )
+    }));
     let title = match (&d.reason, grant_operation(&d.action)) {
         (Reason::Grant { grant_id, name }, _) => {
             format!(
@@ -223,4 +238,48 @@ fn subject_names(p: &Principal) -> String {
 /// The grants naming the caller that a decision leaves out (see `Decision::grants_not_shown`).
 pub(super) fn not_shown(n: usize) -> String {
     format!("{n} more grant(s) for the caller, not shown")
+}
+
+/// A grant under `head`: who made it, and each of its constraints as the request fared.
+fn grant_node(g: &GrantOutcome, head: String) -> Node {
+    let mut children = vec![Node::leaf(created_text(g))];
+    children.extend(g.constraints.iter().map(|c| {
+        let verdict = if c.satisfied {
+            "satisfied"
+        } else {
+            "not satisfied"
+        };
+        Node::leaf(match &c.detail {
+            Some(detail) => format!("{}: {verdict}: {detail}", c.constraint),
+            None => format!("{}: {verdict}", c.constraint),
+        })
+    }));
+    Node {
+        text: head,
+        children,
+    }
+}
+
+/// Who made a grant and when, in words: the "Lambda made this grant" line.
+pub(super) fn created_text(g: &GrantOutcome) -> String {
+    let mut text = match &g.created_by {
+        Some(by) => format!("created by {by} at {}", iso8601(g.created_ms)),
+        None => format!(
+            "created at {} (creator not recorded)",
+            iso8601(g.created_ms)
+        ),
+    };
+    if let Some(request) = &g.created_request_id {
+        text.push_str(&format!(" in request {request}"));
+    }
+    text
+}
+
+/// How an ended grant ended: `it was retired at T by P in request R`.
+pub(super) fn ended_text(e: &EndedGrantOutcome) -> String {
+    let mut text = format!("it was {} at {} by {}", e.how, iso8601(e.at_ms), e.by);
+    if let Some(request) = &e.request_id {
+        text.push_str(&format!(" in request {request}"));
+    }
+    text
 }

@@ -127,12 +127,7 @@ pub(super) fn url_encode(s: &str) -> String {
     utf8_percent_encode(s, URL_ENCODE).to_string()
 }
 
-pub fn iso8601(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
-    t.format(&f).unwrap_or_default()
-}
+pub use crate::clock::iso8601;
 
 pub(super) fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)

@@ -563,6 +563,7 @@ mod model_tests {
             secure_transport: false,
             user_agent: None,
             via_service: None,
+            request_id: String::new(),
         };
         let mut checked = 0;
         for op in Operation::ALL {

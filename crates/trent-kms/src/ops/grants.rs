@@ -4,7 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use serde::{Deserialize, Serialize};
 use trent_policy::ContextValue;
-use trent_store::{GrantRecord, KeyRecord, StoreError};
+use trent_store::{GrantEnd, GrantEnding, GrantRecord, KeyRecord, StoreError};
 
 use crate::arn::{account_root_arn, key_arn, partition};
 use crate::authz::grants::{grantee_match, parse_constraints};
@@ -417,6 +417,8 @@ pub fn create_grant(
             .map_err(KmsError::internal)?,
         grantee_unique_id,
         retiring_unique_id,
+        created_by: Some(caller.arn().to_string()),
+        created_request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
     };
     let token = new_grant_token()?;
     let grant_id = match kms.store.create_grant(&record, &token, MAX_GRANTS_PER_KEY) {
@@ -716,10 +718,12 @@ pub fn retire_grant(
     if r.dry_run == Some(true) {
         return Err(KmsError::dry_run());
     }
-    match kms
-        .store
-        .delete_grant(&grant.region, &grant.key_id, &grant.grant_id)
-    {
+    match kms.store.end_grant(
+        &grant.region,
+        &grant.key_id,
+        &grant.grant_id,
+        &ending(kms, caller, GrantEnd::Retired),
+    ) {
         Err(StoreError::NotFound) => Err(grant_not_found(&grant.grant_id)),
         other => Ok(other?),
     }?;
@@ -757,9 +761,24 @@ pub fn revoke_grant(
         r.dry_run,
     )?;
     let grant_id = r.grant_id.unwrap_or_default();
-    match kms.store.delete_grant(&key.region, &key.key_id, &grant_id) {
+    match kms.store.end_grant(
+        &key.region,
+        &key.key_id,
+        &grant_id,
+        &ending(kms, caller, GrantEnd::Revoked),
+    ) {
         Err(StoreError::NotFound) => Err(grant_not_found(&grant_id)),
         other => Ok(other?),
     }?;
     Ok(crate::ops::Empty {})
+}
+
+/// Who ends a grant `how`, and when: kept with the ended grant for explanations.
+fn ending(kms: &Kms, caller: &Call<'_>, how: GrantEnd) -> GrantEnding {
+    GrantEnding {
+        how,
+        by: caller.arn().to_string(),
+        at_ms: kms.now_ms(),
+        request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
+    }
 }

@@ -44,6 +44,9 @@ fn grant_outcomes(r: &Request, grants: &[GrantInput], key_id: &str) -> Vec<Grant
                     grantee_service_principal: g.grantee_service_principal.as_deref(),
                     operations: &g.operations,
                     constraints: &constraints,
+                    created_by: None,
+                    created_ms: 0,
+                    created_request_id: None,
                 },
                 &GrantRequest {
                     principal: &r.principal,

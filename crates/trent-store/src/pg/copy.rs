@@ -13,7 +13,8 @@ use crate::changes::Change;
 use crate::{Result, SqliteStore, StoreError};
 
 /// The tables, parents before children (foreign keys), with the order their rows are copied
-/// in: grants in creation order (SQLite's rowid), which the PostgreSQL backend keeps in `seq`.
+/// in: grants and ended grants in the order they were made or ended (SQLite's rowid), which the
+/// PostgreSQL backend keeps in `seq`.
 const TABLES: &[(&str, &str)] = &[
     ("keys", "region, key_id"),
     ("key_materials", "region, key_id, version"),
@@ -22,6 +23,7 @@ const TABLES: &[(&str, &str)] = &[
     ("key_last_usage", "region, key_id"),
     ("grants", "rowid"),
     ("grant_tokens", "rowid"),
+    ("ended_grants", "rowid"),
     ("iam_accounts", "account"),
     ("iam_users", "rowid"),
     ("iam_roles", "rowid"),

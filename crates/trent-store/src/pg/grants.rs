@@ -3,18 +3,18 @@
 use postgres::{GenericClient, Row, Transaction};
 
 use crate::changes::Change;
-use crate::model::GrantRecord;
+use crate::model::{EndedGrant, GrantEnd, GrantEnding, GrantRecord, MAX_ENDED_GRANTS_PER_KEY};
 use crate::{Result, StoreError};
 
 const GRANT_COLUMNS: &str = "region, key_id, grant_id, name, created_ms, grantee_principal, \
      grantee_service_principal, retiring_principal, retiring_service_principal, issuing_account, \
-     operations, constraints, grantee_unique_id, retiring_unique_id";
+     operations, constraints, grantee_unique_id, retiring_unique_id, created_by, created_request_id";
 
 /// The same columns, of the grant joined as `g`.
 const GRANT_COLUMNS_OF_G: &str = "g.region, g.key_id, g.grant_id, g.name, g.created_ms, \
      g.grantee_principal, g.grantee_service_principal, g.retiring_principal, \
      g.retiring_service_principal, g.issuing_account, g.operations, g.constraints, \
-     g.grantee_unique_id, g.retiring_unique_id";
+     g.grantee_unique_id, g.retiring_unique_id, g.created_by, g.created_request_id";
 
 pub(super) fn change(region: &str, key_id: &str) -> Change {
     Change::Grants {
@@ -43,6 +43,8 @@ fn grant_from_row(row: &Row) -> Result<GrantRecord> {
         constraints: row.try_get(11)?,
         grantee_unique_id: row.try_get(12)?,
         retiring_unique_id: row.try_get(13)?,
+        created_by: row.try_get(14)?,
+        created_request_id: row.try_get(15)?,
     })
 }
 
@@ -63,7 +65,7 @@ pub(super) fn insert(tx: &mut Transaction<'_>, g: &GrantRecord) -> Result<()> {
         serde_json::to_string(&g.operations).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sql = format!(
         "INSERT INTO grants ({GRANT_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
     );
     super::insert_or_exists(tx.execute(
         &sql,
@@ -82,6 +84,8 @@ pub(super) fn insert(tx: &mut Transaction<'_>, g: &GrantRecord) -> Result<()> {
             &g.constraints,
             &g.grantee_unique_id,
             &g.retiring_unique_id,
+            &g.created_by,
+            &g.created_request_id,
         ],
     ))
 }
@@ -220,4 +224,73 @@ pub(super) fn list_retirable(
          AND key_id || '/' || grant_id > $3 ORDER BY key_id || '/' || grant_id LIMIT $4"
     );
     grants(c.query(&sql, &[&region, &principal, &after.unwrap_or(""), &limit])?)
+}
+
+/// Ends a grant: it moves, with `ending`, to the key's ended grants (the oldest beyond the
+/// bound are forgotten); its tokens go with it.
+pub(super) fn end(
+    tx: &mut Transaction<'_>,
+    region: &str,
+    key_id: &str,
+    grant_id: &str,
+    ending: &GrantEnding,
+) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO ended_grants ({GRANT_COLUMNS}, ended_how, ended_by, ended_ms, ended_request_id) \
+         SELECT {GRANT_COLUMNS}, $4, $5, $6, $7 FROM grants \
+         WHERE region = $1 AND key_id = $2 AND grant_id = $3"
+    );
+    super::one_row(tx.execute(
+        &sql,
+        &[
+            &region,
+            &key_id,
+            &grant_id,
+            &ending.how.as_str(),
+            &ending.by,
+            &ending.at_ms,
+            &ending.request_id,
+        ],
+    )?)?;
+    tx.execute(
+        "DELETE FROM grants WHERE region = $1 AND key_id = $2 AND grant_id = $3",
+        &[&region, &key_id, &grant_id],
+    )?;
+    tx.execute(
+        "DELETE FROM ended_grants WHERE region = $1 AND key_id = $2 AND seq NOT IN \
+         (SELECT seq FROM ended_grants WHERE region = $1 AND key_id = $2 \
+          ORDER BY seq DESC LIMIT $3)",
+        &[&region, &key_id, &(MAX_ENDED_GRANTS_PER_KEY as i64)],
+    )?;
+    Ok(())
+}
+
+/// Ended grants of a key for any of `grantees`, the most recently ended first.
+pub(super) fn ended_for_grantees(
+    c: &mut impl GenericClient,
+    region: &str,
+    key_id: &str,
+    grantees: &[&str],
+) -> Result<Vec<EndedGrant>> {
+    let sql = format!(
+        "SELECT {GRANT_COLUMNS}, ended_how, ended_by, ended_ms, ended_request_id FROM ended_grants \
+         WHERE region = $1 AND key_id = $2 AND grantee_principal = ANY($3) ORDER BY seq DESC"
+    );
+    let grantees: Vec<&str> = grantees.to_vec();
+    c.query(&sql, &[&region, &key_id, &grantees])?
+        .iter()
+        .map(|row| {
+            let how: String = row.try_get(16)?;
+            Ok(EndedGrant {
+                grant: grant_from_row(row)?,
+                ending: GrantEnding {
+                    how: GrantEnd::parse(&how)
+                        .ok_or_else(|| StoreError::Corrupt(format!("grant ending {how:?}")))?,
+                    by: row.try_get(17)?,
+                    at_ms: row.try_get(18)?,
+                    request_id: row.try_get(19)?,
+                },
+            })
+        })
+        .collect()
 }

@@ -31,8 +31,8 @@ use crate::iam::{
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{
-    Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, KeyUsage, RelatedKey,
-    RotationKind, Tag, material_changes, related_changes,
+    Alias, EndedGrant, GrantEnding, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState,
+    KeyUsage, RelatedKey, RotationKind, Tag, material_changes, related_changes,
 };
 use crate::{Backend, Result, StoreError};
 
@@ -1114,15 +1114,27 @@ impl Backend for PostgresStore {
         self.read(|c| grants::list_retirable(c, region, principal, after, limit(limit_to)))
     }
 
-    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
+    fn end_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+        ending: &GrantEnding,
+    ) -> Result<()> {
         self.write(|tx, changes| {
-            one_row(tx.execute(
-                "DELETE FROM grants WHERE region = $1 AND key_id = $2 AND grant_id = $3",
-                &[&region, &key_id, &grant_id],
-            )?)?;
+            grants::end(tx, region, key_id, grant_id, ending)?;
             changes.push(grants::change(region, key_id));
             Ok(())
         })
+    }
+
+    fn ended_grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<EndedGrant>> {
+        self.read(|c| grants::ended_for_grantees(c, region, key_id, grantees))
     }
 
     fn load_iam(&self) -> Result<IamData<Vec<u8>>> {

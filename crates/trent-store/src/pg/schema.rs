@@ -14,7 +14,8 @@ use postgres::Client;
 
 use crate::{Result, StoreError};
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE keys (
         region               TEXT COLLATE "C" NOT NULL,
         key_id               TEXT COLLATE "C" NOT NULL,
@@ -216,7 +217,40 @@ const MIGRATIONS: &[&str] = &[r#"
         name  TEXT COLLATE "C" PRIMARY KEY,
         value BYTEA NOT NULL
     );
-    "#];
+    "#,
+    // 2 (SQLite's 11): who created each grant and in which request, and the latest retired or
+    // revoked grants of each key with who ended them and when.
+    r#"
+    ALTER TABLE grants ADD COLUMN created_by TEXT COLLATE "C";
+    ALTER TABLE grants ADD COLUMN created_request_id TEXT COLLATE "C";
+    CREATE TABLE ended_grants (
+        region                     TEXT COLLATE "C" NOT NULL,
+        key_id                     TEXT COLLATE "C" NOT NULL,
+        grant_id                   TEXT COLLATE "C" NOT NULL,
+        name                       TEXT COLLATE "C",
+        created_ms                 BIGINT NOT NULL,
+        grantee_principal          TEXT COLLATE "C",
+        grantee_service_principal  TEXT COLLATE "C",
+        retiring_principal         TEXT COLLATE "C",
+        retiring_service_principal TEXT COLLATE "C",
+        issuing_account            TEXT COLLATE "C" NOT NULL,
+        operations                 TEXT COLLATE "C" NOT NULL,
+        constraints                TEXT COLLATE "C",
+        grantee_unique_id          TEXT COLLATE "C",
+        retiring_unique_id         TEXT COLLATE "C",
+        created_by                 TEXT COLLATE "C",
+        created_request_id         TEXT COLLATE "C",
+        ended_how                  TEXT COLLATE "C" NOT NULL,
+        ended_by                   TEXT COLLATE "C" NOT NULL,
+        ended_ms                   BIGINT NOT NULL,
+        ended_request_id           TEXT COLLATE "C",
+        seq                        BIGSERIAL NOT NULL,
+        PRIMARY KEY (region, key_id, grant_id),
+        FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
+    );
+    CREATE INDEX ended_grants_by_grantee ON ended_grants (region, key_id, grantee_principal);
+    "#,
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

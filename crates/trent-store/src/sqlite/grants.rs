@@ -3,12 +3,12 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::SqliteStore;
-use crate::model::GrantRecord;
+use crate::model::{EndedGrant, GrantEnd, GrantEnding, GrantRecord, MAX_ENDED_GRANTS_PER_KEY};
 use crate::{Result, StoreError};
 
 const GRANT_COLUMNS: &str = "region, key_id, grant_id, name, created_ms, grantee_principal, \
      grantee_service_principal, retiring_principal, retiring_service_principal, issuing_account, \
-     operations, constraints, grantee_unique_id, retiring_unique_id";
+     operations, constraints, grantee_unique_id, retiring_unique_id, created_by, created_request_id";
 
 fn grant_from_row(row: &Row<'_>) -> rusqlite::Result<(GrantRecord, String)> {
     Ok((
@@ -27,6 +27,8 @@ fn grant_from_row(row: &Row<'_>) -> rusqlite::Result<(GrantRecord, String)> {
             constraints: row.get(11)?,
             grantee_unique_id: row.get(12)?,
             retiring_unique_id: row.get(13)?,
+            created_by: row.get(14)?,
+            created_request_id: row.get(15)?,
         },
         row.get(10)?,
     ))
@@ -87,7 +89,7 @@ impl SqliteStore {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let sql = format!(
                 "INSERT INTO grants ({GRANT_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             );
             tx.execute(
                 &sql,
@@ -106,6 +108,8 @@ impl SqliteStore {
                     grant.constraints,
                     grant.grantee_unique_id,
                     grant.retiring_unique_id,
+                    grant.created_by,
+                    grant.created_request_id,
                 ],
             )?;
             insert_token(tx, grant, token)?;
@@ -118,7 +122,7 @@ impl SqliteStore {
         self.write(|tx| {
             let sql = format!(
                 "INSERT INTO grants ({GRANT_COLUMNS}) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             );
             let mut stmt = tx.prepare_cached(&sql)?;
             for (g, token) in grants {
@@ -139,6 +143,8 @@ impl SqliteStore {
                     g.constraints,
                     g.grantee_unique_id,
                     g.retiring_unique_id,
+                    g.created_by,
+                    g.created_request_id,
                 ])?;
                 insert_token(tx, g, token)?;
             }
@@ -204,7 +210,7 @@ impl SqliteStore {
         let sql = "SELECT g.region, g.key_id, g.grant_id, g.name, g.created_ms, g.grantee_principal, \
              g.grantee_service_principal, g.retiring_principal, g.retiring_service_principal, \
              g.issuing_account, g.operations, g.constraints, g.grantee_unique_id, \
-             g.retiring_unique_id \
+             g.retiring_unique_id, g.created_by, g.created_request_id \
              FROM grant_tokens t JOIN grants g \
              ON g.region = t.region AND g.key_id = t.key_id AND g.grant_id = t.grant_id \
              WHERE t.token = ?1";
@@ -267,17 +273,94 @@ impl SqliteStore {
         )?)
     }
 
-    /// Deletes a grant and its tokens.
-    pub(crate) fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
+    /// Ends a grant: it moves, with `ending`, to the key's ended grants (the oldest beyond
+    /// the bound are forgotten); its tokens go with it.
+    pub(crate) fn end_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+        ending: &GrantEnding,
+    ) -> Result<()> {
         self.write(|tx| {
+            let sql = format!(
+                "INSERT INTO ended_grants ({GRANT_COLUMNS}, ended_how, ended_by, ended_ms, ended_request_id) \
+                 SELECT {GRANT_COLUMNS}, ?4, ?5, ?6, ?7 FROM grants \
+                 WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3"
+            );
             let n = tx.execute(
-                "DELETE FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3",
-                params![region, key_id, grant_id],
+                &sql,
+                params![
+                    region,
+                    key_id,
+                    grant_id,
+                    ending.how.as_str(),
+                    ending.by,
+                    ending.at_ms,
+                    ending.request_id
+                ],
             )?;
             if n == 0 {
                 return Err(StoreError::NotFound);
             }
+            tx.execute(
+                "DELETE FROM grants WHERE region = ?1 AND key_id = ?2 AND grant_id = ?3",
+                params![region, key_id, grant_id],
+            )?;
+            tx.execute(
+                "DELETE FROM ended_grants WHERE region = ?1 AND key_id = ?2 AND rowid NOT IN \
+                 (SELECT rowid FROM ended_grants WHERE region = ?1 AND key_id = ?2 \
+                  ORDER BY rowid DESC LIMIT ?3)",
+                params![region, key_id, MAX_ENDED_GRANTS_PER_KEY as i64],
+            )?;
             Ok(())
         })
+    }
+
+    /// Ended grants of a key for any of `grantees`, the most recently ended first.
+    pub(crate) fn ended_grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<EndedGrant>> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT {GRANT_COLUMNS}, ended_how, ended_by, ended_ms, ended_request_id, rowid \
+             FROM ended_grants WHERE region = ?1 AND key_id = ?2 AND grantee_principal = ?3"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut out = Vec::new();
+        for grantee in grantees {
+            let rows = stmt.query_map(params![region, key_id, grantee], |row| {
+                Ok((
+                    grant_from_row(row)?,
+                    row.get::<_, String>(16)?,
+                    row.get::<_, String>(17)?,
+                    row.get::<_, i64>(18)?,
+                    row.get::<_, Option<String>>(19)?,
+                    row.get::<_, i64>(20)?,
+                ))
+            })?;
+            for row in rows {
+                let (grant, how, by, at_ms, request_id, order) = row?;
+                let how = GrantEnd::parse(&how)
+                    .ok_or_else(|| StoreError::Corrupt(format!("grant ending {how:?}")))?;
+                out.push((
+                    order,
+                    EndedGrant {
+                        grant: finish(grant)?,
+                        ending: GrantEnding {
+                            how,
+                            by,
+                            at_ms,
+                            request_id,
+                        },
+                    },
+                ));
+            }
+        }
+        out.sort_by_key(|(order, _)| std::cmp::Reverse(*order));
+        Ok(out.into_iter().map(|(_, g)| g).collect())
     }
 }

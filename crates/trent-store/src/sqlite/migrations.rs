@@ -245,6 +245,38 @@ const MIGRATIONS: &[&str] = &[
         value BLOB NOT NULL
     );
     "#,
+    // 11: who created each grant and in which request (unknown for older grants), and the
+    // grants that were retired or revoked, with who ended them and when (the latest of each
+    // key; explanations of later denials name them).
+    r#"
+    ALTER TABLE grants ADD COLUMN created_by TEXT;
+    ALTER TABLE grants ADD COLUMN created_request_id TEXT;
+    CREATE TABLE ended_grants (
+        region                     TEXT NOT NULL,
+        key_id                     TEXT NOT NULL,
+        grant_id                   TEXT NOT NULL,
+        name                       TEXT,
+        created_ms                 INTEGER NOT NULL,
+        grantee_principal          TEXT,
+        grantee_service_principal  TEXT,
+        retiring_principal         TEXT,
+        retiring_service_principal TEXT,
+        issuing_account            TEXT NOT NULL,
+        operations                 TEXT NOT NULL,
+        constraints                TEXT,
+        grantee_unique_id          TEXT,
+        retiring_unique_id         TEXT,
+        created_by                 TEXT,
+        created_request_id         TEXT,
+        ended_how                  TEXT NOT NULL,
+        ended_by                   TEXT NOT NULL,
+        ended_ms                   INTEGER NOT NULL,
+        ended_request_id           TEXT,
+        PRIMARY KEY (region, key_id, grant_id),
+        FOREIGN KEY (region, key_id) REFERENCES keys (region, key_id) ON DELETE CASCADE
+    );
+    CREATE INDEX ended_grants_by_grantee ON ended_grants (region, key_id, grantee_principal);
+    "#,
 ];
 
 /// The schema version this build writes.

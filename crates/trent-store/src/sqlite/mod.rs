@@ -13,8 +13,8 @@ use crate::iam::{
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use crate::model::{
-    Alias, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey, RotationKind, Tag,
-    material_changes, related_changes,
+    Alias, EndedGrant, GrantEnding, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, RelatedKey,
+    RotationKind, Tag, material_changes, related_changes,
 };
 use crate::{Backend, Result, StoreError};
 use migrations::migrate;
@@ -1045,8 +1045,23 @@ impl Backend for SqliteStore {
         SqliteStore::list_retirable_grants(self, region, principal, after, limit)
     }
 
-    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()> {
-        SqliteStore::delete_grant(self, region, key_id, grant_id)
+    fn end_grant(
+        &self,
+        region: &str,
+        key_id: &str,
+        grant_id: &str,
+        ending: &GrantEnding,
+    ) -> Result<()> {
+        SqliteStore::end_grant(self, region, key_id, grant_id, ending)
+    }
+
+    fn ended_grants_for_grantees(
+        &self,
+        region: &str,
+        key_id: &str,
+        grantees: &[&str],
+    ) -> Result<Vec<EndedGrant>> {
+        SqliteStore::ended_grants_for_grantees(self, region, key_id, grantees)
     }
 
     fn load_iam(&self) -> Result<IamData<Vec<u8>>> {

@@ -14,8 +14,8 @@ use trent_store::iam::{
     RoleRecord, SessionRecord, Tags, UserRecord,
 };
 use trent_store::{
-    Alias, Backend, CachedStore, GrantRecord, KeyMaterial, KeyRecord, KeyUsage, MemoryStore,
-    RelatedKey, Result, Store, StoreError, Tag,
+    Alias, Backend, CachedStore, EndedGrant, GrantEnding, GrantRecord, KeyMaterial, KeyRecord,
+    KeyUsage, MemoryStore, RelatedKey, Result, Store, StoreError, Tag,
 };
 
 use crate::fixtures::*;
@@ -122,7 +122,10 @@ gated! {
         grantee: Option<&str>, after: Option<&str>, limit: usize) -> Result<Vec<GrantRecord>>;
     fn list_retirable_grants(&self, region: &str, principal: &str, after: Option<&str>,
         limit: usize) -> Result<Vec<GrantRecord>>;
-    fn delete_grant(&self, region: &str, key_id: &str, grant_id: &str) -> Result<()>;
+    fn end_grant(&self, region: &str, key_id: &str, grant_id: &str, ending: &GrantEnding)
+        -> Result<()>;
+    fn ended_grants_for_grantees(&self, region: &str, key_id: &str, grantees: &[&str])
+        -> Result<Vec<EndedGrant>>;
     fn load_iam(&self) -> Result<IamData<Vec<u8>>>;
     fn replace_config_identities(&self, data: &IamData<Vec<u8>>) -> Result<()>;
     fn create_iam_user(&self, user: &UserRecord) -> Result<()>;

@@ -8,7 +8,10 @@
 use std::collections::BTreeSet;
 
 use trent_store::iam::{AccessKeyKind, IamData, OwnerKind};
-use trent_store::{Alias, KeyManager, KeyRecord, KeyState, RotationKind, Store, StoreError};
+use trent_store::{
+    Alias, EndedGrant, GrantEnd, GrantEnding, KeyManager, KeyRecord, KeyState,
+    MAX_ENDED_GRANTS_PER_KEY, RotationKind, Store, StoreError,
+};
 
 use crate::fixtures::*;
 
@@ -68,6 +71,7 @@ macro_rules! conformance_suite {
                 tags_upsert_and_order,
                 grants_by_grantee_name_idempotency_and_limit,
                 grant_indexes_and_listings,
+                ended_grants_are_kept_bounded_and_go_with_their_key,
                 retire_and_revoke_take_the_tokens,
                 import_grants_all_or_nothing,
                 deletion_schedule,
@@ -1031,7 +1035,7 @@ pub fn grants_by_grantee_name_idempotency_and_limit(store: &Store) {
     other.grant_id = "g5".into();
     other.operations = vec!["Encrypt".into()];
     assert_eq!(store.create_grant(&other, "t5", 10).unwrap(), "g5");
-    store.delete_grant(REGION, "k1", "g5").unwrap();
+    store.end_grant(REGION, "k1", "g5", &retired()).unwrap();
     store
         .create_grant(&grant("k1", "g3", "other"), "t3", 10)
         .unwrap();
@@ -1040,7 +1044,7 @@ pub fn grants_by_grantee_name_idempotency_and_limit(store: &Store) {
         Err(StoreError::LimitExceeded(_))
     ));
     assert!(store.grant_by_token("t4").unwrap().is_none());
-    store.delete_grant(REGION, "k1", "g1").unwrap();
+    store.end_grant(REGION, "k1", "g1", &retired()).unwrap();
     assert!(
         store
             .grants_for_grantees(REGION, "k1", &[role])
@@ -1048,7 +1052,7 @@ pub fn grants_by_grantee_name_idempotency_and_limit(store: &Store) {
             .is_empty()
     );
     assert!(matches!(
-        store.delete_grant(REGION, "k1", "g1"),
+        store.end_grant(REGION, "k1", "g1", &retired()),
         Err(StoreError::NotFound)
     ));
 }
@@ -1180,14 +1184,14 @@ pub fn retire_and_revoke_take_the_tokens(store: &Store) {
         .create_grant(&grant("k1", "g2", role), "t2", 10)
         .unwrap();
     assert!(matches!(
-        store.delete_grant(REGION, "k1", "nope"),
+        store.end_grant(REGION, "k1", "nope", &retired()),
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        store.delete_grant(REGION, "nope", "g1"),
+        store.end_grant(REGION, "nope", "g1", &retired()),
         Err(StoreError::NotFound)
     ));
-    store.delete_grant(REGION, "k1", "g1").unwrap();
+    store.end_grant(REGION, "k1", "g1", &retired()).unwrap();
     assert_eq!(store.grant_by_token("t1").unwrap(), None);
     assert_eq!(store.grant_by_token("t1-again").unwrap(), None);
     assert_eq!(store.grant_by_token("t2").unwrap().unwrap().grant_id, "g2");
@@ -2084,4 +2088,88 @@ pub fn key_and_alias_quotas(store: &Store) {
     store
         .update_alias_within(REGION, ACCOUNT, "alias/a", "k2", 7, 2)
         .unwrap();
+}
+
+pub fn ended_grants_are_kept_bounded_and_go_with_their_key(store: &Store) {
+    store
+        .create_key(&key("k1"), Some(&material()), &[])
+        .unwrap();
+    let role = "arn:aws:iam::111122223333:role/r";
+    let g1 = grant("k1", "g1", role);
+    store.create_grant(&g1, "t1", 10).unwrap();
+    store
+        .create_grant(
+            &grant("k1", "g2", "arn:aws:iam::111122223333:user/u"),
+            "t2",
+            10,
+        )
+        .unwrap();
+    assert_eq!(
+        store.grants_for_grantees(REGION, "k1", &[role]).unwrap()[0],
+        g1,
+        "the creator and the creating request are kept"
+    );
+    let revoked = GrantEnding {
+        how: GrantEnd::Revoked,
+        by: "arn:aws:iam::111122223333:root".into(),
+        at_ms: 7,
+        request_id: None,
+    };
+    store.end_grant(REGION, "k1", "g1", &retired()).unwrap();
+    store.end_grant(REGION, "k1", "g2", &revoked).unwrap();
+    assert!(matches!(
+        store.end_grant(REGION, "k1", "g1", &retired()),
+        Err(StoreError::NotFound)
+    ));
+    let ended = store
+        .ended_grants_for_grantees(REGION, "k1", &["arn:aws:iam::111122223333:user/u", role])
+        .unwrap();
+    assert_eq!(
+        ended,
+        [
+            EndedGrant {
+                grant: grant("k1", "g2", "arn:aws:iam::111122223333:user/u"),
+                ending: revoked,
+            },
+            EndedGrant {
+                grant: g1,
+                ending: retired(),
+            },
+        ],
+        "the most recently ended first, whole"
+    );
+    assert!(
+        store
+            .ended_grants_for_grantees(REGION, "k1", &["someone else"])
+            .unwrap()
+            .is_empty()
+    );
+    // A key keeps its latest MAX_ENDED_GRANTS_PER_KEY ended grants.
+    for i in 0..MAX_ENDED_GRANTS_PER_KEY {
+        let id = format!("n{i:03}");
+        store
+            .create_grant(&grant("k1", &id, role), &format!("tn{i}"), 1000)
+            .unwrap();
+        store.end_grant(REGION, "k1", &id, &retired()).unwrap();
+    }
+    let ended = store
+        .ended_grants_for_grantees(REGION, "k1", &[role])
+        .unwrap();
+    assert_eq!(ended.len(), MAX_ENDED_GRANTS_PER_KEY);
+    assert_eq!(
+        ended[0].grant.grant_id,
+        format!("n{:03}", MAX_ENDED_GRANTS_PER_KEY - 1)
+    );
+    assert!(
+        ended.iter().all(|g| g.grant.grant_id != "g1"),
+        "the oldest is forgotten"
+    );
+    // They go with their key.
+    store.delete_key(REGION, "k1").unwrap();
+    assert!(
+        store
+            .ended_grants_for_grantees(REGION, "k1", &[role])
+            .unwrap()
+            .is_empty()
+    );
 }

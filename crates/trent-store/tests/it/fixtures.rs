@@ -4,7 +4,9 @@ use trent_store::iam::{
     AccessKeyKind, AccessKeyRecord, AttachmentRecord, InlinePolicyRecord, ManagedPolicyRecord,
     OwnerKind, PolicyVersionRecord, RoleRecord, SessionRecord, UserRecord,
 };
-use trent_store::{Alias, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, Tag};
+use trent_store::{
+    Alias, GrantEnd, GrantEnding, GrantRecord, KeyManager, KeyMaterial, KeyRecord, KeyState, Tag,
+};
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "111122223333";
@@ -78,6 +80,18 @@ pub fn grant(key_id: &str, id: &str, grantee: &str) -> GrantRecord {
         constraints: None,
         grantee_unique_id: None,
         retiring_unique_id: None,
+        created_by: Some("arn:aws:iam::111122223333:user/granter".into()),
+        created_request_id: Some(format!("request-{id}")),
+    }
+}
+
+/// How a test ends a grant: retired by `grantee`'s retiring principal at 5.
+pub fn retired() -> GrantEnding {
+    GrantEnding {
+        how: GrantEnd::Retired,
+        by: "arn:aws:iam::111122223333:user/retirer".into(),
+        at_ms: 5,
+        request_id: Some("request-retire".into()),
     }
 }
 

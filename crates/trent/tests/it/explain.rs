@@ -155,7 +155,7 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
     let admin = client(&server, ADMIN);
     let key = role_only_key(&admin).await;
     let grant_name = "test/2b8d0a3e-5b5f-4a63-9d1a-0c1f5f3b2e11";
-    let grant_id = client(&server, ("AKIALAMBDA", "lambda"))
+    let created = client(&server, ("AKIALAMBDA", "lambda"))
         .create_grant()
         .key_id(&key)
         .grantee_principal(FUNCTION_SESSION)
@@ -170,9 +170,9 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
         .name(grant_name)
         .send()
         .await
-        .unwrap()
-        .grant_id
         .unwrap();
+    let creating_request = created.request_id().unwrap().to_string();
+    let grant_id = created.grant_id.unwrap();
     let blob = admin
         .encrypt()
         .key_id(&key)
@@ -205,6 +205,20 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
         text.contains("identity policies: not consulted: the key policy does not delegate to account 012345678901"),
         "{text}"
     );
+    // Which grant, who made it (Lambda, for the admin session), in which request, and each
+    // constraint as the request fared.
+    assert!(
+        text.contains("created by arn:aws:sts::012345678901:assumed-role/my-role/admin at 20")
+            && text.contains(&format!(" in request {creating_request}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "EncryptionContextEquals {{\"{EC_KEY}\":\"{FUNCTION_ARN}\"}}: satisfied: the request's encryption context is exactly this"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("why not"), "an allow has no why-not: {text}");
     let record = trent_json(&server, ROOT, &["explain", "--request-id", &allowed_id]);
     assert_eq!(record["requestID"], allowed_id.as_str());
     let d = &record["trentAuthorization"]["decisions"][0];
@@ -249,6 +263,18 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
     assert!(text.starts_with("DENY (implicit) kms:Decrypt"), "{text}");
     assert!(
         text.contains("does not apply: the EncryptionContextEquals constraint"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "EncryptionContextEquals {{\"{EC_KEY}\":\"{FUNCTION_ARN}\"}}: not satisfied: the EncryptionContextEquals constraint"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "why not: what came closest to allowing it\n  - grant {grant_id} (\"{grant_name}\") is for the caller, but the EncryptionContextEquals constraint {{\"{EC_KEY}\":\"{FUNCTION_ARN}\"}} does not equal the request's encryption context {{}}"
+        )),
         "{text}"
     );
 
@@ -312,13 +338,16 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
     );
 
     // Retire the grant: now nothing lets the function in.
-    admin
+    let retiring_request = admin
         .retire_grant()
         .key_id(key_arn(&key))
         .grant_id(&grant_id)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+        .request_id()
+        .unwrap()
+        .to_string();
     let (denied_id, allowed) = function_decrypt(&server, &blob, true).await;
     assert!(!allowed);
     let text = trent_ok(&server, ROOT, &["explain", "--request-id", &denied_id]);
@@ -349,6 +378,27 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
         )),
         "{text}"
     );
+    // The retired grant is named: it would have allowed the request, and who retired it when.
+    let retired = format!(
+        "grant {grant_id} (\"{grant_name}\") would have allowed it, but it was retired at 20"
+    );
+    let retired_by = format!(
+        " by arn:aws:sts::012345678901:assumed-role/my-role/admin in request {retiring_request}"
+    );
+    assert!(
+        text.contains(&format!(
+            "grant {grant_id} (\"{grant_name}\") for {FUNCTION_SESSION} would have allowed it, but it was retired at 20"
+        )),
+        "{text}"
+    );
+    let why_not = text
+        .split("why not: what came closest to allowing it\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("a why-not section: {text}"));
+    assert!(
+        why_not.starts_with(&format!("  - {retired}")) && why_not.contains(&retired_by),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "AccessDeniedException: User: {FUNCTION_SESSION} is not authorized to perform: kms:Decrypt on resource: {} because no resource-based policy allows the kms:Decrypt action",
@@ -367,6 +417,81 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
     assert!(!access.contains(&grant_id), "{access}");
     let report = trent_json(&server, ROOT, &["access", &key]);
     assert_eq!(report["grants"], serde_json::json!([]));
+}
+
+/// A denial's "why not": the grant for the caller with the wrong operation and the key-policy
+/// statement naming the caller whose condition the request's context does not meet, each with
+/// what was missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn why_not_names_the_nearest_misses_and_what_was_missing() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let auditor = "arn:aws:iam::012345678901:user/auditor";
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::012345678901:role/my-role"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"billing-only","Effect":"Allow","Principal":{{"AWS":"{auditor}"}},"Action":"kms:Decrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:EncryptionContext:app":"billing"}}}}}}]}}"#
+    );
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let grant_id = admin
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(auditor)
+        .operations(GrantOperation::Encrypt)
+        .send()
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
+    let ask = [
+        "explain",
+        "--as",
+        auditor,
+        "--action",
+        "kms:Decrypt",
+        "--key",
+        &key,
+        "--encryption-context",
+        "app=payroll",
+    ];
+    let (code, text, stderr) = trent(&server, ROOT, &ask);
+    assert_eq!(code, 1, "a denial exits 1: {text}{stderr}");
+    let why_not = text
+        .split("why not: what came closest to allowing it\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("a why-not section: {text}"));
+    let lines: Vec<&str> = why_not
+        .lines()
+        .take_while(|l| l.starts_with("  - "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "  - key policy statement 1 (Sid \"billing-only\") names the caller, but condition StringEquals on kms:EncryptionContext:app is not met: request value \"payroll\" matches none of [\"billing\"]".to_string(),
+            format!(
+                "  - grant {grant_id} is for the caller, but the grant's operations [Encrypt] do not include Decrypt"
+            ),
+        ],
+        "{text}"
+    );
+    let (code, json, _) = trent(&server, ROOT, &[&ask[..], &["--json"]].concat());
+    assert_eq!(code, 1, "{json}");
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["explanation"]["whyNot"].as_array().unwrap().len(),
+        2,
+        "{json}"
+    );
+    // With the context the statement asks for, it allows: no why-not.
+    let (code, text, _) = trent(&server, ROOT, &[&ask[..8], &["app=billing"]].concat());
+    assert_eq!(code, 0, "{text}");
+    assert!(!text.contains("why not"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
