@@ -30,6 +30,7 @@ mod remote_changes;
 pub mod root_key_check;
 #[cfg(test)]
 mod rotation_properties;
+pub mod seed;
 mod service;
 pub mod simulate;
 #[cfg(test)]

@@ -25,7 +25,7 @@ use std::time::SystemTime;
 
 pub use canonical::{canonical_query, canonical_request, canonical_uri, string_to_sign};
 pub use error::SigV4Error;
-pub use parse::{ParsedAuth, parse_authorization};
+pub use parse::{ParsedAuth, is_region_name, parse_authorization};
 pub use timestamp::MAX_CLOCK_SKEW_SECS;
 pub use verify::{compute_signature, verify};
 

@@ -233,8 +233,10 @@ impl ParsedAuth {
     }
 }
 
-/// A partition prefix of 2-4 letters, one or more words, and a number: `xx-word(-word)*-N`.
-fn is_region_name(region: &str) -> bool {
+/// Whether `region` has the shape of an AWS region name: a partition prefix of 2-4 letters,
+/// one or more words, and a number (`xx-word(-word)*-N`). Also what the seed file's regions
+/// are checked with, so that a seeded key is in a region requests can name.
+pub fn is_region_name(region: &str) -> bool {
     let parts: Vec<&str> = region.split('-').collect();
     let letters = |p: &str, min: usize, max: usize| {
         (min..=max).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase())

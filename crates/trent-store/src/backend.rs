@@ -192,6 +192,26 @@ pub trait Backend: Send + Sync {
     /// Sets the canary once: `AlreadyExists` (and nothing changed) if there is one.
     fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()>;
 
+    // ---- the seed file ------------------------------------------------------------------------
+
+    /// What the seed file (the keys of `trent.toml`) declared when it was last applied, as the
+    /// service wrote it (`None` before the first seed). Kept so that a later start knows which
+    /// aliases, tags and grants it put there and may remove, and which keys it may prune. Not
+    /// sealed: it names keys, aliases, tag keys and grant names, no secret.
+    fn seed_record(&self) -> Result<Option<Vec<u8>>>;
+
+    /// Replaces the seed record.
+    fn set_seed_record(&self, record: &[u8]) -> Result<()>;
+
+    /// Runs `f` while no other process sharing this backend's data runs it here: for work at
+    /// start that must not interleave with another instance's (applying the seed file), so
+    /// that the second instance to start sees what the first did. The object-safe form of
+    /// [`Store::exclusively`]. A backend one process owns just runs `f` (its writes are already
+    /// serialized and no other process shares it).
+    fn exclusively_dyn(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        f()
+    }
+
     // ---- aliases ------------------------------------------------------------------------------
 
     /// `AlreadyExists` if the name is taken in that account and region, `NotFound` if the target
@@ -457,6 +477,21 @@ impl Store {
             carry(&mut outcome, f(key).map(|value| (value, ())))
         });
         finish(stored, outcome)
+    }
+
+    /// Runs `f` while no other process sharing the data runs [`Store::exclusively`] (see
+    /// [`Backend::exclusively_dyn`]). `f` runs once; its error is returned as it is.
+    pub fn exclusively<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let mut f = Some(f);
+        let mut outcome = None;
+        let done = self.0.exclusively_dyn(&mut || {
+            let f = f.take().ok_or(StoreError::Refused)?;
+            carry(&mut outcome, f().map(|value| (value, ())))
+        });
+        finish(done, outcome)
     }
 
     /// Read-modify-write of a key and its material versions in one transaction (see

@@ -231,6 +231,19 @@ impl<B: Backend> Backend for CachedStore<B> {
         self.inner.set_root_key_canary(sealed)
     }
 
+    // Read and written once at start: nothing to cache.
+    fn seed_record(&self) -> Result<Option<Vec<u8>>> {
+        self.inner.seed_record()
+    }
+
+    fn set_seed_record(&self, record: &[u8]) -> Result<()> {
+        self.inner.set_seed_record(record)
+    }
+
+    fn exclusively_dyn(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        self.inner.exclusively_dyn(f)
+    }
+
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         let result = self.inner.delete_key(region, key_id);
         self.caches.forget_key(region, key_id);

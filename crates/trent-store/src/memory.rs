@@ -78,6 +78,7 @@ struct KmsState {
     /// Grant token → (region, key ID, grant ID).
     tokens: HashMap<String, (String, String, String)>,
     root_key_canary: Option<Vec<u8>>,
+    seed_record: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Default)]
@@ -588,6 +589,17 @@ impl Backend for MemoryStore {
                 return Err(StoreError::AlreadyExists);
             }
             kms.root_key_canary = Some(sealed.to_vec());
+            Ok(())
+        })
+    }
+
+    fn seed_record(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self.read().kms.seed_record.clone())
+    }
+
+    fn set_seed_record(&self, record: &[u8]) -> Result<()> {
+        self.write_kms(|kms| {
+            kms.seed_record = Some(record.to_vec());
             Ok(())
         })
     }

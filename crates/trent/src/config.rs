@@ -1,5 +1,6 @@
-//! `trent.toml`: accounts, users, roles and their access keys. Precedence of settings:
-//! defaults < config file < environment (`TRENT_*`) < command-line flags.
+//! `trent.toml`: accounts, users, roles and their access keys, and the seed file's keys
+//! (`[[accounts.keys]]`). Precedence of settings: defaults < config file < environment
+//! (`TRENT_*`) < command-line flags.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +50,68 @@ pub struct Config {
     /// AWS services that call KMS on a principal's behalf (kms:ViaService).
     #[serde(default)]
     pub service_callers: Vec<ServiceCallerConfig>,
+    /// Schedule the deletion of keys an earlier start seeded and the file no longer declares
+    /// (see `trent_kms::seed`). Off: they are left alone.
+    #[serde(default)]
+    pub prune_keys: bool,
+}
+
+/// A key of the seed file (`[[accounts.keys]]`), in the account that encloses it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    pub key_id: String,
+    /// Trent has no default Region (requests name theirs), so every key names its own.
+    pub region: String,
+    pub key_spec: Option<String>,
+    pub key_usage: Option<String>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// The key policy; by default the default key policy, as CreateKey gives it.
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    pub rotation: Option<RotationConfig>,
+    /// Base64 of the key material to import (symmetric keys only); never logged.
+    pub material: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<GrantConfig>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationConfig {
+    pub enabled: bool,
+    /// Days between automatic rotations (90 to 2560; default 365).
+    pub period_days: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantConfig {
+    /// What identifies the grant on its key (CreateGrant's `Name`).
+    pub name: String,
+    pub grantee_principal: Option<String>,
+    pub grantee_service_principal: Option<String>,
+    pub retiring_principal: Option<String>,
+    pub retiring_service_principal: Option<String>,
+    pub operations: Vec<String>,
+    pub constraints: Option<ConstraintsConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConstraintsConfig {
+    pub encryption_context_equals: Option<BTreeMap<String, String>>,
+    pub encryption_context_subset: Option<BTreeMap<String, String>>,
+    pub source_arn: Option<String>,
 }
 
 /// An access key with which an AWS service (e.g. `lambda.amazonaws.com`) acts for a principal:
@@ -88,6 +151,9 @@ pub struct AccountConfig {
     pub users: Vec<UserConfig>,
     #[serde(default)]
     pub roles: Vec<RoleConfig>,
+    /// Keys seeded at start (see `trent_kms::seed`).
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +211,75 @@ impl Config {
             path: path.to_path_buf(),
             source: Box::new(source),
         })
+    }
+
+    /// The seed file's keys, checked on their own (the shape of every entry; the checks that
+    /// need the store and the identities come when the seed is applied).
+    pub fn seed(&self) -> Result<trent_kms::seed::Seed, ConfigError> {
+        let mut seed = trent_kms::seed::Seed {
+            keys: Vec::new(),
+            prune: self.prune_keys,
+        };
+        for account in &self.accounts {
+            for key in &account.keys {
+                let rotation_period_days = match &key.rotation {
+                    None
+                    | Some(RotationConfig {
+                        enabled: false,
+                        period_days: None,
+                    }) => None,
+                    Some(RotationConfig { enabled: false, .. }) => {
+                        return Err(ConfigError::Invalid(format!(
+                            "seed key {} (account {}, {}): rotation: period_days needs \
+                             enabled = true",
+                            key.key_id, account.id, key.region
+                        )));
+                    }
+                    Some(RotationConfig {
+                        enabled: true,
+                        period_days,
+                    }) => {
+                        Some(period_days.unwrap_or(trent_kms::seed::DEFAULT_ROTATION_PERIOD_DAYS))
+                    }
+                };
+                seed.keys.push(trent_kms::seed::SeedKey {
+                    account: account.id.clone(),
+                    region: key.region.clone(),
+                    key_id: key.key_id.clone(),
+                    key_spec: key.key_spec.clone(),
+                    key_usage: key.key_usage.clone(),
+                    description: key.description.clone(),
+                    policy: key.policy.clone(),
+                    aliases: key.aliases.clone(),
+                    tags: key.tags.clone(),
+                    enabled: key.enabled,
+                    rotation_period_days,
+                    material: key.material.clone(),
+                    grants: key
+                        .grants
+                        .iter()
+                        .map(|g| trent_kms::seed::SeedGrant {
+                            name: g.name.clone(),
+                            grantee_principal: g.grantee_principal.clone(),
+                            grantee_service_principal: g.grantee_service_principal.clone(),
+                            retiring_principal: g.retiring_principal.clone(),
+                            retiring_service_principal: g.retiring_service_principal.clone(),
+                            operations: g.operations.clone(),
+                            constraints: g.constraints.as_ref().map(|c| {
+                                trent_kms::authz::GrantConstraints {
+                                    encryption_context_equals: c.encryption_context_equals.clone(),
+                                    encryption_context_subset: c.encryption_context_subset.clone(),
+                                    source_arn: c.source_arn.clone(),
+                                }
+                            }),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        seed.check()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        Ok(seed)
     }
 
     pub fn dev_credentials_enabled(&self) -> bool {

@@ -211,6 +211,8 @@ pub enum ServeError {
     #[error("cannot store the configured identities: {0}")]
     Identities(KmsError),
     #[error(transparent)]
+    Seed(#[from] trent_kms::seed::SeedError),
+    #[error(transparent)]
     Audit(#[from] AuditError),
     #[error(transparent)]
     Tls(#[from] trent_server::TlsError),
@@ -384,6 +386,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     }
     // Checked before anything is created on disk.
     let identities = config.identities()?;
+    let seed = config.seed()?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(trent_server::TlsConfig::from_pem_files(cert, key)?),
         _ => None,
@@ -426,6 +429,9 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     // directory is then built from the store, API-created identities included.
     kms.install_config_identities(&identities)
         .map_err(ServeError::Identities)?;
+    // The seed's keys, after the identities their policies and grants name; all checked before
+    // any is written.
+    kms.apply_seed(&seed)?;
     let audit = AuditLog::open(
         audit_destination(args.audit_log.as_deref(), &storage),
         args.audit_fsync.into(),

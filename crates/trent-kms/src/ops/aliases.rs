@@ -76,8 +76,9 @@ pub struct AliasRequest {
     target_key_id: Option<String>,
 }
 
-pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<Empty> {
-    let name = check_alias_name(&r.alias_name)?;
+/// The name of a new alias (CreateAlias, the seed file): the model's rules and KMS's.
+pub(crate) fn check_new_alias_name(name: &Option<String>) -> KmsResult<String> {
+    let name = check_alias_name(name)?;
     // The model's pattern allows ':' (it is shared with alias ARNs), KMS does not: alias names
     // are letters, digits, '/', '_' and '-'.
     if name.contains(':') {
@@ -85,6 +86,27 @@ pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
             "{name} contains invalid characters for an alias"
         )));
     }
+    Ok(name)
+}
+
+/// An alias may move only between keys of the same key spec and usage (UpdateAlias, the seed
+/// file); `arn` is the alias's.
+pub(crate) fn check_alias_retarget(
+    arn: &str,
+    current: &trent_store::KeyRecord,
+    new: &trent_store::KeyRecord,
+) -> KmsResult<()> {
+    if current.key_spec != new.key_spec || current.key_usage != new.key_usage {
+        return Err(KmsError::validation(format!(
+            "Alias {arn} cannot be changed from a key with KeySpec {} and KeyUsage {} to a key with KeySpec {} and KeyUsage {}.",
+            current.key_spec, current.key_usage, new.key_spec, new.key_usage
+        )));
+    }
+    Ok(())
+}
+
+pub fn create_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<Empty> {
+    let name = check_new_alias_name(&r.alias_name)?;
     let target = target_key_id(&r.target_key_id)?;
     let resolved = kms.resolve(caller, &target, Accept::KeyOnly)?;
     let arn = alias_arn(&caller.region, caller.account(), &name);
@@ -150,12 +172,7 @@ pub fn update_alias(kms: &Kms, caller: &Call<'_>, r: AliasRequest) -> KmsResult<
     )?;
     crate::managed::refuse_change(&new_key.key)?;
     keystate::require(caller.key_states(), &new_key.key)?;
-    if current.key_spec != new_key.key.key_spec || current.key_usage != new_key.key.key_usage {
-        return Err(KmsError::validation(format!(
-            "Alias {arn} cannot be changed from a key with KeySpec {} and KeyUsage {} to a key with KeySpec {} and KeyUsage {}.",
-            current.key_spec, current.key_usage, new_key.key.key_spec, new_key.key.key_usage
-        )));
-    }
+    check_alias_retarget(&arn, &current, &new_key.key)?;
     match kms.store.update_alias_within(
         &caller.region,
         caller.account(),

@@ -145,25 +145,25 @@ fn check_grant_principal(kms: &Kms, member: &str, principal: &str) -> KmsResult<
     if ok { Ok(()) } else { Err(invalid()) }
 }
 
-fn new_grant_token() -> KmsResult<String> {
+pub(crate) fn new_grant_token() -> KmsResult<String> {
     Ok(STANDARD_NO_PAD.encode(trent_crypto::random_bytes(48)?))
 }
 
 // ---- CreateGrant ---------------------------------------------------------------------------------
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateGrantRequest {
-    key_id: Option<String>,
-    grantee_principal: Option<String>,
-    grantee_service_principal: Option<String>,
-    retiring_principal: Option<String>,
-    retiring_service_principal: Option<String>,
-    operations: Option<Vec<String>>,
-    constraints: Option<GrantConstraints>,
-    grant_tokens: Option<Vec<String>>,
-    name: Option<String>,
-    dry_run: Option<bool>,
+    pub(crate) key_id: Option<String>,
+    pub(crate) grantee_principal: Option<String>,
+    pub(crate) grantee_service_principal: Option<String>,
+    pub(crate) retiring_principal: Option<String>,
+    pub(crate) retiring_service_principal: Option<String>,
+    pub(crate) operations: Option<Vec<String>>,
+    pub(crate) constraints: Option<GrantConstraints>,
+    pub(crate) grant_tokens: Option<Vec<String>>,
+    pub(crate) name: Option<String>,
+    pub(crate) dry_run: Option<bool>,
 }
 
 #[derive(Debug, Serialize)]
@@ -173,7 +173,10 @@ pub struct CreateGrantResponse {
     grant_id: String,
 }
 
-fn validate_create_grant(r: &CreateGrantRequest) -> KmsResult<()> {
+/// What CreateGrant checks before it resolves the key (the seed file checks its grants the same
+/// way): the members and how they go together. Normalize `constraints` first with
+/// [`GrantConstraints::without_empty_alternative`].
+pub(crate) fn validate_create_grant(r: &CreateGrantRequest) -> KmsResult<()> {
     let mut v = Validator::new();
     v.key_id("keyId", &r.key_id, true)
         .required("operations", &r.operations);
@@ -360,66 +363,15 @@ pub fn create_grant(
         r.dry_run,
     )?;
     keystate::require(caller.key_states(), key)?;
-    let supported = valid_operations(key);
-    let unsupported: Vec<&str> = operations
-        .iter()
-        .map(String::as_str)
-        .filter(|o| !supported.contains(o))
-        .collect();
-    if !unsupported.is_empty() {
-        return Err(KmsError::validation(format!(
-            "Grant operations [{}] are not valid for key {} (KeySpec {}, KeyUsage {}).",
-            unsupported.join(", "),
-            resolved.arn(),
-            key.key_spec,
-            key.key_usage
-        )));
-    }
-    if constraints.encryption_context().is_some() && key.key_spec != "SYMMETRIC_DEFAULT" {
-        return Err(KmsError::validation(
-            "Encryption context constraints are valid only in a grant for a symmetric encryption KMS key.",
-        ));
-    }
-    for (member, p) in [
-        ("GranteePrincipal", &r.grantee_principal),
-        ("RetiringPrincipal", &r.retiring_principal),
-    ] {
-        if let Some(p) = p {
-            check_grant_principal(kms, member, p)?;
-        }
-    }
-
-    // The unique IDs of the user or role principals, when Trent knows them: a principal deleted
-    // and recreated with the same name is not the grantee (as in AWS).
-    let directory = kms.directory();
-    let unique_id = |p: &Option<String>| {
-        p.as_deref()
-            .and_then(|arn| directory.unique_id_for_principal_arn(arn))
-            .map(str::to_string)
-    };
-    let grantee_unique_id = unique_id(&r.grantee_principal);
-    let retiring_unique_id = unique_id(&r.retiring_principal);
-    let record = GrantRecord {
-        region: key.region.clone(),
-        key_id: key.key_id.clone(),
-        grant_id: hex_id()?,
-        name: r.name.clone(),
-        created_ms: kms.now_ms(),
-        grantee_principal: r.grantee_principal.clone(),
-        grantee_service_principal: r.grantee_service_principal.clone(),
-        retiring_principal: r.retiring_principal.clone(),
-        retiring_service_principal: r.retiring_service_principal.clone(),
-        issuing_account: account_root_arn(partition(&caller.region), caller.account()),
-        operations,
-        constraints: (!constraints.is_empty())
-            .then(|| serde_json::to_string(&constraints))
-            .transpose()
-            .map_err(KmsError::internal)?,
-        grantee_unique_id,
-        retiring_unique_id,
-        created_by: Some(caller.arn().to_string()),
-        created_request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
-    };
+    check_grant_for_key(kms, key, &r)?;
+    let mut record = grant_record(
+        kms,
+        key,
+        &r,
+        account_root_arn(partition(&caller.region), caller.account()),
+    )?;
+    record.created_by = Some(caller.arn().to_string());
+    record.created_request_id = (!caller.request_id.is_empty()).then(|| caller.request_id.clone());
     let token = new_grant_token()?;
     let grant_id = match kms.store.create_grant(&record, &token, MAX_GRANTS_PER_KEY) {
         Err(StoreError::LimitExceeded(_)) => Err(KmsError::new(
@@ -434,6 +386,91 @@ pub fn create_grant(
     Ok(CreateGrantResponse {
         grant_token: token,
         grant_id,
+    })
+}
+
+/// What CreateGrant checks once it has the key (the seed file checks its grants against the
+/// key they are for the same way): operations the key supports, encryption-context constraints
+/// only on symmetric encryption keys, principals that exist.
+pub(crate) fn check_grant_for_key(
+    kms: &Kms,
+    key: &KeyRecord,
+    r: &CreateGrantRequest,
+) -> KmsResult<()> {
+    let operations = r.operations.as_deref().unwrap_or_default();
+    let supported = valid_operations(key);
+    let unsupported: Vec<&str> = operations
+        .iter()
+        .map(String::as_str)
+        .filter(|o| !supported.contains(o))
+        .collect();
+    if !unsupported.is_empty() {
+        return Err(KmsError::validation(format!(
+            "Grant operations [{}] are not valid for key {} (KeySpec {}, KeyUsage {}).",
+            unsupported.join(", "),
+            key_arn(&key.region, &key.account, &key.key_id),
+            key.key_spec,
+            key.key_usage
+        )));
+    }
+    if r.constraints
+        .as_ref()
+        .is_some_and(|c| c.encryption_context().is_some())
+        && key.key_spec != "SYMMETRIC_DEFAULT"
+    {
+        return Err(KmsError::validation(
+            "Encryption context constraints are valid only in a grant for a symmetric encryption KMS key.",
+        ));
+    }
+    for (member, p) in [
+        ("GranteePrincipal", &r.grantee_principal),
+        ("RetiringPrincipal", &r.retiring_principal),
+    ] {
+        if let Some(p) = p {
+            check_grant_principal(kms, member, p)?;
+        }
+    }
+    Ok(())
+}
+
+/// The grant a checked CreateGrant request makes on `key`, issued by `issuing_account` (the
+/// ARN of the account root of the caller), with a new grant ID.
+pub(crate) fn grant_record(
+    kms: &Kms,
+    key: &KeyRecord,
+    r: &CreateGrantRequest,
+    issuing_account: String,
+) -> KmsResult<GrantRecord> {
+    let constraints = r.constraints.clone().unwrap_or_default();
+    // The unique IDs of the user or role principals, when Trent knows them: a principal deleted
+    // and recreated with the same name is not the grantee (as in AWS).
+    let directory = kms.directory();
+    let unique_id = |p: &Option<String>| {
+        p.as_deref()
+            .and_then(|arn| directory.unique_id_for_principal_arn(arn))
+            .map(str::to_string)
+    };
+    Ok(GrantRecord {
+        region: key.region.clone(),
+        key_id: key.key_id.clone(),
+        grant_id: hex_id()?,
+        name: r.name.clone(),
+        created_ms: kms.now_ms(),
+        grantee_principal: r.grantee_principal.clone(),
+        grantee_service_principal: r.grantee_service_principal.clone(),
+        retiring_principal: r.retiring_principal.clone(),
+        retiring_service_principal: r.retiring_service_principal.clone(),
+        issuing_account,
+        operations: r.operations.clone().unwrap_or_default(),
+        constraints: (!constraints.is_empty())
+            .then(|| serde_json::to_string(&constraints))
+            .transpose()
+            .map_err(KmsError::internal)?,
+        grantee_unique_id: unique_id(&r.grantee_principal),
+        retiring_unique_id: unique_id(&r.retiring_principal),
+        // The caller sets who made it: a request's principal, or nobody for the seed file.
+        created_by: None,
+        created_request_id: None,
     })
 }
 

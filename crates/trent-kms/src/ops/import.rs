@@ -398,13 +398,49 @@ pub fn import_key_material(
         ));
     }
 
+    let stored = store_imported_material(
+        kms,
+        &key,
+        &plain,
+        &material_id,
+        Imported {
+            valid_to_ms,
+            import_type: r.import_type.as_deref(),
+            description: r.key_material_description.clone(),
+        },
+        caller.key_states(),
+    )?;
+    Ok(KeyMaterialResponse {
+        key_id: arn(&stored),
+        key_material_id: symmetric.then_some(material_id),
+    })
+}
+
+/// How material is imported: its `ValidTo` (ms), `ImportType` and `KeyMaterialDescription`.
+pub(crate) struct Imported<'a> {
+    pub valid_to_ms: Option<i64>,
+    pub import_type: Option<&'a str>,
+    pub description: Option<String>,
+}
+
+/// Stores `plain`, checked material of `key` with its `material_id`, as ImportKeyMaterial
+/// does (and the seed file, for a key that lost its material): into the version with that ID,
+/// or a new version (`NEW_KEY_MATERIAL`, the default for a key that has none), in one
+/// transaction that re-checks the key's state against `states`. Returns the key as stored.
+pub(crate) fn store_imported_material(
+    kms: &Kms,
+    key: &KeyRecord,
+    plain: &[u8],
+    material_id: &str,
+    how: Imported<'_>,
+    states: keystate::KeyStates,
+) -> KmsResult<KeyRecord> {
     let now = kms.now_ms();
-    let states = caller.key_states();
     let stored = kms
         .store
         .modify_key_materials(&key.region, &key.key_id, |k, materials| {
             keystate::require(states, k)?;
-            let import_type = r.import_type.as_deref().unwrap_or(if materials.is_empty() {
+            let import_type = how.import_type.unwrap_or(if materials.is_empty() {
                 NEW_KEY_MATERIAL
             } else {
                 EXISTING_KEY_MATERIAL
@@ -420,11 +456,11 @@ pub fn import_key_material(
                 return Err(crate::key_set::imported_rotation_unsupported());
             }
             let version = if import_type == NEW_KEY_MATERIAL {
-                new_version(k, materials, &material_id)?
+                new_version(k, materials, material_id)?
             } else {
                 materials
                     .iter()
-                    .find(|m| m.material_id == material_id)
+                    .find(|m| m.material_id == *material_id)
                     .map(|m| m.version)
                     .ok_or_else(|| {
                         incorrect_material(
@@ -433,21 +469,19 @@ pub fn import_key_material(
                         )
                     })?
             };
-            let sealed = kms
-                .root_key
-                .seal(&plain, &sealing_aad(&k.key_id, version))?;
+            let sealed = kms.root_key.seal(plain, &sealing_aad(&k.key_id, version))?;
             match materials.iter_mut().find(|m| m.version == version) {
                 Some(m) => {
                     m.sealed = Some(sealed);
-                    m.valid_to_ms = valid_to_ms;
-                    if r.key_material_description.is_some() {
-                        m.description = r.key_material_description.clone();
+                    m.valid_to_ms = how.valid_to_ms;
+                    if how.description.is_some() {
+                        m.description = how.description.clone();
                     }
                 }
                 None => materials.push(KeyMaterial {
-                    valid_to_ms,
-                    description: r.key_material_description.clone(),
-                    ..KeyMaterial::new(version, material_id.clone(), sealed, now)
+                    valid_to_ms: how.valid_to_ms,
+                    description: how.description.clone(),
+                    ..KeyMaterial::new(version, material_id.to_string(), sealed, now)
                 }),
             }
             if version == k.current_material && k.key_state == KeyState::PendingImport {
@@ -457,15 +491,12 @@ pub fn import_key_material(
         })?;
     // Unsealed material of this version cached before (it may have expired since) is replaced.
     kms.materials.evict_key(&stored.region, &stored.key_id);
-    Ok(KeyMaterialResponse {
-        key_id: arn(&stored),
-        key_material_id: symmetric.then_some(material_id),
-    })
+    Ok(stored)
 }
 
 /// Material that parses as the key's spec (raw 256-bit key, raw HMAC key of the allowed
 /// length, PKCS#8 of the right algorithm and size), as KMS requires.
-fn check_material(spec: KeySpec, plain: &[u8]) -> KmsResult<()> {
+pub(crate) fn check_material(spec: KeySpec, plain: &[u8]) -> KmsResult<()> {
     PrivateKeyMaterial::from_bytes(spec, plain)
         .map(drop)
         .map_err(|_| {

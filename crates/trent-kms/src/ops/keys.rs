@@ -80,6 +80,32 @@ pub(crate) fn check_new_key_policy(
     key: &KeyRecord,
     bypass_lockout_check: Option<bool>,
 ) -> KmsResult<Option<String>> {
+    let (policy, ids) = check_key_policy_document(kms, text)?;
+    if bypass_lockout_check != Some(true) {
+        let mut candidate = key.clone();
+        candidate.policy_principal_ids = ids.clone();
+        let decision = kms.decide_check(
+            caller,
+            &Check::key("kms:PutKeyPolicy", &candidate),
+            Some(&policy),
+        )?;
+        if !decision.is_allowed() {
+            caller.record_lockout_check(decision);
+            return Err(malformed(
+                "The new key policy will not allow you to update the key policy in the future.",
+            ));
+        }
+    }
+    Ok(ids)
+}
+
+/// The checks of a key policy that do not depend on who sets it (CreateKey, PutKeyPolicy, the
+/// seed file): size, syntax, and that the principals it names exist. Returns the policy and the
+/// unique IDs of the principals it names, as stored with the key.
+pub(crate) fn check_key_policy_document(
+    kms: &Kms,
+    text: &str,
+) -> KmsResult<(trent_policy::Policy, Option<String>)> {
     if text.len() > MAX_KEY_POLICY_BYTES {
         return Err(KmsError::new(
             crate::ErrorCode::LimitExceeded,
@@ -98,22 +124,7 @@ pub(crate) fn check_new_key_policy(
         ));
     }
     let ids = policy_principal_ids(kms, &policy)?;
-    if bypass_lockout_check != Some(true) {
-        let mut candidate = key.clone();
-        candidate.policy_principal_ids = ids.clone();
-        let decision = kms.decide_check(
-            caller,
-            &Check::key("kms:PutKeyPolicy", &candidate),
-            Some(&policy),
-        )?;
-        if !decision.is_allowed() {
-            caller.record_lockout_check(decision);
-            return Err(malformed(
-                "The new key policy will not allow you to update the key policy in the future.",
-            ));
-        }
-    }
-    Ok(ids)
+    Ok((policy, ids))
 }
 
 /// The unique IDs of the users and roles a key policy names in the accounts Trent holds, as
@@ -148,20 +159,20 @@ impl Kms {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CreateKeyRequest {
-    policy: Option<String>,
-    description: Option<String>,
-    key_usage: Option<String>,
-    customer_master_key_spec: Option<String>,
-    key_spec: Option<String>,
-    origin: Option<String>,
-    custom_key_store_id: Option<String>,
-    bypass_policy_lockout_safety_check: Option<bool>,
-    tags: Option<Vec<TagEntry>>,
-    multi_region: Option<bool>,
-    xks_key_id: Option<String>,
+    pub(crate) policy: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) key_usage: Option<String>,
+    pub(crate) customer_master_key_spec: Option<String>,
+    pub(crate) key_spec: Option<String>,
+    pub(crate) origin: Option<String>,
+    pub(crate) custom_key_store_id: Option<String>,
+    pub(crate) bypass_policy_lockout_safety_check: Option<bool>,
+    pub(crate) tags: Option<Vec<TagEntry>>,
+    pub(crate) multi_region: Option<bool>,
+    pub(crate) xks_key_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -170,11 +181,12 @@ pub struct KeyMetadataResponse {
     key_metadata: KeyMetadata,
 }
 
-pub fn create_key(
-    kms: &Kms,
-    caller: &Call<'_>,
-    r: CreateKeyRequest,
-) -> KmsResult<KeyMetadataResponse> {
+/// What CreateKey checks before authorization (the seed file checks its keys the same way): the
+/// members, KeySpec and KeyUsage with their defaults and each other, and the tags. Returns the
+/// key spec, the key usage and the tags.
+pub(crate) fn check_create_key(
+    r: &CreateKeyRequest,
+) -> KmsResult<(String, String, Vec<trent_store::Tag>)> {
     let mut v = Validator::new();
     validate_policy_member(&mut v, r.policy.as_deref());
     v.length("description", r.description.as_deref(), 0, 8192)
@@ -198,9 +210,10 @@ pub fn create_key(
     }
     let spec = r
         .key_spec
-        .or(r.customer_master_key_spec)
+        .clone()
+        .or(r.customer_master_key_spec.clone())
         .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_string());
-    let usage = match r.key_usage {
+    let usage = match r.key_usage.clone() {
         Some(u) => u,
         None if spec == "SYMMETRIC_DEFAULT" => "ENCRYPT_DECRYPT".to_string(),
         None => {
@@ -215,7 +228,82 @@ pub fn create_key(
         )));
     }
     let tags = crate::ops::tags::check_tag_rules(r.tags.as_deref().unwrap_or_default())?;
-    let origin = r.origin.unwrap_or_else(|| "AWS_KMS".to_string());
+    Ok((spec, usage, tags))
+}
+
+/// What CreateKey refuses after authorization: what Trent does not support. Returns the key
+/// spec as the crypto layer names it.
+pub(crate) fn check_supported_key(
+    r: &CreateKeyRequest,
+    origin: &str,
+    spec: &str,
+) -> KmsResult<trent_crypto::KeySpec> {
+    if !matches!(origin, "AWS_KMS" | "EXTERNAL") {
+        return Err(KmsError::unsupported(format!(
+            "Origin {origin} is not supported by this version of Trent."
+        )));
+    }
+    if r.custom_key_store_id.is_some() || r.xks_key_id.is_some() {
+        return Err(KmsError::unsupported(
+            "Custom key stores are not supported by this version of Trent.",
+        ));
+    }
+    let crypto_spec: trent_crypto::KeySpec = crate::ops::asymmetric::parse_name(spec)?;
+    if crypto_spec == trent_crypto::KeySpec::Sm2 {
+        return Err(KmsError::unsupported(
+            "KeySpec SM2 is available only in AWS China Regions and is not supported by Trent.",
+        ));
+    }
+    Ok(crypto_spec)
+}
+
+/// A new customer managed key as CreateKey makes it: the default key policy unless `policy`
+/// is given, `Enabled` with its first material or `PendingImport` without, no rotation.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_key_record(
+    region: &str,
+    account: &str,
+    key_id: String,
+    now: i64,
+    (spec, usage, origin): (String, String, String),
+    policy: Option<String>,
+    description: Option<String>,
+    has_material: bool,
+    primary_region: Option<String>,
+) -> KeyRecord {
+    KeyRecord {
+        policy: policy.unwrap_or_else(|| default_key_policy(region, account)),
+        region: region.to_string(),
+        key_id,
+        account: account.to_string(),
+        created_ms: now,
+        description: description.unwrap_or_default(),
+        key_spec: spec,
+        key_usage: usage,
+        origin,
+        key_state: if has_material {
+            KeyState::Enabled
+        } else {
+            KeyState::PendingImport
+        },
+        deletion_ms: None,
+        pending_window_days: None,
+        primary_region,
+        current_material: u32::from(has_material),
+        policy_principal_ids: None,
+        rotation_period_days: None,
+        next_rotation_ms: None,
+        key_manager: KeyManager::Customer,
+    }
+}
+
+pub fn create_key(
+    kms: &Kms,
+    caller: &Call<'_>,
+    r: CreateKeyRequest,
+) -> KmsResult<KeyMetadataResponse> {
+    let (spec, usage, tags) = check_create_key(&r)?;
+    let origin = r.origin.clone().unwrap_or_else(|| "AWS_KMS".to_string());
 
     let multi_region = r.multi_region.unwrap_or(false);
     let mut properties = vec![
@@ -251,23 +339,7 @@ pub fn create_key(
         );
     }
     kms.authorize(caller, &checks)?;
-
-    if !matches!(origin.as_str(), "AWS_KMS" | "EXTERNAL") {
-        return Err(KmsError::unsupported(format!(
-            "Origin {origin} is not supported by this version of Trent."
-        )));
-    }
-    if r.custom_key_store_id.is_some() || r.xks_key_id.is_some() {
-        return Err(KmsError::unsupported(
-            "Custom key stores are not supported by this version of Trent.",
-        ));
-    }
-    let crypto_spec: trent_crypto::KeySpec = crate::ops::asymmetric::parse_name(&spec)?;
-    if crypto_spec == trent_crypto::KeySpec::Sm2 {
-        return Err(KmsError::unsupported(
-            "KeySpec SM2 is available only in AWS China Regions and is not supported by Trent.",
-        ));
-    }
+    let crypto_spec = check_supported_key(&r, &origin, &spec)?;
     let region = caller.region.clone();
     let account = caller.account().to_string();
     let key_id = new_key_id(multi_region)?;
@@ -279,32 +351,17 @@ pub fn create_key(
         Some(new_material(&kms.root_key, crypto_spec, &key_id, 1, now)?)
     };
     let default_policy = r.policy.is_none();
-    let mut key = KeyRecord {
-        policy: r
-            .policy
-            .unwrap_or_else(|| default_key_policy(&region, &account)),
-        region,
+    let mut key = new_key_record(
+        &region,
+        &account,
         key_id,
-        account,
-        created_ms: now,
-        description: r.description.unwrap_or_default(),
-        key_spec: spec,
-        key_usage: usage,
-        origin,
-        key_state: if material.is_some() {
-            KeyState::Enabled
-        } else {
-            KeyState::PendingImport
-        },
-        deletion_ms: None,
-        pending_window_days: None,
-        primary_region: multi_region.then(|| caller.region.clone()),
-        current_material: u32::from(material.is_some()),
-        policy_principal_ids: None,
-        rotation_period_days: None,
-        next_rotation_ms: None,
-        key_manager: KeyManager::Customer,
-    };
+        now,
+        (spec, usage, origin),
+        r.policy,
+        r.description,
+        material.is_some(),
+        multi_region.then(|| caller.region.clone()),
+    );
     if !default_policy {
         key.policy_principal_ids = check_new_key_policy(
             kms,
@@ -509,7 +566,6 @@ pub fn schedule_key_deletion(
         .range("pendingWindowInDays", r.pending_window_in_days, 7, 30)
         .finish()?;
     let days = r.pending_window_in_days.unwrap_or(30);
-    let deletion_ms = kms.now_ms() + days * DAY_MS;
     let key = key_to_change(
         kms,
         caller,
@@ -520,11 +576,29 @@ pub fn schedule_key_deletion(
             trent_policy::ContextValue::number(days),
         )],
     )?;
+    let key = schedule_deletion(kms, &key, days, caller.key_states())?;
+    Ok(ScheduleKeyDeletionResponse {
+        key_id: key_arn(&key.region, &key.account, &key.key_id),
+        deletion_date: key.deletion_ms.map(epoch_seconds),
+        key_state: key.key_state.as_str(),
+        pending_window_in_days: days,
+    })
+}
+
+/// Schedules the deletion of `key` in `days` days, if its state is one of `states`
+/// (ScheduleKeyDeletion, and the seed file's pruning). Returns the key as stored.
+pub(crate) fn schedule_deletion(
+    kms: &Kms,
+    key: &KeyRecord,
+    days: i64,
+    states: keystate::KeyStates,
+) -> KmsResult<KeyRecord> {
+    let deletion_ms = kms.now_ms() + days * DAY_MS;
     // Decided in the set's transaction: a replica made meanwhile must hold the primary back.
-    let key = kms.change_key_set(&key, |mut set| {
+    kms.change_key_set(key, |mut set| {
         let waits_for_replicas = !set.key().key.is_replica() && set.has_replicas();
         let k = &mut set.key().key;
-        keystate::require(caller.key_states(), k)?;
+        keystate::require(states, k)?;
         if waits_for_replicas {
             // The waiting period begins when the last replica is deleted.
             k.key_state = KeyState::PendingReplicaDeletion;
@@ -535,13 +609,21 @@ pub fn schedule_key_deletion(
         }
         k.pending_window_days = Some(days);
         Ok(k.clone())
-    })?;
-    Ok(ScheduleKeyDeletionResponse {
-        key_id: key_arn(&key.region, &key.account, &key.key_id),
-        deletion_date: key.deletion_ms.map(epoch_seconds),
-        key_state: key.key_state.as_str(),
-        pending_window_in_days: days,
     })
+}
+
+/// A key whose deletion is cancelled (CancelKeyDeletion, the seed file) comes back disabled,
+/// not enabled (spec §6.2); a key of EXTERNAL origin without its current material comes back
+/// waiting for it.
+pub(crate) fn cancel_deletion(kms: &Kms, k: &mut KeyRecord) -> KmsResult<()> {
+    k.key_state = if kms.has_current_material(k)? {
+        KeyState::Disabled
+    } else {
+        KeyState::PendingImport
+    };
+    k.deletion_ms = None;
+    k.pending_window_days = None;
+    Ok(())
 }
 
 #[derive(Debug, Serialize)]
@@ -564,16 +646,7 @@ pub fn cancel_key_deletion(
         Vec::new(),
         |k| {
             keystate::require(caller.key_states(), k)?;
-            // A cancelled key comes back disabled, not enabled (spec §6.2); a key of EXTERNAL
-            // origin without its current material comes back waiting for it.
-            k.key_state = if kms.has_current_material(k)? {
-                KeyState::Disabled
-            } else {
-                KeyState::PendingImport
-            };
-            k.deletion_ms = None;
-            k.pending_window_days = None;
-            Ok(())
+            cancel_deletion(kms, k)
         },
     )?;
     Ok(KeyArnResponse {

@@ -189,22 +189,47 @@ pub fn enable_key_rotation(
         ("kms:EnableKeyRotation", Rotates::GeneratedMaterial),
         |c| c.with("kms:RotationPeriodInDays", period),
     )?;
+    set_rotation(kms, &key, Some(period), caller.key_states())?;
+    Ok(Empty {})
+}
+
+/// Why automatic rotation cannot be enabled for `key` (EnableKeyRotation, the seed file).
+pub(crate) fn automatic_rotation_unsupported(key: &KeyRecord) -> Option<KmsError> {
+    rotation_unsupported(key, Rotates::GeneratedMaterial)
+}
+
+/// Enables automatic rotation of `key` (its set) every `period` days, or disables it (`None`),
+/// if its state is one of `states` (EnableKeyRotation, DisableKeyRotation, the seed file). The
+/// caller checked the period and that the key can rotate.
+pub(crate) fn set_rotation(
+    kms: &Kms,
+    key: &KeyRecord,
+    period: Option<i64>,
+    states: keystate::KeyStates,
+) -> KmsResult<()> {
     let now = kms.now_ms();
-    kms.change_key_set(&key, |mut set| {
+    kms.change_key_set(key, |mut set| {
         let k = &mut set.key().key;
-        keystate::require(caller.key_states(), k)?;
-        // Changing the period of an enabled schedule keeps its anchor (the last rotation, or
-        // when rotation was enabled); enabling it anew starts from now.
-        let anchor = match (k.rotation_period_days, k.next_rotation_ms) {
-            (Some(old), Some(next)) => next - i64::from(old) * DAY_MS,
-            _ => now,
-        };
-        k.rotation_period_days = Some(period as u32);
-        k.next_rotation_ms = Some(anchor + period * DAY_MS);
+        keystate::require(states, k)?;
+        match period {
+            Some(period) => {
+                // Changing the period of an enabled schedule keeps its anchor (the last
+                // rotation, or when rotation was enabled); enabling it anew starts from now.
+                let anchor = match (k.rotation_period_days, k.next_rotation_ms) {
+                    (Some(old), Some(next)) => next - i64::from(old) * DAY_MS,
+                    _ => now,
+                };
+                k.rotation_period_days = Some(period as u32);
+                k.next_rotation_ms = Some(anchor + period * DAY_MS);
+            }
+            None => {
+                k.rotation_period_days = None;
+                k.next_rotation_ms = None;
+            }
+        }
         set.synchronize_from(set.this);
         Ok(())
-    })?;
-    Ok(Empty {})
+    })
 }
 
 pub fn disable_key_rotation(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> KmsResult<Empty> {
@@ -216,14 +241,7 @@ pub fn disable_key_rotation(kms: &Kms, caller: &Call<'_>, r: KeyIdRequest) -> Km
         ("kms:DisableKeyRotation", Rotates::GeneratedMaterial),
         |c| c,
     )?;
-    kms.change_key_set(&key, |mut set| {
-        let k = &mut set.key().key;
-        keystate::require(caller.key_states(), k)?;
-        k.rotation_period_days = None;
-        k.next_rotation_ms = None;
-        set.synchronize_from(set.this);
-        Ok(())
-    })?;
+    set_rotation(kms, &key, None, caller.key_states())?;
     Ok(Empty {})
 }
 

@@ -48,6 +48,9 @@ mod tls;
 
 type Manager = PostgresConnectionManager<tls::Connector>;
 
+/// The session-level advisory lock of [`Backend::exclusively_dyn`]: "trent" + "excl" in ASCII.
+const EXCLUSIVE_LOCK: i64 = 0x7472_656e_7465_7863;
+
 /// The transaction-level advisory lock every write holds: "trent" + "write" in ASCII.
 const WRITE_LOCK: i64 = 0x7472_656e_7477_7274;
 
@@ -902,6 +905,40 @@ impl Backend for PostgresStore {
                 &[&sealed],
             ))
         })
+    }
+
+    fn seed_record(&self) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_opt("SELECT value FROM meta WHERE name = 'seed'", &[])?
+                .map(|r| Ok(r.try_get(0)?))
+                .transpose()
+        })
+    }
+
+    fn set_seed_record(&self, record: &[u8]) -> Result<()> {
+        self.write(|tx, _changes| {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES ('seed', $1) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&record],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// A session advisory lock ([`EXCLUSIVE_LOCK`]) on a connection of its own, held while `f`
+    /// runs: `f` uses the pool for its reads and writes (which take [`WRITE_LOCK`] as always),
+    /// and the instances that start together apply their seed one after the other.
+    fn exclusively_dyn(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        let mut conn = blocking(|| self.connection())?;
+        blocking(|| conn.execute("SELECT pg_advisory_lock($1)", &[&EXCLUSIVE_LOCK]))?;
+        let outcome = f();
+        // Released whatever happened (a broken connection releases it by ending the session).
+        let unlocked =
+            blocking(|| conn.execute("SELECT pg_advisory_unlock($1)", &[&EXCLUSIVE_LOCK]));
+        outcome?;
+        unlocked?;
+        Ok(())
     }
 
     fn create_alias_within(&self, alias: &Alias, max_per_key: usize) -> Result<()> {

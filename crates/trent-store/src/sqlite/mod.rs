@@ -906,6 +906,26 @@ impl Backend for SqliteStore {
         })
     }
 
+    fn seed_record(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .reader()
+            .query_row("SELECT value FROM meta WHERE name = 'seed'", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_seed_record(&self, record: &[u8]) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES ('seed', ?1) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                params![record],
+            )?;
+            Ok(())
+        })
+    }
+
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()> {
         SqliteStore::delete_key(self, region, key_id)
     }

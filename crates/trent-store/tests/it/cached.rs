@@ -88,6 +88,8 @@ gated! {
     fn any_sealed_material(&self) -> Result<Option<(String, KeyMaterial)>>;
     fn root_key_canary(&self) -> Result<Option<Vec<u8>>>;
     fn set_root_key_canary(&self, sealed: &[u8]) -> Result<()>;
+    fn seed_record(&self) -> Result<Option<Vec<u8>>>;
+    fn set_seed_record(&self, record: &[u8]) -> Result<()>;
     fn modify_related_keys_dyn(&self, account: &str, key_id: &str,
         f: &mut dyn FnMut(&mut Vec<RelatedKey>) -> Result<()>) -> Result<Vec<KeyRecord>>;
     fn delete_key(&self, region: &str, key_id: &str) -> Result<()>;

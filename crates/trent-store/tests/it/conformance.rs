@@ -85,6 +85,7 @@ macro_rules! conformance_suite {
                 related_keys_change_together,
                 related_keys_refusals_change_nothing,
                 root_key_canary_is_set_once,
+                seed_record_is_replaced_and_exclusive_runs_once,
                 key_and_alias_quotas,
             );
         }
@@ -2024,6 +2025,31 @@ pub fn root_key_canary_is_set_once(store: &Store) {
         Err(StoreError::AlreadyExists)
     ));
     assert_eq!(store.root_key_canary().unwrap(), Some(b"sealed-1".to_vec()));
+}
+
+// ---- the seed file's record ---------------------------------------------------------------
+
+pub fn seed_record_is_replaced_and_exclusive_runs_once(store: &Store) {
+    assert_eq!(store.seed_record().unwrap(), None);
+    store.set_seed_record(b"first").unwrap();
+    store.set_seed_record(b"second").unwrap();
+    assert_eq!(store.seed_record().unwrap(), Some(b"second".to_vec()));
+    // `exclusively` runs its closure once, may write through the store meanwhile, and returns
+    // the closure's value or error as it is.
+    let mut runs = 0;
+    let value = store
+        .exclusively(|| {
+            runs += 1;
+            store.set_seed_record(b"third")?;
+            Ok::<_, StoreError>(7)
+        })
+        .unwrap();
+    assert_eq!((value, runs), (7, 1));
+    assert_eq!(store.seed_record().unwrap(), Some(b"third".to_vec()));
+    let refused = store.exclusively(|| Err::<(), _>(StoreError::Conflict("x")));
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    // ...and the next one is not locked out by the one that failed.
+    assert_eq!(store.exclusively(|| Ok::<_, StoreError>(1)).unwrap(), 1);
 }
 
 // ---- quotas -------------------------------------------------------------------------------

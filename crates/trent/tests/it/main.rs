@@ -36,6 +36,7 @@ mod kms_tags;
 mod persistence;
 mod policy_simulate;
 mod quotas;
+mod seed_file;
 mod server_log;
 mod shared_database;
 mod sts_cross_account;
