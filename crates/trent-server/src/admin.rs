@@ -4,7 +4,8 @@
 //! - `POST /_trent/explain` `{"Principal", "Action", "KeyId", "EncryptionContext",
 //!   "GrantTokens", "EncryptionAlgorithm"}`: decides a hypothetical request against the live
 //!   state and explains it.
-//! - `POST /_trent/access` `{"KeyId"}`: who can do what with a key, through which path.
+//! - `POST /_trent/access` `{"KeyId", "Principal", "Action"}`: who can do what with a key,
+//!   through which path (optionally one principal, one key action).
 //! - `GET /_trent/requests/<request-id>`: the audit record of a past request.
 //! - `POST /_trent/requests/latest` `{"Denied", "Principal", "KeyId"}`: the newest authorized
 //!   request of the requester's account (optionally denied, of one principal, on one key).
@@ -19,8 +20,10 @@ use axum::http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trent_kms::explain::{
-    HypotheticalRequest, explanation, hypothetical_caller, hypothetical_principal,
+    AccessFilter, HypotheticalRequest, canonical_action, explanation, hypothetical_caller,
+    hypothetical_principal, key_actions,
 };
+use trent_kms::identity::Principal;
 use trent_kms::{Call, ErrorCode, KmsError};
 
 use crate::render::WireError;
@@ -41,6 +44,10 @@ struct ExplainBody {
 #[serde(rename_all = "PascalCase")]
 struct AccessBody {
     key_id: String,
+    #[serde(default)]
+    principal: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -105,12 +112,7 @@ fn explain(
     body: ExplainBody,
 ) -> Result<Value, WireError> {
     let kms = &state.kms;
-    let principal = hypothetical_principal(&state.kms.directory(), &body.principal).ok_or_else(|| {
-        WireError::from(KmsError::not_found(format!(
-            "Trent does not know the principal {}: give a user, role, role session or account root declared in its configuration",
-            body.principal
-        )))
-    })?;
+    let principal = known_principal(state, &body.principal)?;
     let subject = hypothetical_caller(principal, &requester.region);
     // Authorize against the key (as the subject names it) before deciding anything.
     match &body.request.key_id {
@@ -134,6 +136,15 @@ fn explain(
     Ok(out)
 }
 
+/// A principal `explain` and `access` can ask about, or the error that says which are.
+fn known_principal(state: &AppState, arn: &str) -> Result<Principal, WireError> {
+    hypothetical_principal(&state.kms.directory(), arn).ok_or_else(|| {
+        WireError::from(KmsError::not_found(format!(
+            "Trent does not know the principal {arn}: give a user, role, role session or account root declared in its configuration"
+        )))
+    })
+}
+
 fn access(
     state: &Arc<AppState>,
     requester: &Call<'_>,
@@ -143,7 +154,27 @@ fn access(
     let key = kms.resolve_key(requester, &body.key_id)?;
     let arn = trent_kms::arn::key_arn(&key.region, &key.account, &key.key_id);
     kms.authorize_explain(requester, &key.account, &arn)?;
-    let report = kms.access_report(&key, requester.account())?;
+    let filter = AccessFilter {
+        principal: body
+            .principal
+            .as_deref()
+            .map(|arn| known_principal(state, arn))
+            .transpose()?,
+        action: body
+            .action
+            .as_deref()
+            .map(|a| {
+                canonical_action(a)
+                    .filter(|a| key_actions().contains(a))
+                    .ok_or_else(|| {
+                        bad_request(format!(
+                            "{a} is not a KMS action on keys (for example kms:Decrypt)"
+                        ))
+                    })
+            })
+            .transpose()?,
+    };
+    let report = kms.access_report(&key, requester.account(), &filter)?;
     serde_json::to_value(report).map_err(|e| WireError::from(KmsError::internal(e)))
 }
 

@@ -2,6 +2,7 @@
 
 use trent_kms::explain::AccessReport;
 
+use crate::Verdict;
 use crate::client::{Client, ClientError, ConnectArgs};
 use crate::explain::pretty;
 
@@ -9,6 +10,14 @@ use crate::explain::pretty;
 pub struct AccessArgs {
     /// Key ID, key ARN, alias name or alias ARN.
     pub key: String,
+    /// Only this principal: a user, role, role session (any session name) or account root.
+    /// With it (or --action) the exit status says whether anything allows: 0 yes (at once or
+    /// under a condition), 1 no.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Only this key action (e.g. kms:Decrypt).
+    #[arg(long)]
+    pub action: Option<String>,
     /// Print the server's JSON answer.
     #[arg(long)]
     pub json: bool,
@@ -16,21 +25,35 @@ pub struct AccessArgs {
     pub connect: ConnectArgs,
 }
 
-pub fn run(args: AccessArgs) -> Result<(), ClientError> {
+pub fn run(args: AccessArgs) -> Result<Verdict, ClientError> {
     let client = Client::new(&args.connect)?;
-    let answer = client.call(
-        "POST",
-        "/_trent/access",
-        Some(&serde_json::json!({ "KeyId": args.key })),
-    )?;
+    let mut body = serde_json::json!({ "KeyId": args.key });
+    if let Some(p) = &args.principal {
+        body["Principal"] = p.clone().into();
+    }
+    if let Some(a) = &args.action {
+        body["Action"] = a.clone().into();
+    }
+    let answer = client.call("POST", "/_trent/access", Some(&body))?;
+    let report: AccessReport =
+        serde_json::from_value(answer.clone()).map_err(|e| ClientError::Json(e.to_string()))?;
     if args.json {
         println!("{}", pretty(&answer));
-        return Ok(());
+    } else {
+        print!("{}", render(&report));
     }
-    let report: AccessReport =
-        serde_json::from_value(answer).map_err(|e| ClientError::Json(e.to_string()))?;
-    print!("{}", render(&report));
-    Ok(())
+    Ok(if args.principal.is_some() || args.action.is_some() {
+        Verdict::of(anything_allows(&report))
+    } else {
+        Verdict::Done
+    })
+}
+
+/// Whether some identity of the report has a path that allows, at once or under a condition.
+fn anything_allows(r: &AccessReport) -> bool {
+    r.identities
+        .iter()
+        .any(|i| i.paths.iter().any(|p| !p.denied))
 }
 
 /// Left-aligned columns, two spaces apart.
@@ -162,7 +185,7 @@ pub fn render(r: &AccessReport) -> String {
         ));
     }
 
-    out.push_str("\nKNOWN IDENTITIES (no request context such as an encryption context)\n");
+    out.push_str("\nKNOWN IDENTITIES (for requests without context: conditional paths say what a request must carry)\n");
     if r.identities.is_empty() {
         out.push_str("none of the identities Trent knows can use this key\n");
     } else {
@@ -170,12 +193,21 @@ pub fn render(r: &AccessReport) -> String {
             .identities
             .iter()
             .flat_map(|i| {
-                i.paths
-                    .iter()
-                    .map(|p| vec![i.principal.clone(), p.via.clone(), compress(&p.actions)])
+                i.paths.iter().map(|p| {
+                    vec![
+                        i.principal.clone(),
+                        if p.denied { "Deny" } else { "Allow" }.to_string(),
+                        compress(&p.actions),
+                        p.via.clone(),
+                        p.condition.clone().unwrap_or_else(|| "-".into()),
+                    ]
+                })
             })
             .collect();
-        out.push_str(&table(&["PRINCIPAL", "VIA", "ACTIONS"], &rows));
+        out.push_str(&table(
+            &["PRINCIPAL", "EFFECT", "ACTIONS", "VIA", "CONDITION"],
+            &rows,
+        ));
     }
     out
 }

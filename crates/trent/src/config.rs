@@ -51,8 +51,8 @@ pub struct Config {
     #[serde(default)]
     pub service_callers: Vec<ServiceCallerConfig>,
     /// Schedule the deletion of keys an earlier start seeded and the file no longer declares
-    /// (see `trent_kms::seed`). Off: they are left alone.
-    #[serde(default)]
+    /// (see `trent_kms::seed`). Off: they are left alone. `prune` is accepted as well.
+    #[serde(default, alias = "prune")]
     pub prune_keys: bool,
 }
 
@@ -553,5 +553,14 @@ mod tests {
         let c: Config = toml::from_str("[[accounts]]\nid = \"12\"").unwrap();
         assert!(c.directory().is_err());
         assert!(toml::from_str::<Config>("listen_on = 1").is_err());
+    }
+
+    #[test]
+    fn prune_is_another_name_for_prune_keys() {
+        for text in ["prune = true", "prune_keys = true"] {
+            let c: Config = toml::from_str(text).unwrap();
+            assert!(c.prune_keys, "{text}");
+        }
+        assert!(!toml::from_str::<Config>("").unwrap().prune_keys);
     }
 }

@@ -74,12 +74,7 @@ fn main() -> ExitCode {
             1,
         ),
         Command::Explain(args) => (explain::run(args).map_err(Into::into), USAGE_OR_INPUT_ERROR),
-        Command::Access(args) => (
-            access::run(args)
-                .map(|()| Verdict::Done)
-                .map_err(Into::into),
-            USAGE_OR_INPUT_ERROR,
-        ),
+        Command::Access(args) => (access::run(args).map_err(Into::into), USAGE_OR_INPUT_ERROR),
         Command::Policy(cmd) => (cmd.run().map_err(Into::into), USAGE_OR_INPUT_ERROR),
         Command::Reset(args) => (
             reset::run(args).map(|()| Verdict::Done).map_err(Into::into),
@@ -105,7 +100,7 @@ fn main() -> ExitCode {
 /// What a command found, for its exit status: scripts can tell an allowed request (0) from a
 /// denied one (1) and from a usage or input error (2, as clap answers bad arguments).
 pub enum Verdict {
-    /// The command did its job and decided nothing (`serve`, `access`).
+    /// The command did its job and decided nothing (`serve`, `access` without a filter).
     Done,
     Allowed,
     Denied,

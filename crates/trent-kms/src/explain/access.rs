@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::access_paths::{PathContext, PathKey, paths_of};
 use super::access_report::{
     AccessPath, AccessReport, Delegation, GrantSummary, IdentityAccess, PolicyStatement,
 };
 use super::hypothetical::{hypothetical_caller, hypothetical_principal};
-use super::phrases::{grant_text, identity_allow_text};
 use crate::arn::{is_account_id, key_arn};
-use crate::authz::decide::{IdentityAllow, Reason, StatementRef};
+use crate::authz::decide::StatementRef;
 use crate::authz::{Check, grants::parse_constraints};
 use crate::error::KmsResult;
 use crate::identity::Principal;
@@ -26,14 +26,28 @@ pub fn key_actions() -> Vec<&'static str> {
     crate::operation::key_actions().collect()
 }
 
+/// What `trent access --principal/--action` narrows the report's identities to.
+#[derive(Debug, Default, Clone)]
+pub struct AccessFilter {
+    /// Only this principal (any principal explain accepts, e.g. a session of a known role).
+    pub principal: Option<Principal>,
+    /// Only this key action (canonical spelling, see `canonical_action`).
+    pub action: Option<&'static str>,
+}
+
 impl Kms {
     /// Who can do what with `key`, and through which path (spec §2.3, §5): the key policy's
     /// statements, the delegations to accounts (with the identities Trent knows that use them),
     /// every grant, and for every identity of the directory the key actions it is allowed.
     /// Identity-policy names of principals outside `viewer_account` are not shown.
-    pub fn access_report(&self, key: &KeyRecord, viewer_account: &str) -> KmsResult<AccessReport> {
+    pub fn access_report(
+        &self,
+        key: &KeyRecord,
+        viewer_account: &str,
+        filter: &AccessFilter,
+    ) -> KmsResult<AccessReport> {
         let arn = key_arn(&key.region, &key.account, &key.key_id);
-        let statements = key_policy_statements(&key.policy);
+        let statements = policy_statements(&key.policy);
         let mut grants = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -73,20 +87,32 @@ impl Kms {
             }
         }
 
-        // Every identity Trent knows, asked about every key action.
+        // Every identity Trent knows (or the one asked about), asked about every key action
+        // (or the one asked about).
+        let directory = self.directory();
+        let subjects = match &filter.principal {
+            Some(p) => vec![p.clone()],
+            None => self.known_subjects(),
+        };
+        let actions: Vec<&str> = match filter.action {
+            Some(a) => vec![a],
+            None => crate::operation::key_actions().collect(),
+        };
         let mut identities = Vec::new();
-        for principal in self.known_subjects() {
+        for principal in subjects {
             let caller = hypothetical_caller(principal, &key.region);
-            let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for action in crate::operation::key_actions() {
+            let cx = PathContext {
+                key_policy: &statements,
+                identity_policies: directory.identity_policies(&caller.principal),
+                subject_kind: &caller.principal.kind,
+                hide_identity: caller.principal.account != viewer_account,
+            };
+            let mut paths: BTreeMap<PathKey, Vec<String>> = BTreeMap::new();
+            for action in &actions {
                 let check = Check::key(action, key);
                 let decision = self.decide_check(&caller, &check, None)?;
-                if decision.is_allowed() {
-                    let hide = caller.principal.account != viewer_account;
-                    paths
-                        .entry(reason_text(&decision.reason, hide))
-                        .or_default()
-                        .push(action.to_string());
+                for path in paths_of(&decision, &cx) {
+                    paths.entry(path).or_default().push(action.to_string());
                 }
             }
             if !paths.is_empty() {
@@ -95,7 +121,12 @@ impl Kms {
                     account: caller.principal.account.clone(),
                     paths: paths
                         .into_iter()
-                        .map(|(via, actions)| AccessPath { via, actions })
+                        .map(|(p, actions)| AccessPath {
+                            via: p.via,
+                            condition: p.condition,
+                            denied: p.denied,
+                            actions,
+                        })
                         .collect(),
                 });
             }
@@ -121,7 +152,11 @@ impl Kms {
                             let actions: Vec<String> = i
                                 .paths
                                 .iter()
-                                .filter(|p| p.via.starts_with(&via_prefix))
+                                .filter(|p| {
+                                    !p.denied
+                                        && p.condition.is_none()
+                                        && p.via.starts_with(&via_prefix)
+                                })
                                 .flat_map(|p| p.actions.clone())
                                 .collect();
                             (!actions.is_empty()).then(|| IdentityAccess {
@@ -129,6 +164,8 @@ impl Kms {
                                 account: i.account.clone(),
                                 paths: vec![AccessPath {
                                     via: "identity policies".into(),
+                                    condition: None,
+                                    denied: false,
                                     actions,
                                 }],
                             })
@@ -205,8 +242,9 @@ fn account_of_principal(p: &str) -> Option<String> {
     (parts.len() == 5 && parts[1] == "iam" && parts[4] == "root").then(|| parts[3].to_string())
 }
 
-/// The statements of a stored key policy, as written (the document was validated when saved).
-fn key_policy_statements(document: &str) -> Vec<PolicyStatement> {
+/// The statements of a stored policy (key or identity policy), as written (the document was
+/// validated when saved).
+pub(super) fn policy_statements(document: &str) -> Vec<PolicyStatement> {
     let Ok(doc) = serde_json::from_str::<Value>(document) else {
         return Vec::new();
     };
@@ -267,29 +305,4 @@ fn key_policy_statements(document: &str) -> Vec<PolicyStatement> {
             }
         })
         .collect()
-}
-
-/// The path a reason names, for access reports.
-fn reason_text(r: &Reason, hide_identity: bool) -> String {
-    let identity_allow_text = |i: &IdentityAllow| match i {
-        IdentityAllow::IdentityPolicy { .. } if hide_identity => {
-            "an identity policy allows".to_string()
-        }
-        other => identity_allow_text(other),
-    };
-    match r {
-        Reason::KeyPolicyAllows { statement } => {
-            format!("key policy {statement}")
-        }
-        Reason::KeyPolicyDelegatesToIam {
-            statement,
-            identity,
-        } => format!(
-            "key policy {statement} delegates; {}",
-            identity_allow_text(identity)
-        ),
-        Reason::IdentityAllows { identity } => identity_allow_text(identity),
-        Reason::Grant { grant_id, name } => grant_text(grant_id, name.as_deref()),
-        other => format!("{other:?}"),
-    }
 }

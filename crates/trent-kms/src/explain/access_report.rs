@@ -16,8 +16,9 @@ pub struct AccessReport {
     /// Allow statements naming an account: any principal of it whose IAM policies allow.
     pub delegations: Vec<Delegation>,
     pub grants: Vec<GrantSummary>,
-    /// For every identity Trent knows, the key actions it is allowed (without request-specific
-    /// context such as an encryption context) and the path that allows them.
+    /// For every identity Trent knows, the key actions it is allowed and the path that allows
+    /// them: unconditionally (whatever the request's context), only when a condition is met
+    /// (a grant's constraints, a statement's Condition), and the denies that cut them.
     pub identities: Vec<IdentityAccess>,
 }
 
@@ -88,5 +89,13 @@ pub struct IdentityAccess {
 pub struct AccessPath {
     /// e.g. `key policy statement 0 (Sid "admin")`, `grant 0c23… ("name")`.
     pub via: String,
+    /// Set when the path allows (or denies) only requests meeting a condition: a grant's
+    /// constraints, or a policy statement's `Condition` as written.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub condition: Option<String>,
+    /// The path denies these actions (an explicit deny, or with `condition` one that cuts the
+    /// identity's access when its condition is met).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub denied: bool,
     pub actions: Vec<String>,
 }

@@ -17,6 +17,7 @@
 //! [`Decision`]: crate::authz::Decision
 
 mod access;
+mod access_paths;
 mod access_report;
 mod causes;
 mod explanation;
@@ -27,7 +28,7 @@ mod phrases;
 mod tree;
 mod why_not;
 
-pub use access::key_actions;
+pub use access::{AccessFilter, key_actions};
 pub use access_report::{
     AccessPath, AccessReport, Delegation, GrantSummary, IdentityAccess, PolicyStatement,
 };

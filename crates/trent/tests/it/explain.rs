@@ -324,17 +324,44 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
         admin_row["paths"][0]["via"],
         "key policy statement 0 (Sid \"admin\")"
     );
-    // Without an encryption context the grant allows only what its constraint does not bind.
+    // Without an encryption context the grant allows at once only what its constraint does
+    // not bind; Decrypt is allowed under the constraint, shown as the condition.
     let function_row = identities
         .iter()
         .find(|i| i["principal"] == FUNCTION_SESSION)
         .unwrap();
+    let via = format!("grant {grant_id} (\"{grant_name}\")");
+    let constraint = format!("EncryptionContextEquals {{\"{EC_KEY}\":\"{FUNCTION_ARN}\"}}");
     assert_eq!(
         function_row["paths"],
-        serde_json::json!([{
-            "via": format!("grant {grant_id} (\"{grant_name}\")"),
-            "actions": ["kms:RetireGrant"],
-        }])
+        serde_json::json!([
+            { "via": via, "actions": ["kms:RetireGrant"] },
+            { "via": via, "condition": constraint, "actions": ["kms:Decrypt"] },
+        ])
+    );
+    let (code, table, _) = trent(
+        &server,
+        ROOT,
+        &[
+            "access",
+            &key,
+            "--principal",
+            FUNCTION_SESSION,
+            "--action",
+            "kms:Decrypt",
+        ],
+    );
+    assert_eq!(code, 0, "a conditional allow is an allow: {table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with(FUNCTION_SESSION))
+        .unwrap_or_else(|| panic!("a row for the function: {table}"));
+    assert!(
+        row.contains("Allow")
+            && row.contains("kms:Decrypt")
+            && row.contains(&via)
+            && row.ends_with(&constraint),
+        "{table}"
     );
 
     // Retire the grant: now nothing lets the function in.
@@ -492,6 +519,212 @@ async fn why_not_names_the_nearest_misses_and_what_was_missing() {
     let (code, text, _) = trent(&server, ROOT, &[&ask[..8], &["app=billing"]].concat());
     assert_eq!(code, 0, "{text}");
     assert!(!text.contains("why not"), "{text}");
+}
+
+/// `trent access` shows, per identity and action, what allows at once, what allows only under a
+/// condition (a statement's Condition, a grant's constraints), the explicit deny that cuts an
+/// allow and the conditional deny that would; `--principal` and `--action` narrow it and set the
+/// exit status.
+#[tokio::test(flavor = "multi_thread")]
+async fn access_shows_conditional_allows_and_the_denies_that_cut_them() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let auditor = "arn:aws:iam::012345678901:user/auditor";
+    let statement = |sid: &str, effect: &str, action: &str, condition: &str| {
+        format!(
+            r#"{{"Sid":"{sid}","Effect":"{effect}","Principal":{{"AWS":"{auditor}"}},"Action":{action},"Resource":"*"{condition}}}"#
+        )
+    };
+    let billing = r#"{"StringEquals":{"kms:EncryptionContext:app":"billing"}}"#;
+    let secret = r#"{"StringEquals":{"kms:EncryptionContext:app":"secret"}}"#;
+    let via_s3 = r#"{"StringEquals":{"kms:ViaService":"s3.ap-northeast-1.amazonaws.com"}}"#;
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::012345678901:role/my-role"}},"Action":"kms:*","Resource":"*"}},{},{},{},{},{{"Sid":"via-s3","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::012345678901:root"}},"Action":"kms:Decrypt","Resource":"*","Condition":{via_s3}}}]}}"#,
+        statement(
+            "billing-only",
+            "Allow",
+            r#""kms:Decrypt""#,
+            &format!(r#","Condition":{billing}"#)
+        ),
+        statement(
+            "read",
+            "Allow",
+            r#"["kms:DescribeKey","kms:GetKeyPolicy"]"#,
+            ""
+        ),
+        statement(
+            "no-secrets",
+            "Deny",
+            r#""kms:Decrypt""#,
+            &format!(r#","Condition":{secret}"#)
+        ),
+        statement("no-policy-reading", "Deny", r#""kms:GetKeyPolicy""#, ""),
+    );
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let grant_id = admin
+        .create_grant()
+        .key_id(&key)
+        .grantee_principal(auditor)
+        .operations(GrantOperation::Encrypt)
+        .constraints(
+            GrantConstraints::builder()
+                .encryption_context_subset("app", "billing")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .grant_id
+        .unwrap();
+
+    let report = trent_json(&server, ROOT, &["access", &key, "--principal", auditor]);
+    let identities = report["identities"].as_array().unwrap();
+    assert_eq!(
+        identities.len(),
+        1,
+        "only the principal asked about: {report}"
+    );
+    assert_eq!(identities[0]["principal"], auditor);
+    assert_eq!(
+        identities[0]["paths"],
+        serde_json::json!([
+            { "via": "key policy statement 2 (Sid \"read\")", "actions": ["kms:DescribeKey"] },
+            {
+                "via": format!("grant {grant_id}"),
+                "condition": r#"EncryptionContextSubset {"app":"billing"}"#,
+                "actions": ["kms:Encrypt"],
+            },
+            {
+                "via": "key policy statement 1 (Sid \"billing-only\")",
+                "condition": billing,
+                "actions": ["kms:Decrypt"],
+            },
+            {
+                "via": "key policy statement 4 (Sid \"no-policy-reading\")",
+                "denied": true,
+                "actions": ["kms:GetKeyPolicy"],
+            },
+            {
+                "via": "key policy statement 3 (Sid \"no-secrets\")",
+                "condition": secret,
+                "denied": true,
+                "actions": ["kms:Decrypt"],
+            },
+        ]),
+        "{report}"
+    );
+    // The key policy and grants are reported whole; the admin's session is not asked about.
+    assert_eq!(report["keyPolicy"].as_array().unwrap().len(), 6);
+    assert_eq!(report["grants"][0]["grantId"], grant_id.as_str());
+
+    // The table: one row per path, the effect and the condition in their own columns.
+    let table = trent_ok(&server, ROOT, &["access", &key, "--principal", auditor]);
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with(auditor)).collect();
+    assert_eq!(rows.len(), 5, "{table}");
+    assert!(
+        rows[2].contains("Allow") && rows[2].contains("kms:Decrypt") && rows[2].ends_with(billing),
+        "{table}"
+    );
+    assert!(
+        rows[3].contains("Deny") && rows[3].contains("kms:GetKeyPolicy") && rows[3].ends_with('-'),
+        "{table}"
+    );
+    assert!(
+        rows[4].contains("Deny") && rows[4].ends_with(secret),
+        "{table}"
+    );
+
+    // Exit status of a query: 0 something allows (at once or under a condition), 1 nothing
+    // does (a deny only, or nothing at all), 2 a bad question.
+    let query = |action: &str| {
+        let (code, out, err) = trent(
+            &server,
+            ROOT,
+            &["access", &key, "--principal", auditor, "--action", action],
+        );
+        (code, out + &err)
+    };
+    assert_eq!(query("kms:Decrypt").0, 0);
+    assert_eq!(
+        query("kms:describekey").0,
+        0,
+        "actions match case-insensitively"
+    );
+    assert_eq!(query("kms:GetKeyPolicy").0, 1);
+    assert_eq!(query("kms:ScheduleKeyDeletion").0, 1);
+    let (code, out) = query("kms:CreateKey");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("kms:CreateKey is not a KMS action on keys"),
+        "{out}"
+    );
+    let (code, _, err) = trent(
+        &server,
+        ROOT,
+        &[
+            "access",
+            &key,
+            "--principal",
+            "arn:aws:iam::012345678901:user/nobody",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("does not know the principal"), "{err}");
+    // A conditional delegation: the account's root passes the IAM side, so it may decrypt
+    // through S3 (the auditor's identity policies allow no kms action: no such path).
+    let root = "arn:aws:iam::012345678901:root";
+    let report = trent_json(
+        &server,
+        ROOT,
+        &[
+            "access",
+            &key,
+            "--principal",
+            root,
+            "--action",
+            "kms:Decrypt",
+        ],
+    );
+    assert_eq!(
+        report["identities"][0]["paths"],
+        serde_json::json!([{
+            "via": "key policy statement 5 (Sid \"via-s3\") delegates; the account's root user passes the IAM side",
+            "condition": via_s3,
+            "actions": ["kms:Decrypt"],
+        }]),
+        "{report}"
+    );
+    assert_eq!(
+        report["delegations"][0]["knownIdentities"],
+        serde_json::json!([])
+    );
+    // Any session of a known role, by any session name.
+    let session = "arn:aws:sts::012345678901:assumed-role/my-role/any-name";
+    let report = trent_json(
+        &server,
+        ROOT,
+        &[
+            "access",
+            &key,
+            "--principal",
+            session,
+            "--action",
+            "kms:Decrypt",
+        ],
+    );
+    assert_eq!(report["identities"][0]["principal"], session);
+    assert_eq!(
+        report["identities"][0]["paths"],
+        serde_json::json!([{ "via": "key policy statement 0 (Sid \"admin\")", "actions": ["kms:Decrypt"] }])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
