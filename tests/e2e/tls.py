@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""HTTPS with `trent serve --tls-cert/--tls-key`, through boto3 (issue 20 item 7).
+"""HTTPS with `trent serve --tls-cert/--tls-key`, through boto3 and the trent CLI (issue 20 item 7,
+issue 17 item 7).
 
 A CA and a server certificate for 127.0.0.1 are made here with Python `cryptography`. Over
 TLS: the SDK trusting that CA works (CreateKey, Encrypt, Decrypt), and `aws:SecureTransport` is
@@ -99,6 +100,15 @@ def kms(server, verify):
     )
 
 
+def trent_cli(binary, endpoint, *args, **env):
+    """The `trent` CLI against `endpoint` as the development identity, with extra environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TRENT_", "AWS_"))}
+    clean.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_REGION=REGION, **env)
+    return subprocess.run(
+        [binary, *args, "--endpoint-url", endpoint], capture_output=True, text=True, timeout=60, env=clean
+    )
+
+
 def refused_start(binary, work, *args):
     """`trent serve` with `args` must exit non-zero at once; returns its stderr."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRENT_")}
@@ -145,6 +155,15 @@ def run(binary, work):
         expect_eq("still serving", b'{"status":"ok"}', health.read())
         if "plain HTTP" in server.log():
             raise AssertionError("a TLS server warned about plain HTTP")
+
+        step("the trent CLI over https: with --ca-bundle or AWS_CA_BUNDLE, and refused without")
+        cli = lambda *args, **env: trent_cli(binary, server.endpoint, *args, **env)  # noqa: E731
+        for done in (cli("access", key_id, "--ca-bundle", str(ca)), cli("access", key_id, AWS_CA_BUNDLE=str(ca))):
+            if done.returncode != 0 or key_id not in done.stdout:
+                raise AssertionError(f"trent access over https: {done.stdout}{done.stderr}")
+        done = cli("access", key_id)
+        if done.returncode != 2 or "TLS to " + server.endpoint not in done.stderr:
+            raise AssertionError(f"trent access trusted an unknown CA: {done.stdout}{done.stderr}")
     finally:
         server.stop()
 

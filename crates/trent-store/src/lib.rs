@@ -19,6 +19,7 @@ mod memory;
 mod model;
 mod pg;
 mod sqlite;
+pub mod tls_roots;
 
 pub use backend::{Backend, Store};
 pub use cached::CachedStore;

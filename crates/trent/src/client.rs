@@ -1,38 +1,54 @@
 //! A small signed client for Trent's own API (`/_trent/…`), used by `trent explain` and
-//! `trent access`: endpoint, region and credentials found the way the `aws` CLI finds them,
-//! requests SigV4-signed by the AWS SDK's signer (`aws-sigv4`, service `kms`), sent with hyper's
-//! HTTP/1.1 client.
+//! `trent access`. Endpoint, region and credentials are found the way the `aws` CLI finds them,
+//! by the AWS SDK's config loader (`aws-config`): `--endpoint-url`, `AWS_ENDPOINT_URL_KMS`,
+//! `AWS_ENDPOINT_URL`, a profile's `endpoint_url` or `services` section; `--profile` /
+//! `AWS_PROFILE` from `~/.aws/config` and `~/.aws/credentials`, role profiles (`role_arn` +
+//! `source_profile`) assumed through STS at the configured endpoint — Trent's own STS. Requests
+//! are SigV4-signed by the SDK's signer (`aws-sigv4`, service `kms`) and sent with hyper's
+//! HTTP/1.1 client, over TLS (rustls) for `https://` endpoints.
 //!
-//! Why hyper and not reqwest: hyper is already in the binary (axum serves with it), so the client
-//! adds no new crates; `trent serve` speaks plain HTTP only, so a TLS stack would be dead weight.
-//! `https://` endpoints (a TLS-terminating proxy) are refused with a clear message.
+//! Why not the SDK's whole default chains: they end in the EC2 instance metadata service, which
+//! on a laptop means seconds of timeouts before "no credentials". Credentials come from the
+//! environment or the profile, the region from `--region`, the environment or the profile.
+//! Why hyper and not reqwest: hyper and rustls are already in the binary (the server uses
+//! them), so the client adds no HTTP stack of its own.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use aws_config::BehaviorVersion;
+use aws_config::environment::{
+    EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+};
+use aws_config::meta::credentials::CredentialsProviderChain;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
+use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::Credentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_types::region::Region;
+use aws_types::service_config::ServiceConfigKey;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 /// How long one API call may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("invalid endpoint {0:?}: expected http://host[:port]")]
+    #[error("invalid endpoint {0:?}: expected http://host[:port] or https://host[:port]")]
     Endpoint(String),
-    #[error("{0}: https endpoints are not supported (trent serve speaks plain HTTP); use http://")]
-    Https(String),
-    #[error(
-        "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --profile (shared credentials file {0})"
-    )]
+    #[error("no credentials: {0}")]
     NoCredentials(String),
-    #[error("profile {profile:?} not found in {files}")]
-    NoProfile { profile: String, files: String },
+    #[error("TLS to {endpoint}: {message}")]
+    Tls { endpoint: String, message: String },
     #[error("cannot sign the request: {0}")]
     Sign(String),
     #[error("cannot reach {endpoint}: {source}")]
@@ -56,176 +72,161 @@ pub enum ClientError {
 /// Where the server is and who we are: the `aws` CLI's options and environment.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectArgs {
-    /// The Trent server.
-    #[arg(
-        long,
-        env = "TRENT_ENDPOINT_URL",
-        default_value = "http://127.0.0.1:4599"
-    )]
-    pub endpoint_url: String,
+    /// The Trent server (default: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, the profile's
+    /// endpoint_url, else http://127.0.0.1:4599).
+    #[arg(long, env = "TRENT_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
     /// Region of the request (default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region,
     /// else us-east-1).
     #[arg(long)]
     pub region: Option<String>,
-    /// Profile of the shared credentials file (~/.aws/credentials) and config (~/.aws/config).
+    /// Profile of ~/.aws/config and ~/.aws/credentials (default: AWS_PROFILE, else default).
     #[arg(long)]
     pub profile: Option<String>,
+    /// PEM file of the certificates to trust for an https endpoint (default: AWS_CA_BUNDLE,
+    /// else the system's roots).
+    #[arg(long, env = "AWS_CA_BUNDLE")]
+    pub ca_bundle: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone)]
-struct Creds {
-    access_key_id: String,
-    secret_access_key: String,
-    session_token: Option<String>,
-}
+/// Where `trent serve` listens by default.
+const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4599";
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn home() -> PathBuf {
-    env("HOME").map(PathBuf::from).unwrap_or_default()
-}
-
-fn credentials_file() -> PathBuf {
-    env("AWS_SHARED_CREDENTIALS_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home().join(".aws").join("credentials"))
-}
-
-fn config_file() -> PathBuf {
-    env("AWS_CONFIG_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| home().join(".aws").join("config"))
-}
-
-/// An INI file as the AWS tools read it: `[section]`, `key = value`, `#`/`;` comments.
-fn read_ini(path: &PathBuf) -> HashMap<String, HashMap<String, String>> {
-    let mut out: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return out;
-    };
-    let mut section = String::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_string();
-            out.entry(section.clone()).or_default();
-        } else if let Some((k, v)) = line.split_once('=') {
-            out.entry(section.clone())
-                .or_default()
-                .insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
+/// What the SDK's config loader found: endpoint, region, credentials.
+async fn load(args: &ConnectArgs) -> Result<(String, String, Credentials), ClientError> {
+    let profile = args.profile.clone();
+    let mut region_profile = ProfileFileRegionProvider::builder();
+    let mut credentials_profile = ProfileFileCredentialsProvider::builder();
+    if let Some(p) = &profile {
+        region_profile = region_profile.profile_name(p);
+        credentials_profile = credentials_profile.profile_name(p);
     }
-    out
-}
-
-/// The profile's section of the config file (`[default]` or `[profile NAME]`).
-fn config_section(profile: &str) -> HashMap<String, String> {
-    let mut config = read_ini(&config_file());
-    let name = if profile == "default" {
-        "default".to_string()
+    let region = RegionProviderChain::first_try(args.region.clone().map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(region_profile.build())
+        .or_else(Region::from_static("us-east-1"))
+        .region()
+        .await
+        .unwrap_or_else(|| Region::from_static("us-east-1"));
+    let credentials_profile = credentials_profile
+        .configure(&ProviderConfig::default().with_region(Some(region.clone())))
+        .build();
+    // As the aws CLI: --profile wins over keys in the environment; without it the environment
+    // comes first, then AWS_PROFILE (or default).
+    let provider = if profile.is_some() {
+        SharedCredentialsProvider::new(credentials_profile)
     } else {
-        format!("profile {profile}")
+        SharedCredentialsProvider::new(
+            CredentialsProviderChain::first_try(
+                "Environment",
+                EnvironmentVariableCredentialsProvider::new(),
+            )
+            .or_else("Profile", credentials_profile),
+        )
     };
-    config.remove(&name).unwrap_or_default()
-}
-
-fn profile_credentials(profile: &str) -> Result<Creds, ClientError> {
-    let mut files = read_ini(&credentials_file());
-    let section = files
-        .remove(profile)
-        .unwrap_or_default()
-        .into_iter()
-        .chain(config_section(profile))
-        .collect::<HashMap<_, _>>();
-    match (
-        section.get("aws_access_key_id"),
-        section.get("aws_secret_access_key"),
-    ) {
-        (Some(ak), Some(sk)) => Ok(Creds {
-            access_key_id: ak.clone(),
-            secret_access_key: sk.clone(),
-            session_token: section.get("aws_session_token").cloned(),
-        }),
-        _ => Err(ClientError::NoProfile {
-            profile: profile.to_string(),
-            files: format!(
-                "{} or {}",
-                credentials_file().display(),
-                config_file().display()
-            ),
-        }),
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(region.clone())
+        .credentials_provider(provider.clone());
+    if let Some(p) = &profile {
+        loader = loader.profile_name(p);
     }
-}
-
-/// `--profile`, else the environment's keys, else `AWS_PROFILE` (or `default`) from the files.
-fn credentials(args: &ConnectArgs) -> Result<Creds, ClientError> {
-    if let Some(profile) = &args.profile {
-        return profile_credentials(profile);
-    }
-    if let (Some(ak), Some(sk)) = (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY")) {
-        return Ok(Creds {
-            access_key_id: ak,
-            secret_access_key: sk,
-            session_token: env("AWS_SESSION_TOKEN"),
-        });
-    }
-    let profile = env("AWS_PROFILE").unwrap_or_else(|| "default".to_string());
-    profile_credentials(&profile)
-        .map_err(|_| ClientError::NoCredentials(credentials_file().display().to_string()))
-}
-
-fn region(args: &ConnectArgs) -> String {
-    args.region
+    let sdk = loader.load().await;
+    let endpoint = args
+        .endpoint_url
         .clone()
-        .or_else(|| env("AWS_REGION"))
-        .or_else(|| env("AWS_DEFAULT_REGION"))
         .or_else(|| {
-            let profile = args
-                .profile
-                .clone()
-                .or_else(|| env("AWS_PROFILE"))
-                .unwrap_or_else(|| "default".into());
-            config_section(&profile).get("region").cloned()
+            let key = ServiceConfigKey::builder()
+                .service_id("KMS")
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build()
+                .ok()?;
+            sdk.service_config()?.load_config(key)
         })
-        .unwrap_or_else(|| "us-east-1".to_string())
+        .or_else(|| sdk.endpoint_url().map(str::to_string))
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+    let credentials = provider.provide_credentials().await.map_err(|e| {
+        ClientError::NoCredentials(format!(
+            "{}; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile with \
+                 credentials (--profile, AWS_PROFILE)",
+            DisplayErrorContext(&e)
+        ))
+    })?;
+    Ok((endpoint, region.to_string(), credentials))
+}
+
+/// The scheme, host and port of an endpoint URL.
+struct Target {
+    tls: bool,
+    /// `host[:port]` as written (the Host header).
+    authority: String,
+    host: String,
+    port: u16,
+}
+
+fn target(endpoint: &str) -> Result<Target, ClientError> {
+    let bad = || ClientError::Endpoint(endpoint.to_string());
+    let (tls, authority) = if let Some(a) = endpoint.strip_prefix("https://") {
+        (true, a)
+    } else if let Some(a) = endpoint.strip_prefix("http://") {
+        (false, a)
+    } else {
+        return Err(bad());
+    };
+    if authority.is_empty() || authority.contains('/') {
+        return Err(bad());
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+            (h, p.parse::<u16>().map_err(|_| bad())?)
+        }
+        _ => (authority, if tls { 443 } else { 80 }),
+    };
+    Ok(Target {
+        tls,
+        authority: authority.to_string(),
+        host: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+    })
 }
 
 /// A connection target and identity, ready to sign requests.
 pub struct Client {
+    runtime: tokio::runtime::Runtime,
     endpoint: String,
-    host: String,
-    authority: String,
+    target: Target,
     region: String,
-    creds: Creds,
+    credentials: Credentials,
+    tls: Option<tokio_rustls::TlsConnector>,
 }
 
 impl Client {
     pub fn new(args: &ConnectArgs) -> Result<Client, ClientError> {
-        let endpoint = args.endpoint_url.trim_end_matches('/').to_string();
-        if endpoint.starts_with("https://") {
-            return Err(ClientError::Https(endpoint));
-        }
-        let authority = endpoint
-            .strip_prefix("http://")
-            .filter(|a| !a.is_empty() && !a.contains('/'))
-            .ok_or_else(|| ClientError::Endpoint(endpoint.clone()))?
-            .to_string();
-        let host = if authority.contains(':') {
-            authority.clone()
-        } else {
-            format!("{authority}:80")
-        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ClientError::Runtime)?;
+        let (endpoint, region, credentials) = runtime.block_on(load(args))?;
+        let endpoint = endpoint.trim_end_matches('/').to_string();
+        let target = target(&endpoint)?;
+        let tls = target
+            .tls
+            .then(|| tls_connector(args.ca_bundle.as_deref()))
+            .transpose()
+            .map_err(|message| ClientError::Tls {
+                endpoint: endpoint.clone(),
+                message,
+            })?;
         Ok(Client {
+            runtime,
             endpoint,
-            host,
-            authority,
-            region: region(args),
-            creds: credentials(args)?,
+            target,
+            region,
+            credentials,
+            tls,
         })
     }
 
@@ -236,17 +237,13 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Value, ClientError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(ClientError::Runtime)?;
         let body = match body {
             Some(v) => serde_json::to_vec(v).map_err(|e| ClientError::Json(e.to_string()))?,
             None => Vec::new(),
         };
         let request = self.signed(method, path, body)?;
         let endpoint = self.endpoint.clone();
-        let (status, bytes) = runtime.block_on(async {
+        let (status, bytes) = self.runtime.block_on(async {
             tokio::time::timeout(TIMEOUT, self.send(request))
                 .await
                 .map_err(|_| ClientError::Timeout {
@@ -285,7 +282,7 @@ impl Client {
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(&uri)
-            .header("host", &self.authority)
+            .header("host", &self.target.authority)
             .header("content-type", "application/json")
             .header(
                 "user-agent",
@@ -293,14 +290,7 @@ impl Client {
             )
             .body(Full::new(Bytes::from(body.clone())))
             .map_err(|e| ClientError::Sign(e.to_string()))?;
-        let identity = Credentials::new(
-            &self.creds.access_key_id,
-            &self.creds.secret_access_key,
-            self.creds.session_token.clone(),
-            None,
-            "trent-cli",
-        )
-        .into();
+        let identity = self.credentials.clone().into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(&self.region)
@@ -337,17 +327,47 @@ impl Client {
             endpoint: self.endpoint.clone(),
             message: e.to_string(),
         };
-        let stream = tokio::net::TcpStream::connect(&self.host)
+        let stream = tokio::net::TcpStream::connect((self.target.host.as_str(), self.target.port))
             .await
             .map_err(|source| ClientError::Connect {
                 endpoint: self.endpoint.clone(),
                 source,
             })?;
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(http)?;
-        let driver = tokio::spawn(connection);
+        let (mut sender, connection) = match &self.tls {
+            None => {
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .map_err(http)?;
+                (
+                    sender,
+                    tokio::spawn(async move { connection.await.map(|_| ()) }),
+                )
+            }
+            Some(tls) => {
+                let name = ServerName::try_from(self.target.host.clone()).map_err(|e| {
+                    ClientError::Tls {
+                        endpoint: self.endpoint.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                let stream = tls
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| ClientError::Tls {
+                        endpoint: self.endpoint.clone(),
+                        message: e.to_string(),
+                    })?;
+                let (sender, connection) =
+                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                        .await
+                        .map_err(http)?;
+                (
+                    sender,
+                    tokio::spawn(async move { connection.await.map(|_| ()) }),
+                )
+            }
+        };
         let response = sender.send_request(request).await.map_err(http)?;
         let status = response.status();
         let bytes = response
@@ -356,7 +376,24 @@ impl Client {
             .await
             .map_err(http)?
             .to_bytes();
-        driver.abort();
+        connection.abort();
         Ok((status, bytes))
     }
+}
+
+/// A TLS client trusting `ca_bundle`'s certificates, or the system's roots.
+fn tls_connector(ca_bundle: Option<&Path>) -> Result<tokio_rustls::TlsConnector, String> {
+    let roots =
+        trent_store::tls_roots::trusted_roots(ca_bundle).map_err(|why| match ca_bundle {
+            Some(path) => format!("CA bundle {}: {why}", path.display()),
+            None => format!("{why}; name the server's CA with --ca-bundle or AWS_CA_BUNDLE"),
+        })?;
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+        tokio_rustls::rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }

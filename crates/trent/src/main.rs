@@ -61,7 +61,8 @@ fn main() -> ExitCode {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                // The SDK's config loader (the CLI's client) narrates at info.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws_config=warn")),
         )
         .with_writer(std::io::stderr);
     match cli.log_format {

@@ -12,8 +12,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::{Result, StoreError};
@@ -70,7 +68,14 @@ pub(super) fn settings(url: &str) -> Result<Settings> {
         url.push_str(&kept.join("&"));
     }
     let roots = if tls {
-        trusted_roots(root_cert)?
+        crate::tls_roots::trusted_roots(root_cert.as_deref()).map_err(|why| {
+            StoreError::Unreachable(match &root_cert {
+                Some(path) => format!("sslrootcert {}: {why}", path.display()),
+                None => format!(
+                    "TLS was asked for (sslmode) but {why}; name the server's CA with sslrootcert=FILE"
+                ),
+            })
+        })?
     } else {
         rustls::RootCertStore::empty()
     };
@@ -86,38 +91,4 @@ pub(super) fn settings(url: &str) -> Result<Settings> {
         tls,
         connector: MakeRustlsConnect::new(config),
     })
-}
-
-fn trusted_roots(root_cert: Option<PathBuf>) -> Result<rustls::RootCertStore> {
-    let mut roots = rustls::RootCertStore::empty();
-    match root_cert {
-        Some(path) => {
-            let unreadable = |e: &dyn std::fmt::Display| {
-                StoreError::Unreachable(format!("sslrootcert {}: {e}", path.display()))
-            };
-            for cert in CertificateDer::pem_file_iter(&path).map_err(|e| unreadable(&e))? {
-                roots
-                    .add(cert.map_err(|e| unreadable(&e))?)
-                    .map_err(|e| unreadable(&e))?;
-            }
-            if roots.is_empty() {
-                return Err(unreadable(&"no certificate in the file"));
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                // A system certificate rustls cannot use is skipped, as browsers do.
-                let _ = roots.add(cert);
-            }
-            if roots.is_empty() {
-                return Err(StoreError::Unreachable(
-                    "TLS was asked for (sslmode) but the system has no trusted root \
-                     certificates; name the server's CA with sslrootcert=FILE"
-                        .into(),
-                ));
-            }
-        }
-    }
-    Ok(roots)
 }

@@ -983,7 +983,107 @@ async fn credentials_from_the_shared_files() {
     assert!(out.contains("UnrecognizedClientException"), "{out}");
     let (ok, out) = run(&["--profile", "missing"], None);
     assert!(!ok);
-    assert!(out.contains("profile \"missing\" not found"), "{out}");
+    assert!(out.contains("profile `missing` was not defined"), "{out}");
+}
+
+/// The CLI finds its endpoint and credentials as the aws CLI does, through the SDK's config
+/// loader: AWS_ENDPOINT_URL_KMS over AWS_ENDPOINT_URL, a profile's endpoint_url and its
+/// services section, and a role profile (role_arn + source_profile) assumed through Trent's STS.
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_finds_endpoint_and_credentials_as_the_aws_cli_does() {
+    let reader = r#"
+[[accounts.roles]]
+name = "reader"
+trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:user/auditor"},"Action":"sts:AssumeRole"}]}'
+"#;
+    let config = CONFIG.replacen(
+        "\n[[accounts]]\nid = \"444455556666\"",
+        &format!("{reader}\n[[accounts]]\nid = \"444455556666\""),
+        1,
+    );
+    assert_ne!(config, CONFIG);
+    let server = Server::start_with_config(&config);
+    let key = client(&server, ADMIN)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    let endpoint = &server.endpoint;
+    let nowhere = "http://127.0.0.1:9";
+    std::fs::write(
+        aws.join("credentials"),
+        "[auditor]\naws_access_key_id = AKIAAUDITOR\naws_secret_access_key = auditor\n",
+    )
+    .unwrap();
+    std::fs::write(
+        aws.join("config"),
+        format!(
+            "[profile auditor]\nregion = ap-northeast-1\n\n\
+             [profile direct]\nregion = ap-northeast-1\nendpoint_url = {endpoint}\naws_access_key_id = AKIAAUDITOR\naws_secret_access_key = auditor\n\n\
+             [profile local]\nregion = ap-northeast-1\nendpoint_url = {nowhere}\nservices = trent\naws_access_key_id = AKIAAUDITOR\naws_secret_access_key = auditor\n\n\
+             [services trent]\nkms =\n  endpoint_url = {endpoint}\n\n\
+             [profile reader]\nregion = ap-northeast-1\nrole_arn = arn:aws:iam::012345678901:role/reader\nrole_session_name = from-profile\nsource_profile = auditor\nendpoint_url = {endpoint}\n"
+        ),
+    )
+    .unwrap();
+    let run = |profile: &str, env: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_trent"))
+            .args(["access", &key, "--profile", profile])
+            .env("HOME", home.path())
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
+            .env_remove("AWS_CONFIG_FILE")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ENDPOINT_URL_KMS")
+            .env_remove("AWS_ENDPOINT_URL_STS")
+            .env_remove("TRENT_ENDPOINT_URL")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let served = |(code, out): (i32, String)| {
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains(&key_arn(&key)), "{out}");
+    };
+    served(run("auditor", &[("AWS_ENDPOINT_URL", endpoint)]));
+    served(run(
+        "auditor",
+        &[
+            ("AWS_ENDPOINT_URL", nowhere),
+            ("AWS_ENDPOINT_URL_KMS", endpoint),
+        ],
+    ));
+    served(run("direct", &[]));
+    served(run("local", &[]));
+    // The role profile: the CLI assumed the role through Trent's STS (the profile's
+    // endpoint_url), and signed as the session — which may not use trent:Explain.
+    let (code, out) = run("reader", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "AccessDeniedException: User: arn:aws:sts::012345678901:assumed-role/reader/from-profile is not authorized to perform: trent:Explain"
+        ),
+        "{out}"
+    );
+    // No endpoint anywhere: the default, where nothing listens here.
+    let (code, out) = run("auditor", &[("TRENT_ENDPOINT_URL", nowhere)]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains(&format!("cannot reach {nowhere}")), "{out}");
 }
 
 /// `trent explain --last` / `--last-denied` (with `--principal`, `--key`): the newest matching
