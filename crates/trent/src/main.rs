@@ -61,8 +61,11 @@ fn main() -> ExitCode {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                // The SDK's config loader (the CLI's client) narrates at info.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,aws_config=warn")),
+                // The SDK's config loader (the CLI's client) narrates at info and warns about
+                // config files that are absent, which the aws CLI takes in silence.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_runtime=error")
+                }),
         )
         .with_writer(std::io::stderr);
     match cli.log_format {

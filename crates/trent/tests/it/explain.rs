@@ -56,6 +56,31 @@ access_key_id = "AKIALAMBDA"
 secret_access_key = "lambda"
 "#;
 
+/// The trent CLI with `home` as HOME and none of the environment that could give it an
+/// endpoint, a region or credentials: each test says what it gives.
+fn bare_cli(home: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trent"));
+    cmd.env("HOME", home);
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_CA_BUNDLE",
+        "TRENT_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
 fn key_arn(id: &str) -> String {
     format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
 }
@@ -947,22 +972,12 @@ async fn credentials_from_the_shared_files() {
     )
     .unwrap();
     let run = |extra: &[&str], profile_env: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trent"));
+        let mut cmd = bare_cli(home.path());
         cmd.arg("access")
             .arg(&key)
             .args(extra)
             .arg("--endpoint-url")
-            .arg(&server.endpoint)
-            .env("HOME", home.path())
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-            .env_remove("AWS_CONFIG_FILE")
-            .env_remove("AWS_PROFILE")
-            .env_remove("TRENT_ENDPOINT_URL");
+            .arg(&server.endpoint);
         if let Some(p) = profile_env {
             cmd.env("AWS_PROFILE", p);
         }
@@ -1033,21 +1048,8 @@ trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principa
     )
     .unwrap();
     let run = |profile: &str, env: &[(&str, &str)]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_trent"))
+        let out = bare_cli(home.path())
             .args(["access", &key, "--profile", profile])
-            .env("HOME", home.path())
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env_remove("AWS_SHARED_CREDENTIALS_FILE")
-            .env_remove("AWS_CONFIG_FILE")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_ENDPOINT_URL_KMS")
-            .env_remove("AWS_ENDPOINT_URL_STS")
-            .env_remove("TRENT_ENDPOINT_URL")
             .envs(env.iter().copied())
             .output()
             .unwrap();
