@@ -99,6 +99,15 @@ impl Caller {
     pub fn arn(&self) -> &str {
         &self.principal.arn
     }
+
+    /// Who made the request, as a grant's provenance names it: the principal, or the AWS
+    /// service that acted for it ("the Lambda made this grant" of the seed case).
+    pub fn made_by(&self) -> String {
+        match &self.via_service {
+            Some(service) => format!("{service} on behalf of {}", self.principal.arn),
+            None => self.principal.arn.clone(),
+        }
+    }
 }
 
 /// A secret access key (or a session token). Never printed; its memory is zeroed when dropped.

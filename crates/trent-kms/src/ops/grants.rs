@@ -370,7 +370,7 @@ pub fn create_grant(
         &r,
         account_root_arn(partition(&caller.region), caller.account()),
     )?;
-    record.created_by = Some(caller.arn().to_string());
+    record.created_by = Some(caller.made_by());
     record.created_request_id = (!caller.request_id.is_empty()).then(|| caller.request_id.clone());
     let token = new_grant_token()?;
     let grant_id = match kms.store.create_grant(&record, &token, MAX_GRANTS_PER_KEY) {
@@ -814,7 +814,7 @@ pub fn revoke_grant(
 fn ending(kms: &Kms, caller: &Call<'_>, how: GrantEnd) -> GrantEnding {
     GrantEnding {
         how,
-        by: caller.arn().to_string(),
+        by: caller.made_by(),
         at_ms: kms.now_ms(),
         request_id: (!caller.request_id.is_empty()).then(|| caller.request_id.clone()),
     }

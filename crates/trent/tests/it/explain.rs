@@ -233,7 +233,7 @@ async fn lambda_scenario_explained_before_and_after_retirement() {
     // Which grant, who made it (Lambda, for the admin session), in which request, and each
     // constraint as the request fared.
     assert!(
-        text.contains("created by arn:aws:sts::012345678901:assumed-role/my-role/admin at 20")
+        text.contains("created by lambda.ap-northeast-1.amazonaws.com on behalf of arn:aws:sts::012345678901:assumed-role/my-role/admin at 20")
             && text.contains(&format!(" in request {creating_request}")),
         "{text}"
     );
