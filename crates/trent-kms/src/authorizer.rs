@@ -107,15 +107,20 @@ impl Kms {
                 };
                 let kp_principal = recreated_principal(caller, key, &principal);
                 let kp_context = base.with_pairs(context::key_properties(key));
-                // IAM-only condition keys cost two reads; only fetch them if IAM will look.
+                // IAM-only condition keys cost two reads and a copy of the context; only when
+                // IAM will look.
+                let iam_context;
                 let identity_context = if identity.is_empty() {
-                    kp_context.clone()
+                    &kp_context
                 } else {
                     let tags = self.store.tags(&key.region, &key.key_id)?;
                     let aliases =
                         self.store
                             .aliases_of_key(&key.region, &key.account, &key.key_id)?;
-                    kp_context.with_pairs(context::iam_only_key_properties(&tags, &aliases))
+                    iam_context = kp_context
+                        .clone()
+                        .with_pairs(context::iam_only_key_properties(&tags, &aliases));
+                    &iam_context
                 };
                 let (grants, grants_not_shown) =
                     self.grant_outcomes(caller, &principal, key, check)?;
@@ -129,7 +134,7 @@ impl Kms {
                     }),
                     cross_account_action: is_cross_account_action(check.action),
                     resource_policy_context: &kp_context,
-                    identity_context: &identity_context,
+                    identity_context,
                     identity_policies: &identity,
                     session_policies: session,
                     grants: &grants,

@@ -10,23 +10,18 @@ use crate::clock::iso8601;
 use crate::identity::{Caller, PrincipalKind};
 
 pub trait ContextExt {
-    /// A copy with more keys (later pairs overwrite earlier ones).
-    fn with_pairs(
-        &self,
-        pairs: impl IntoIterator<Item = (String, ContextValue)>,
-    ) -> ConditionContext;
+    /// The context with more keys (later pairs overwrite earlier ones). Takes the context by
+    /// value: a request's context is built once per check, and a copy is the caller's choice
+    /// (`clone()`), never a hidden cost of adding keys.
+    fn with_pairs(self, pairs: impl IntoIterator<Item = (String, ContextValue)>) -> Self;
 }
 
 impl ContextExt for ConditionContext {
-    fn with_pairs(
-        &self,
-        pairs: impl IntoIterator<Item = (String, ContextValue)>,
-    ) -> ConditionContext {
-        let mut c = self.clone();
+    fn with_pairs(mut self, pairs: impl IntoIterator<Item = (String, ContextValue)>) -> Self {
         for (k, v) in pairs {
-            c.insert(k, v);
+            self.insert(k, v);
         }
-        c
+        self
     }
 }
 
