@@ -166,30 +166,32 @@ struct Target {
 
 fn target(endpoint: &str) -> Result<Target, ClientError> {
     let bad = || ClientError::Endpoint(endpoint.to_string());
-    let (tls, authority) = if let Some(a) = endpoint.strip_prefix("https://") {
-        (true, a)
-    } else if let Some(a) = endpoint.strip_prefix("http://") {
-        (false, a)
-    } else {
-        return Err(bad());
+    let uri: hyper::Uri = endpoint.parse().map_err(|_| bad())?;
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(bad()),
     };
-    if authority.is_empty() || authority.contains('/') {
+    let authority = uri.authority().ok_or_else(bad)?;
+    // `host:port` with a port that is not a number parses; refuse it rather than use 80.
+    let port_written = authority.as_str().len() > authority.host().len();
+    if !matches!(uri.path(), "" | "/")
+        || uri.query().is_some()
+        || authority.host().is_empty()
+        || (port_written && authority.port_u16().is_none())
+    {
         return Err(bad());
     }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
-            (h, p.parse::<u16>().map_err(|_| bad())?)
-        }
-        _ => (authority, if tls { 443 } else { 80 }),
-    };
     Ok(Target {
         tls,
-        authority: authority.to_string(),
-        host: host
+        authority: authority.as_str().to_string(),
+        // An IPv6 literal comes bracketed (`[::1]`); the socket address wants it bare.
+        host: authority
+            .host()
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string(),
-        port,
+        port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
     })
 }
 
@@ -396,4 +398,36 @@ fn tls_connector(ca_bundle: Option<&Path>) -> Result<tokio_rustls::TlsConnector,
     .with_root_certificates(roots)
     .with_no_client_auth();
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::target;
+
+    #[test]
+    fn endpoints_are_scheme_host_and_port() {
+        for (endpoint, tls, host, port) in [
+            ("http://127.0.0.1:4599", false, "127.0.0.1", 4599),
+            ("https://kms.internal", true, "kms.internal", 443),
+            ("http://localhost", false, "localhost", 80),
+            ("http://[::1]:4599", false, "::1", 4599),
+            ("https://[::1]", true, "::1", 443),
+        ] {
+            let t = target(endpoint).unwrap();
+            assert_eq!(
+                (t.tls, t.host.as_str(), t.port),
+                (tls, host, port),
+                "{endpoint}"
+            );
+        }
+        for bad in [
+            "127.0.0.1:4599",
+            "ftp://host",
+            "http://host/path",
+            "http://",
+            "http://h:x",
+        ] {
+            assert!(target(bad).is_err(), "{bad}");
+        }
+    }
 }
