@@ -21,6 +21,14 @@ block() { # name
         inside { print }' "$readme"
 }
 
+# Example NAME as the test runs it: the binary under test for `cargo run`, the server at
+# 127.0.0.1:PORT (with no port: the address as written).
+as_written() { # name [port]
+    local to=${2:+127.0.0.1:$2}
+    block "$1" | sed -e "s|cargo run --release -p trent --|\"$TRENT_BIN\"|" \
+        -e "s|http://127.0.0.1:4599|http://${to:-127.0.0.1:4599}|g"
+}
+
 step "every shell example of the README is marked, and every marked one is run below"
 unmarked=$(awk '/^```sh/ && prev !~ /^<!-- example: / { print NR } { prev = $0 }' "$readme")
 [[ -z "$unmarked" ]] || fail "README.md: shell examples without an example marker at lines: $unmarked"
@@ -43,8 +51,7 @@ run_examples() { # dir port names...
         echo 'shopt -s expand_aliases'
         echo "trap 'kill \$(jobs -p) 2>/dev/null; wait' EXIT"
         for name in "$@"; do
-            block "$name" | sed -e "s|cargo run --release -p trent --|\"$TRENT_BIN\"|" \
-                -e "s|http://127.0.0.1:4599|http://127.0.0.1:$port|g"
+            as_written "$name" "$port"
         done
     } >"$script"
     out="$work/example.out"
@@ -65,7 +72,7 @@ started() { # name expected-line-part
     mkdir -p "$dir"
     port=$(free_port)
     local script="$work/$1.sh"
-    block "$1" | sed -e "s|cargo run --release -p trent --|\"$TRENT_BIN\"|" >"$script"
+    as_written "$1" >"$script"
     (cd "$dir" && TRENT_LISTEN="127.0.0.1:$port" RUST_LOG=info exec bash "$script" >"$dir/log" 2>&1) &
     local pid=$! i
     for ((i = 0; i < 300; i++)); do

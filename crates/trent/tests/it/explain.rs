@@ -85,7 +85,26 @@ fn key_arn(id: &str) -> String {
     format!("arn:aws:kms:{REGION}:{ACCOUNT}:key/{id}")
 }
 
-/// Runs `trent <args>` with the given credentials against `server`; (success, stdout, stderr).
+/// A server with `config`, a key the admin made, and an empty HOME with its `.aws` directory
+/// for the tests of the CLI's config files.
+async fn server_key_and_aws_dir(
+    config: &str,
+) -> (Server, String, tempfile::TempDir, std::path::PathBuf) {
+    let server = Server::start_with_config(config);
+    let key = client(&server, ADMIN)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let home = tempfile::tempdir().unwrap();
+    let aws = home.path().join(".aws");
+    std::fs::create_dir_all(&aws).unwrap();
+    (server, key, home, aws)
+}
+
 /// Runs the CLI; its exit status (0 allowed or no decision, 1 denied, 2 usage or input error),
 /// stdout and stderr.
 fn trent(server: &Server, creds: (&str, &str), args: &[&str]) -> (i32, String, String) {
@@ -949,18 +968,7 @@ async fn other_accounts_identity_policies_stay_hidden() {
 /// shared credentials and config files.
 #[tokio::test(flavor = "multi_thread")]
 async fn credentials_from_the_shared_files() {
-    let server = Server::start_with_config(CONFIG);
-    let key = client(&server, ADMIN)
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let home = tempfile::tempdir().unwrap();
-    let aws = home.path().join(".aws");
-    std::fs::create_dir_all(&aws).unwrap();
+    let (server, key, home, aws) = server_key_and_aws_dir(CONFIG).await;
     std::fs::write(
         aws.join("credentials"),
         "[default]\naws_access_key_id = AKIANOBODY\naws_secret_access_key = x\n\n[auditor]\naws_access_key_id = AKIAAUDITOR\naws_secret_access_key = auditor\n",
@@ -1017,18 +1025,7 @@ trust_policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principa
         1,
     );
     assert_ne!(config, CONFIG);
-    let server = Server::start_with_config(&config);
-    let key = client(&server, ADMIN)
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
-    let home = tempfile::tempdir().unwrap();
-    let aws = home.path().join(".aws");
-    std::fs::create_dir_all(&aws).unwrap();
+    let (server, key, home, aws) = server_key_and_aws_dir(&config).await;
     let endpoint = &server.endpoint;
     let nowhere = "http://127.0.0.1:9";
     std::fs::write(
