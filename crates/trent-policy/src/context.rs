@@ -13,6 +13,17 @@ pub(crate) fn fold_key(name: &str) -> String {
     name.to_lowercase()
 }
 
+/// [`fold_key`] of a name already owned, folded in place when it is ASCII (nearly always): a
+/// request's context is built with about 25 keys per check.
+fn fold_owned(mut name: String) -> String {
+    if name.is_ascii() {
+        name.make_ascii_lowercase();
+        name
+    } else {
+        name.to_lowercase()
+    }
+}
+
 /// The value of one condition key in the request. Everything is a string: booleans are
 /// `"true"`/`"false"`, numbers their decimal form, dates ISO-8601 or epoch seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,14 +107,14 @@ impl ConditionContext {
     /// Set a key (replacing any value under the same name in any case); returns the old value.
     pub fn insert(
         &mut self,
-        name: impl AsRef<str>,
+        name: impl Into<String>,
         value: impl Into<ContextValue>,
     ) -> Option<ContextValue> {
-        self.entries.insert(fold_key(name.as_ref()), value.into())
+        self.entries.insert(fold_owned(name.into()), value.into())
     }
 
     /// Builder form of [`ConditionContext::insert`].
-    pub fn with(mut self, name: impl AsRef<str>, value: impl Into<ContextValue>) -> Self {
+    pub fn with(mut self, name: impl Into<String>, value: impl Into<ContextValue>) -> Self {
         self.insert(name, value);
         self
     }
@@ -143,7 +154,7 @@ impl ConditionContext {
     }
 }
 
-impl<K: AsRef<str>, V: Into<ContextValue>> FromIterator<(K, V)> for ConditionContext {
+impl<K: Into<String>, V: Into<ContextValue>> FromIterator<(K, V)> for ConditionContext {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut ctx = Self::new();
         for (k, v) in iter {

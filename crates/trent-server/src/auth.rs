@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use axum::http::HeaderMap;
 use trent_kms::iam::QueryService;
 use trent_kms::{Caller, Directory};
-use trent_sigv4::{HttpRequestParts, SigV4Error};
+use trent_sigv4::{HttpRequestParts, SigV4Error, SigningKeyCache};
 
 /// The service a request was signed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,7 @@ pub fn scope_service(headers: &HeaderMap) -> Option<Service> {
 
 pub fn authenticate(
     directory: &Directory,
+    signing_keys: &SigningKeyCache,
     now_ms: i64,
     peer: Peer,
     request: &axum::http::request::Parts,
@@ -102,7 +103,7 @@ pub fn authenticate(
         .access_key(&auth.access_key_id)
         .filter(|k| k.active)
         .ok_or(SigV4Error::UnknownAccessKey)?;
-    trent_sigv4::verify(&parts, &auth, key.secret.expose(), SystemTime::now())?;
+    signing_keys.verify(&parts, &auth, key.secret.expose(), SystemTime::now())?;
     if let Some(session) = &key.session {
         let token = headers
             .get("x-amz-security-token")

@@ -48,6 +48,8 @@ pub struct AppState {
     pub tls: Option<TlsConfig>,
     /// Request counts and latencies (`GET /metrics`).
     pub metrics: metrics::Metrics,
+    /// SigV4 signing keys already derived (`auth.rs`).
+    pub signing_keys: trent_sigv4::SigningKeyCache,
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
@@ -318,6 +320,7 @@ async fn handle(
     };
     let authenticated = auth::authenticate(
         &state.kms.directory(),
+        &state.signing_keys,
         state.kms.clock_ms(),
         peer,
         parts,

@@ -27,7 +27,7 @@ pub use canonical::{canonical_query, canonical_request, canonical_uri, string_to
 pub use error::SigV4Error;
 pub use parse::{ParsedAuth, is_region_name, parse_authorization};
 pub use timestamp::MAX_CLOCK_SKEW_SECS;
-pub use verify::{compute_signature, verify};
+pub use verify::{SigningKeyCache, compute_signature, verify};
 
 /// The parts of an HTTP request that SigV4 covers, borrowed from whatever HTTP stack received it.
 #[derive(Debug, Clone, Copy)]

@@ -58,6 +58,17 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Log lines are written by a thread of their own, several per write(2): a server logs a
+    // line per request, and writing each from the request's thread cost a tenth of its
+    // throughput (docs/performance.md). Not lossy: a request waits rather than drop a line.
+    // The guard flushes what is queued when `main` returns.
+    let (log_writer, log_flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("trent-log")
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -67,7 +78,7 @@ fn main() -> ExitCode {
                     tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_runtime=error")
                 }),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(log_writer);
     match cli.log_format {
         LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => logs.json().flatten_event(true).init(),
@@ -91,6 +102,8 @@ fn main() -> ExitCode {
             1,
         ),
     };
+    // Queued log lines first, then the error, in the order they happened.
+    drop(log_flush);
     match result {
         Ok(Verdict::Done | Verdict::Allowed) => ExitCode::SUCCESS,
         Ok(Verdict::Denied) => ExitCode::from(1),

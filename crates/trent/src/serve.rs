@@ -450,6 +450,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         },
         tls,
         metrics: Default::default(),
+        signing_keys: Default::default(),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -40,7 +40,7 @@ fn applies_with_version(
         }
     }
     for (k, v) in extra {
-        c.insert(k, *v);
+        c.insert(*k, *v);
     }
     let req = request(
         Principal::user("arn:aws:iam::111122223333:user/alice"),

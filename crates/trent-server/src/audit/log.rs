@@ -57,14 +57,83 @@ struct Job {
 /// The destination, shared by the requests' threads and the sync thread.
 struct Shared {
     sink: std::sync::Mutex<Box<dyn Write + Send>>,
+    /// Records not to be synced, waiting for the next write (group write, see [`Shared::enqueue`]).
+    pending: std::sync::Mutex<Pending>,
+    /// How many of the records queued in `pending` have been written.
+    written: tokio::sync::watch::Sender<u64>,
+}
+
+#[derive(Default)]
+struct Pending {
+    lines: Vec<u8>,
+    /// Records queued so far; a record's number is the count once it is queued.
+    queued: u64,
+    /// Whether a request is writing a batch now.
+    writing: bool,
 }
 
 impl Shared {
-    /// Appends one line (one `write`) under the lock.
-    fn append(&self, line: &[u8]) {
+    fn pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends lines (one `write`) under the lock.
+    fn append(&self, lines: &[u8]) {
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
-        if let Err(e) = sink.write_all(line).and_then(|()| sink.flush()) {
+        if let Err(e) = sink.write_all(lines).and_then(|()| sink.flush()) {
             tracing::error!(error = %e, "cannot write the audit log");
+        }
+    }
+
+    /// Appends `line` and resolves once it is written, with one `write` for every record that
+    /// concurrent requests queued meanwhile (group write). The first request to find nobody
+    /// writing writes — its own record and whatever others queue while it does, until none is
+    /// left — synchronously on its own task; the others wait for it. A write is a system call
+    /// with a file-system lock: one per batch instead of one per request.
+    async fn enqueue(&self, line: &[u8]) {
+        let (number, leads) = {
+            let mut pending = self.pending();
+            pending.lines.extend_from_slice(line);
+            pending.queued += 1;
+            let leads = !pending.writing;
+            pending.writing = true;
+            (pending.queued, leads)
+        };
+        if !leads {
+            let mut written = self.written.subscribe();
+            // The sender lives as long as `self`: this cannot fail while we hold `self`.
+            let _ = written.wait_for(|&w| w >= number).await;
+            return;
+        }
+        // Let the requests already under way on this thread queue their records first, so
+        // that one write takes them all; the batch is written when the guard goes, also if
+        // this request is cancelled while it waits.
+        let writer = BatchWriter(self);
+        tokio::task::yield_now().await;
+        drop(writer);
+    }
+}
+
+/// Writes every queued record, batch after batch until none is left, when it goes.
+struct BatchWriter<'a>(&'a Shared);
+
+impl Drop for BatchWriter<'_> {
+    fn drop(&mut self) {
+        let shared = self.0;
+        let mut batch = Vec::new();
+        loop {
+            let upto = {
+                let mut pending = shared.pending();
+                if pending.lines.is_empty() {
+                    pending.writing = false;
+                    break;
+                }
+                std::mem::swap(&mut pending.lines, &mut batch);
+                pending.queued
+            };
+            shared.append(&batch);
+            batch.clear();
+            shared.written.send_replace(upto);
         }
     }
 }
@@ -90,7 +159,7 @@ impl AuditLog {
 
     /// Opens the destination (repairing a torn last line of a file). Records to be synced go
     /// through one thread that appends them and `fdatasync`s once per batch (group commit);
-    /// the others are appended by the request's own thread.
+    /// the others are appended by the requests themselves, concurrent ones in one `write`.
     pub fn open(destination: Destination, policy: SyncPolicy) -> Result<AuditLog, AuditError> {
         let (sink, file): (Box<dyn Write + Send>, Option<File>) = match &destination {
             Destination::Off => return Ok(AuditLog::off()),
@@ -106,6 +175,8 @@ impl AuditLog {
         };
         let shared = std::sync::Arc::new(Shared {
             sink: std::sync::Mutex::new(sink),
+            pending: Default::default(),
+            written: tokio::sync::watch::Sender::new(0),
         });
         let syncer = match (file, policy) {
             (Some(file), SyncPolicy::Always | SyncPolicy::Mutations) => {
@@ -153,7 +224,7 @@ impl AuditLog {
             SyncPolicy::Never => false,
         };
         let Some(tx) = self.syncer.as_ref().filter(|_| sync) else {
-            shared.append(&line);
+            shared.enqueue(&line).await;
             return;
         };
         let (done, wait) = tokio::sync::oneshot::channel();
@@ -230,7 +301,7 @@ impl RecordFilter {
     }
 }
 
-/// The sync thread: takes every queued record, appends each with one `write`, `fdatasync`s
+/// The sync thread: takes every queued record, appends them with one `write`, `fdatasync`s
 /// once for the batch, then releases the waiting requests.
 fn sync_writer(shared: &Shared, file: &File, rx: mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
@@ -240,9 +311,11 @@ fn sync_writer(shared: &Shared, file: &File, rx: mpsc::Receiver<Job>) {
         {
             batch.push(job);
         }
-        for job in &batch {
-            shared.append(&job.line);
-        }
+        let lines: Vec<u8> = batch
+            .iter()
+            .flat_map(|job| job.line.iter().copied())
+            .collect();
+        shared.append(&lines);
         if let Err(e) = file.sync_data() {
             tracing::error!(error = %e, "cannot sync the audit log");
         }

@@ -8,4 +8,5 @@
 mod fuzz_corpus;
 mod rejections;
 mod sdk_signer;
+mod signing_key_cache;
 mod vectors;

@@ -683,3 +683,67 @@ async fn killed_mid_burst_every_acknowledged_request_has_its_line() {
     );
     assert_eq!(check(&after), complete + 1);
 }
+
+/// Concurrent cryptographic requests share writes of the log (group write, not synced): each
+/// response is sent only once its own record is in the file, whole, and no record is written
+/// twice or lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_requests_are_each_written_before_their_response() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_in(&tmp.path().join("data"), None);
+    let key = server
+        .kms()
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let log = server.data_dir.join("audit.log");
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let (kms, key, log) = (server.kms(), key.clone(), log.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..12 {
+                let out = kms
+                    .encrypt()
+                    .key_id(&key)
+                    .plaintext(Blob::new(format!("{worker}/{i}")))
+                    .send()
+                    .await
+                    .unwrap();
+                let id = out.request_id().unwrap().to_string();
+                // Read at once: the record must already be there, on a line of its own.
+                let text = std::fs::read_to_string(&log).unwrap();
+                let line = text
+                    .lines()
+                    .find(|l| l.contains(&id))
+                    .unwrap_or_else(|| panic!("Encrypt {id} was answered before its record"));
+                let r: Value = serde_json::from_str(line).unwrap();
+                assert_eq!(r["requestID"], id.as_str());
+                assert_eq!(r["eventName"], "Encrypt");
+                ids.push(id);
+            }
+            ids
+        }));
+    }
+    let mut answered = Vec::new();
+    for t in tasks {
+        answered.extend(t.await.unwrap());
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.ends_with('\n'));
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for line in text.lines() {
+        let r: Value = serde_json::from_str(line).unwrap();
+        *seen
+            .entry(r["requestID"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    for id in &answered {
+        assert_eq!(seen.get(id), Some(&1), "{id} must be written exactly once");
+    }
+    assert_eq!(answered.len(), 16 * 12);
+}
