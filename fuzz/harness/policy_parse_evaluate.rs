@@ -83,7 +83,7 @@ pub fn run(data: &[u8]) -> Outcome {
 
 /// Requests every input is evaluated against; `extra` (the start of the input) fills the
 /// condition keys and, for the service principal, the action and resource.
-fn fixed_requests(extra: &str) -> Vec<RequestContext> {
+fn fixed_requests(extra: &str) -> Vec<RequestContext<'static>> {
     let ctx = ConditionContext::new()
         .with("aws:SourceIp", extra)
         .with("aws:username", extra)
@@ -112,7 +112,7 @@ fn fixed_requests(extra: &str) -> Vec<RequestContext> {
 }
 
 /// The request the input describes after its NUL.
-fn described_request(text: &str) -> RequestContext {
+fn described_request(text: &str) -> RequestContext<'static> {
     let mut lines = text.lines();
     let principal = principal(lines.next().unwrap_or_default());
     let action = lines.next().unwrap_or("kms:Decrypt");

@@ -73,7 +73,7 @@ fn identity_policy() -> String {
     )
 }
 
-fn key_request() -> RequestContext {
+fn key_request() -> RequestContext<'static> {
     let principal = Principal::assumed_role(
         "arn:aws:sts::111122223333:assumed-role/App/i-0abc",
         "arn:aws:iam::111122223333:role/App",
@@ -98,7 +98,7 @@ fn key_request() -> RequestContext {
     RequestContext::new(principal, "kms:Decrypt", KEY_ARN).with_context(ctx)
 }
 
-fn identity_request() -> RequestContext {
+fn identity_request() -> RequestContext<'static> {
     let ctx = ConditionContext::new()
         .with("aws:RequestedRegion", "us-east-1")
         .with("aws:SourceIp", "10.1.2.3")

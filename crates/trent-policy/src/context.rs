@@ -1,6 +1,7 @@
 //! The request side of an evaluation: who asks, for what, on which resource, with which
 //! condition keys.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -164,35 +165,54 @@ impl<K: Into<String>, V: Into<ContextValue>> FromIterator<(K, V)> for ConditionC
     }
 }
 
-/// One authorization question: may `principal` perform `action` on `resource`?
+/// One authorization question: may `principal` perform `action` on `resource`? Owned
+/// ([`RequestContext::new`]) or borrowed from the caller ([`RequestContext::borrowed`]): the
+/// server asks one question of several policies per request and does not copy its condition
+/// context for each.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestContext {
-    pub principal: Principal,
+pub struct RequestContext<'a> {
+    pub principal: Cow<'a, Principal>,
     /// e.g. `kms:Decrypt`; matched case-insensitively.
-    pub action: String,
+    pub action: Cow<'a, str>,
     /// The resource ARN, or `*` for actions that have no resource.
-    pub resource: String,
-    pub context: ConditionContext,
+    pub resource: Cow<'a, str>,
+    pub context: Cow<'a, ConditionContext>,
 }
 
-impl RequestContext {
+impl RequestContext<'static> {
     pub fn new(
         principal: Principal,
         action: impl Into<String>,
         resource: impl Into<String>,
     ) -> Self {
         Self {
-            principal,
-            action: action.into(),
-            resource: resource.into(),
-            context: ConditionContext::new(),
+            principal: Cow::Owned(principal),
+            action: Cow::Owned(action.into()),
+            resource: Cow::Owned(resource.into()),
+            context: Cow::Owned(ConditionContext::new()),
         }
     }
 
     /// Builder: replace the condition context.
     pub fn with_context(mut self, context: ConditionContext) -> Self {
-        self.context = context;
+        self.context = Cow::Owned(context);
         self
+    }
+}
+
+impl<'a> RequestContext<'a> {
+    pub fn borrowed(
+        principal: &'a Principal,
+        action: &'a str,
+        resource: &'a str,
+        context: &'a ConditionContext,
+    ) -> Self {
+        Self {
+            principal: Cow::Borrowed(principal),
+            action: Cow::Borrowed(action),
+            resource: Cow::Borrowed(resource),
+            context: Cow::Borrowed(context),
+        }
     }
 }
 

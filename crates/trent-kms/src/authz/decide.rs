@@ -420,12 +420,7 @@ struct SessionSide {
 }
 
 fn identity_side(q: &Question<'_>) -> IdentitySide {
-    let request = RequestContext {
-        principal: q.principal.clone(),
-        action: q.action.to_string(),
-        resource: q.resource.to_string(),
-        context: q.identity_context.clone(),
-    };
+    let request = RequestContext::borrowed(q.principal, q.action, q.resource, q.identity_context);
     let (evaluations, deny) = evaluate_named(q.identity_policies, &request, str::to_string);
     let allow = if q.principal.kind == PrincipalKind::Root {
         Some(IdentityAllow::RootUser)
@@ -563,12 +558,12 @@ fn resource_rule(
     let same_account =
         q.principal.kind == PrincipalKind::Service || q.principal.account == resource.account;
     let rp = resource.policy.map(|policy| {
-        policy.evaluate(&RequestContext {
-            principal: resource.policy_principal.unwrap_or(q.principal).clone(),
-            action: q.action.to_string(),
-            resource: q.resource.to_string(),
-            context: q.resource_policy_context.clone(),
-        })
+        policy.evaluate(&RequestContext::borrowed(
+            resource.policy_principal.unwrap_or(q.principal),
+            q.action,
+            q.resource,
+            q.resource_policy_context,
+        ))
     });
     let rp_ref = rp.as_ref();
     let deny = rp_ref

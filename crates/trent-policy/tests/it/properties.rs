@@ -76,7 +76,7 @@ fn policy_of(stmts: &[(usize, Stmt)]) -> Policy {
     ))
 }
 
-fn req() -> impl Strategy<Value = RequestContext> {
+fn req() -> impl Strategy<Value = RequestContext<'static>> {
     let principals = prop_oneof![
         Just(session_of("R", "111122223333")),
         Just(session_of("R2", "111122223333")),

@@ -29,6 +29,6 @@ pub fn request(
     action: &str,
     resource: &str,
     ctx: ConditionContext,
-) -> RequestContext {
+) -> RequestContext<'static> {
     RequestContext::new(principal, action, resource).with_context(ctx)
 }
