@@ -2,7 +2,7 @@
 //! grants), each statement or grant under it with how it fared. Read from the decision only:
 //! every line says what `decide` found, nothing is evaluated again.
 
-use trent_policy::{PolicyEvaluation, PrincipalMatch};
+use trent_policy::{Mismatch, PolicyEvaluation, PrincipalMatch, StatementOutcome};
 
 use super::explanation::Node;
 use super::from_decision::KeyPolicyFacts;
@@ -40,11 +40,7 @@ fn key_policy_node(
     facts: &KeyPolicyFacts,
 ) -> Node {
     let account = subject.account.as_str();
-    let children: Vec<Node> = key_policy
-        .statements
-        .iter()
-        .map(|s| Node::leaf(s.to_string()))
-        .collect();
+    let children = statement_nodes(&key_policy.statements);
     let delegates = key_policy
         .statements
         .iter()
@@ -78,6 +74,65 @@ fn key_policy_node(
     }
 }
 
+/// More statements than this that fail on their action alone are shown as one line.
+const UNRELATED_SHOWN: usize = 3;
+
+/// A policy's statements as the request fared, one line each — except those whose action does
+/// not match, which say nothing about this request: past [`UNRELATED_SHOWN`] of them they are
+/// one line naming their numbers (an identity policy of 100 statements would otherwise fill the
+/// explanation, and every audit record, with 99 lines saying the same).
+fn statement_nodes(statements: &[StatementOutcome]) -> Vec<Node> {
+    let unrelated = |s: &StatementOutcome| matches!(s.mismatch, Some(Mismatch::Action));
+    let numbers: Vec<usize> = statements
+        .iter()
+        .filter(|s| unrelated(s))
+        .map(|s| s.index)
+        .collect();
+    if numbers.len() <= UNRELATED_SHOWN {
+        return statements
+            .iter()
+            .map(|s| Node::leaf(s.to_string()))
+            .collect();
+    }
+    let mut nodes = Vec::new();
+    let mut folded = false;
+    for s in statements {
+        if !unrelated(s) {
+            nodes.push(Node::leaf(s.to_string()));
+        } else if !folded {
+            folded = true;
+            nodes.push(Node::leaf(format!(
+                "statements {} ({} of {}): do not apply: the action does not match",
+                ranges(&numbers),
+                numbers.len(),
+                statements.len()
+            )));
+        }
+    }
+    nodes
+}
+
+/// Ascending numbers as ranges: `0-3, 5, 7-98`.
+fn ranges(numbers: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < numbers.len() {
+        let start = numbers[i];
+        let mut end = start;
+        while i + 1 < numbers.len() && numbers[i + 1] == end + 1 {
+            i += 1;
+            end = numbers[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    parts.join(", ")
+}
+
 /// The identity policies: their statements (unless hidden), under a title saying whether they
 /// were consulted and what they did.
 fn identity_node(
@@ -96,12 +151,7 @@ fn identity_node(
             .iter()
             .map(|p| Node {
                 text: format!("policy {:?}", p.name),
-                children: p
-                    .evaluation
-                    .statements
-                    .iter()
-                    .map(|s| Node::leaf(s.to_string()))
-                    .collect(),
+                children: statement_nodes(&p.evaluation.statements),
             })
             .collect()
     };
@@ -282,4 +332,47 @@ pub(super) fn ended_text(e: &EndedGrantOutcome) -> String {
         text.push_str(&format!(" in request {request}"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trent_policy::Effect;
+
+    fn outcome(index: usize, mismatch: Option<Mismatch>) -> StatementOutcome {
+        StatementOutcome {
+            index,
+            sid: None,
+            effect: Effect::Allow,
+            applies: mismatch.is_none(),
+            principal_match: None,
+            mismatch,
+        }
+    }
+
+    #[test]
+    fn numbers_become_ranges() {
+        assert_eq!(ranges(&[0, 1, 2, 3, 5, 7, 8, 9]), "0-3, 5, 7-9");
+        assert_eq!(ranges(&[4]), "4");
+        assert_eq!(ranges(&[]), "");
+    }
+
+    #[test]
+    fn unrelated_statements_fold_into_one_line_past_three() {
+        let few: Vec<_> = (0..3).map(|i| outcome(i, Some(Mismatch::Action))).collect();
+        assert_eq!(statement_nodes(&few).len(), 3);
+
+        let mut many: Vec<_> = (0..6).map(|i| outcome(i, Some(Mismatch::Action))).collect();
+        many.insert(2, outcome(99, Some(Mismatch::Resource)));
+        many.push(outcome(100, None));
+        let texts: Vec<String> = statement_nodes(&many).into_iter().map(|n| n.text).collect();
+        assert_eq!(
+            texts,
+            [
+                "statements 0-5 (6 of 8): do not apply: the action does not match",
+                "statement 99: Allow does not apply: the resource does not match",
+                "statement 100: Allow applies",
+            ]
+        );
+    }
 }

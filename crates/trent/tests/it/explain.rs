@@ -1179,3 +1179,74 @@ async fn last_and_last_denied_find_the_newest_matching_request() {
     );
     assert_eq!(code, 2);
 }
+
+/// Statements whose action does not match say nothing about a request: past three of them an
+/// explanation (and the audit record it is stored in) shows them as one line with their
+/// numbers, and keeps every statement that did match the action.
+#[tokio::test(flavor = "multi_thread")]
+async fn unrelated_statements_are_one_line() {
+    let server = Server::start_with_config(CONFIG);
+    let admin = client(&server, ADMIN);
+    let role = "arn:aws:iam::012345678901:role/my-role";
+    let unrelated: Vec<String> = [
+        "kms:Sign",
+        "kms:Verify",
+        "kms:GenerateMac",
+        "kms:TagResource",
+        "kms:UntagResource",
+    ]
+    .iter()
+    .map(|a| {
+        format!(
+            r#"{{"Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"{a}","Resource":"*"}}"#
+        )
+    })
+    .collect();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"admin","Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"kms:*","Resource":"*"}},{},{{"Sid":"elsewhere","Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"kms:Encrypt","Resource":"arn:aws:kms:*:*:key/other"}}]}}"#,
+        unrelated.join(",")
+    );
+    let key = admin
+        .create_key()
+        .policy(policy)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let out = admin
+        .encrypt()
+        .key_id(&key)
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let request_id = out.request_id().unwrap().to_string();
+    let text = trent_ok(&server, ROOT, &["explain", "--request-id", &request_id]);
+    let folded = "statements 1-5 (5 of 7): do not apply: the action does not match";
+    assert!(text.contains(folded), "{text}");
+    assert!(
+        text.contains(
+            "statement 6 (Sid \"elsewhere\"): Allow does not apply: the resource does not match"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("statement 1:"), "{text}");
+    // The same question asked afresh explains it the same way.
+    let session = "arn:aws:sts::012345678901:assumed-role/my-role/admin";
+    let text = trent_ok(
+        &server,
+        ROOT,
+        &[
+            "explain",
+            "--as",
+            session,
+            "--action",
+            "kms:Encrypt",
+            "--key",
+            &key,
+        ],
+    );
+    assert!(text.contains(folded), "{text}");
+}
