@@ -691,15 +691,7 @@ async fn killed_mid_burst_every_acknowledged_request_has_its_line() {
 async fn concurrent_requests_are_each_written_before_their_response() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start_in(&tmp.path().join("data"), None);
-    let key = server
-        .kms()
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = create_key(&server.kms(), None).await;
     let log = server.data_dir.join("audit.log");
     let mut tasks = Vec::new();
     for worker in 0..16 {
