@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use trent_policy::{Policy, PolicyKind};
+use trent_policy::{ConditionContext, Policy, PolicyKind};
 use trent_store::{GrantRecord, KeyRecord};
 
 use crate::arn::key_arn;
@@ -93,7 +93,14 @@ impl Kms {
                     .collect()
             });
         let session = session.as_deref();
-        let base = context::base(caller, self.now_ms()).with_pairs(check.context.iter().cloned());
+        let build_base =
+            || context::base(caller, self.now_ms()).with_pairs(check.context.iter().cloned());
+        // Checks on a key build theirs only if a policy will read it (below).
+        let base = if matches!(check.resource, Resource::Key(_)) {
+            ConditionContext::new()
+        } else {
+            build_base()
+        };
         let decision = match &check.resource {
             Resource::Key(key) => {
                 let arn = key_arn(&key.region, &key.account, &key.key_id);
@@ -106,11 +113,22 @@ impl Kms {
                     }
                 };
                 let kp_principal = recreated_principal(caller, key, &principal);
-                let kp_context = base.with_pairs(context::key_properties(key));
+                // No statement of any policy in the question has a Condition or a policy
+                // variable (the default key policy, most identity policies): nothing would read
+                // the ~25 condition keys, so they are not built (nor the key's tags and aliases
+                // read). The decision cannot differ: only conditions and variables read them.
+                let reads_context = policy.reads_context()
+                    || identity.iter().any(|p| p.policy.reads_context())
+                    || session.is_some_and(|s| s.iter().any(|p| p.policy.reads_context()));
+                let kp_context = if reads_context {
+                    build_base().with_pairs(context::key_properties(key))
+                } else {
+                    ConditionContext::new()
+                };
                 // IAM-only condition keys cost two reads and a copy of the context; only when
                 // IAM will look.
                 let iam_context;
-                let identity_context = if identity.is_empty() {
+                let identity_context = if identity.is_empty() || !reads_context {
                     &kp_context
                 } else {
                     let tags = self.store.tags(&key.region, &key.key_id)?;

@@ -15,6 +15,14 @@ pub(crate) enum ArnPattern {
 }
 
 impl ArnPattern {
+    /// Whether matching reads the request's context (a policy variable in a segment).
+    pub(crate) fn has_variables(&self) -> bool {
+        match self {
+            ArnPattern::Any => false,
+            ArnPattern::Segments(segments) => segments.iter().any(Template::has_variables),
+        }
+    }
+
     pub(crate) fn parse(text: &str, variables: bool) -> Self {
         let segments: Vec<Template> = split_arn(text, variables)
             .into_iter()

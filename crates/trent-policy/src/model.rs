@@ -95,6 +95,14 @@ pub struct Statement {
 }
 
 impl Statement {
+    /// Whether evaluating this statement reads the request's condition context: it has a
+    /// Condition, or a Resource with a policy variable. Principal and Action never do.
+    pub fn reads_context(&self) -> bool {
+        !self.conditions.is_empty()
+            || matches!(&self.resource, ResourceRule::Spec(spec)
+                if spec.patterns.iter().any(|p| p.has_variables()))
+    }
+
     pub fn index(&self) -> usize {
         self.index
     }
@@ -131,6 +139,13 @@ pub(crate) const VERSION_2012: &str = "2012-10-17";
 const VERSION_2008: &str = "2008-10-17";
 
 impl Policy {
+    /// Whether evaluating this policy reads the request's condition context at all (see
+    /// [`Statement::reads_context`]): when no policy of a question does, the authorizer need not
+    /// build one.
+    pub fn reads_context(&self) -> bool {
+        self.statements.iter().any(Statement::reads_context)
+    }
+
     /// Parse and validate `text` under the rules of `kind`.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
         if kind == PolicyKind::KeyPolicy {

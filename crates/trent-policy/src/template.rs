@@ -88,6 +88,11 @@ impl Template {
         self.pieces == [Piece::Star]
     }
 
+    /// Whether matching reads the request's context (a policy variable).
+    pub(crate) fn has_variables(&self) -> bool {
+        !self.vars.is_empty()
+    }
+
     /// Does `text` match, with variables resolved from `ctx`? A variable with no value (and no
     /// default) makes the template match nothing.
     pub(crate) fn matches(&self, ctx: &ConditionContext, text: &str, ci: bool) -> bool {

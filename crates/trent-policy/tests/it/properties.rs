@@ -150,6 +150,19 @@ proptest! {
     }
 
     /// The allocation-free summary agrees with the full evaluation.
+    /// A policy that does not read the condition context (no Condition, no policy variable)
+    /// decides exactly the same with an empty one: what lets the authorizer skip building it.
+    #[test]
+    fn a_policy_without_conditions_ignores_the_context(stmts in proptest::collection::vec(stmt(), 0..8), r in req()) {
+        let numbered: Vec<(usize, Stmt)> = stmts.iter().cloned().enumerate().collect();
+        let p = policy_of(&numbered);
+        prop_assert_eq!(p.reads_context(), stmts.iter().any(|s| s.condition != 0));
+        if !p.reads_context() {
+            let bare = RequestContext::new(r.principal.clone().into_owned(), r.action.to_string(), r.resource.to_string());
+            prop_assert_eq!(p.evaluate(&r), p.evaluate(&bare));
+        }
+    }
+
     #[test]
     fn summary_agrees_with_evaluation(stmts in proptest::collection::vec(stmt(), 0..8), r in req()) {
         let numbered: Vec<(usize, Stmt)> = stmts.into_iter().enumerate().collect();
@@ -227,6 +240,18 @@ fn reference_glob(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     go(&p, &t)
+}
+
+#[test]
+fn a_policy_variable_in_a_resource_reads_the_context() {
+    let with_variable = key(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/${aws:username}"}]}"#,
+    );
+    assert!(with_variable.reads_context());
+    let plain = key(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"arn:aws:kms:*:*:key/*"}]}"#,
+    );
+    assert!(!plain.reads_context());
 }
 
 #[test]
