@@ -155,11 +155,9 @@ fn client(server: &Server, creds: (&str, &str)) -> Client {
     server.kms_as(creds.0, creds.1, REGION)
 }
 
-/// A key whose policy lets only my-role (the admin) in.
-async fn role_only_key(admin: &Client) -> String {
-    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
-    admin
-        .create_key()
+/// A new key with `policy`; its ID.
+async fn key_with_policy(c: &Client, policy: &str) -> String {
+    c.create_key()
         .policy(policy)
         .send()
         .await
@@ -167,6 +165,12 @@ async fn role_only_key(admin: &Client) -> String {
         .key_metadata
         .unwrap()
         .key_id
+}
+
+/// A key whose policy lets only my-role (the admin) in.
+async fn role_only_key(admin: &Client) -> String {
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"}]}"#;
+    key_with_policy(admin, policy).await
 }
 
 /// Decrypt as the function; the request ID and whether it was allowed.
@@ -501,15 +505,7 @@ async fn why_not_names_the_nearest_misses_and_what_was_missing() {
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"admin","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::012345678901:role/my-role"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"billing-only","Effect":"Allow","Principal":{{"AWS":"{auditor}"}},"Action":"kms:Decrypt","Resource":"*","Condition":{{"StringEquals":{{"kms:EncryptionContext:app":"billing"}}}}}}]}}"#
     );
-    let key = admin
-        .create_key()
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = key_with_policy(&admin, &policy).await;
     let grant_id = admin
         .create_grant()
         .key_id(&key)
@@ -604,15 +600,7 @@ async fn access_shows_conditional_allows_and_the_denies_that_cut_them() {
         ),
         statement("no-policy-reading", "Deny", r#""kms:GetKeyPolicy""#, ""),
     );
-    let key = admin
-        .create_key()
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = key_with_policy(&admin, &policy).await;
     let grant_id = admin
         .create_grant()
         .key_id(&key)
@@ -878,15 +866,7 @@ async fn other_accounts_identity_policies_stay_hidden() {
     let server = Server::start_with_config(CONFIG);
     let admin = client(&server, ADMIN);
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"admin","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::012345678901:role/my-role"},"Action":"kms:*","Resource":"*"},{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"kms:Decrypt","Resource":"*"}]}"#;
-    let key = admin
-        .create_key()
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = key_with_policy(&admin, policy).await;
     let blob = admin
         .encrypt()
         .key_id(&key)
@@ -1206,15 +1186,7 @@ async fn unrelated_statements_are_one_line() {
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"admin","Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"kms:*","Resource":"*"}},{},{{"Sid":"elsewhere","Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"kms:Encrypt","Resource":"arn:aws:kms:*:*:key/other"}}]}}"#,
         unrelated.join(",")
     );
-    let key = admin
-        .create_key()
-        .policy(policy)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = key_with_policy(&admin, &policy).await;
     let out = admin
         .encrypt()
         .key_id(&key)
