@@ -98,7 +98,7 @@ impl Statement {
     /// Whether evaluating this statement reads the request's condition context: it has a
     /// Condition, or a Resource with a policy variable. Principal and Action never do.
     pub fn reads_context(&self) -> bool {
-        !self.conditions.is_empty()
+        self.has_conditions()
             || matches!(&self.resource, ResourceRule::Spec(spec)
                 if spec.patterns.iter().any(|p| p.has_variables()))
     }
@@ -133,6 +133,9 @@ pub struct Policy {
     pub(crate) version: Option<String>,
     pub(crate) id: Option<String>,
     pub(crate) statements: Vec<Statement>,
+    /// Whether any statement reads the condition context, known at parse time: asked on every
+    /// authorization.
+    reads_context: bool,
 }
 
 pub(crate) const VERSION_2012: &str = "2012-10-17";
@@ -143,7 +146,7 @@ impl Policy {
     /// [`Statement::reads_context`]): when no policy of a question does, the authorizer need not
     /// build one.
     pub fn reads_context(&self) -> bool {
-        self.statements.iter().any(Statement::reads_context)
+        self.reads_context
     }
 
     /// Parse and validate `text` under the rules of `kind`.
@@ -235,6 +238,7 @@ impl Policy {
             kind,
             version,
             id,
+            reads_context: statements.iter().any(Statement::reads_context),
             statements,
         })
     }

@@ -87,9 +87,10 @@ impl Shared {
 
     /// Appends `line` and resolves once it is written, with one `write` for every record that
     /// concurrent requests queued meanwhile (group write). The first request to find nobody
-    /// writing writes — its own record and whatever others queue while it does, until none is
-    /// left — synchronously on its own task; the others wait for it. A write is a system call
-    /// with a file-system lock: one per batch instead of one per request.
+    /// writing yields once, so that the requests already running on its thread queue theirs,
+    /// then writes — every queued record, batch after batch until none is left — on its own
+    /// task; the others wait for theirs. A write is a system call with a file-system lock: one
+    /// per batch instead of one per request.
     async fn enqueue(&self, line: &[u8]) {
         let (number, leads) = {
             let mut pending = self.pending();
