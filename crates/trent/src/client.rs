@@ -321,6 +321,27 @@ impl Client {
         Ok(request)
     }
 
+    /// An HTTP/1.1 connection over `stream` (plain TCP or TLS), driven by a task of its own.
+    async fn handshake<S>(
+        stream: S,
+    ) -> Result<
+        (
+            hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+            tokio::task::JoinHandle<Result<(), hyper::Error>>,
+        ),
+        hyper::Error,
+    >
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        Ok((
+            sender,
+            tokio::spawn(async move { connection.await.map(|_| ()) }),
+        ))
+    }
+
     async fn send(
         &self,
         request: hyper::Request<Full<Bytes>>,
@@ -336,16 +357,7 @@ impl Client {
                 source,
             })?;
         let (mut sender, connection) = match &self.tls {
-            None => {
-                let (sender, connection) =
-                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(http)?;
-                (
-                    sender,
-                    tokio::spawn(async move { connection.await.map(|_| ()) }),
-                )
-            }
+            None => Self::handshake(stream).await.map_err(http)?,
             Some(tls) => {
                 let name = ServerName::try_from(self.target.host.clone()).map_err(|e| {
                     ClientError::Tls {
@@ -360,14 +372,7 @@ impl Client {
                         endpoint: self.endpoint.clone(),
                         message: e.to_string(),
                     })?;
-                let (sender, connection) =
-                    hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(http)?;
-                (
-                    sender,
-                    tokio::spawn(async move { connection.await.map(|_| ()) }),
-                )
+                Self::handshake(stream).await.map_err(http)?
             }
         };
         let response = sender.send_request(request).await.map_err(http)?;
