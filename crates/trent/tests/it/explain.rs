@@ -13,6 +13,7 @@ use aws_sdk_kms::types::{GrantConstraints, GrantOperation};
 use serde_json::Value;
 
 use crate::support::Server;
+use crate::support::kms::new_key;
 
 const ACCOUNT: &str = "012345678901";
 const REGION: &str = "ap-northeast-1";
@@ -91,14 +92,7 @@ async fn server_key_and_aws_dir(
     config: &str,
 ) -> (Server, String, tempfile::TempDir, std::path::PathBuf) {
     let server = Server::start_with_config(config);
-    let key = client(&server, ADMIN)
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = new_key(&client(&server, ADMIN)).await.key_id;
     let home = tempfile::tempdir().unwrap();
     let aws = home.path().join(".aws");
     std::fs::create_dir_all(&aws).unwrap();
