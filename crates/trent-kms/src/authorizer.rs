@@ -155,6 +155,7 @@ impl Kms {
                     identity_context,
                     identity_policies: &identity,
                     session_policies: session,
+                    guardrails: &[],
                     grants: &grants,
                 });
                 decision.grants_not_shown = grants_not_shown;
@@ -174,6 +175,7 @@ impl Kms {
                 identity_context: &base,
                 identity_policies: &identity,
                 session_policies: session,
+                guardrails: &[],
                 grants: &[],
             }),
             Resource::Role {
@@ -195,6 +197,7 @@ impl Kms {
                 identity_context: &base,
                 identity_policies: &identity,
                 session_policies: session,
+                guardrails: &[],
                 grants: &[],
             }),
             Resource::None => decide::decide(&decide::Question {
@@ -207,6 +210,7 @@ impl Kms {
                 identity_context: &base,
                 identity_policies: &identity,
                 session_policies: session,
+                guardrails: &[],
                 grants: &[],
             }),
         };

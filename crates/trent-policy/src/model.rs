@@ -124,6 +124,15 @@ impl Statement {
     pub fn has_conditions(&self) -> bool {
         !self.conditions.is_empty()
     }
+
+    /// Whether the Principal element names `p`'s own ARN (a user's, or a role session's), not
+    /// only its role, its account or everyone. Within an account, IAM lets such a resource-policy
+    /// allow stand although the caller's permissions boundary or session policies do not allow
+    /// (IAM policy evaluation logic); an allow that reaches a session through its role's ARN
+    /// is limited by both.
+    pub fn names_principal_exactly(&self, p: &crate::Principal) -> bool {
+        matches!(&self.principal, PrincipalSpec::Principal(set) if set.names_exactly(p))
+    }
 }
 
 /// A parsed, validated and compiled policy document.

@@ -187,6 +187,15 @@ impl PrincipalSet {
         best
     }
 
+    /// Whether an entry is `p`'s own ARN (see [`crate::Statement::names_principal_exactly`]).
+    pub(crate) fn names_exactly(&self, p: &Principal) -> bool {
+        is_aws(p)
+            && self
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::Arn(arn) if *arn == p.arn))
+    }
+
     /// NotPrincipal. IAM may evaluate a caller as each link of its chain: the account, then the
     /// role, then the session (spec §1.2). We take the safe reading for each effect: a Deny
     /// spares the caller only when every link is listed; an Allow reaches the caller only when

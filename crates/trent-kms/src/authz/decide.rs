@@ -54,6 +54,60 @@ pub struct IdentityPolicy<'a> {
     pub policy: &'a Policy,
 }
 
+/// A kind of policy that can only take permissions away (IAM's "guardrails"): it grants
+/// nothing, and a request it does not allow is denied however the rest allows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Guardrail {
+    /// AWS Organizations SCPs over the caller's account: at every level of the organization
+    /// (root, each OU, the account) some SCP must allow.
+    ServiceControlPolicy,
+    /// AWS Organizations RCPs over the resource's account. `RCPFullAWSAccess` is attached at
+    /// every level and cannot be detached, so RCPs take away only by explicit deny.
+    ResourceControlPolicy,
+    /// The caller's user's or role's permissions boundary: limits what identity policies (and
+    /// resource policies naming the caller's role, not the caller itself) allow.
+    PermissionsBoundary,
+    /// The session policies of temporary credentials (STS `Policy`, `PolicyArns`): limit the
+    /// same as a boundary does; one of them must allow.
+    SessionPolicy,
+}
+
+impl Guardrail {
+    /// The policy type as AWS's AccessDenied messages name it ("… in a service control
+    /// policy", "because no permissions boundary allows …").
+    pub fn noun(self) -> &'static str {
+        match self {
+            Guardrail::ServiceControlPolicy => "service control policy",
+            Guardrail::ResourceControlPolicy => "resource control policy",
+            Guardrail::PermissionsBoundary => "permissions boundary",
+            Guardrail::SessionPolicy => "session policy",
+        }
+    }
+}
+
+/// One guardrail policy of a question (session policies are passed apart, in
+/// [`Question::session_policies`]).
+pub struct GuardrailPolicy<'a> {
+    pub guardrail: Guardrail,
+    pub name: &'a str,
+    /// For SCPs: the organization level the policy is attached to (`r-…`, `ou-…`, or the
+    /// account ID); every level must allow. `None` for the others.
+    pub level: Option<&'a str>,
+    pub policy: &'a Policy,
+}
+
+/// How one guardrail policy fared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardrailEvaluation {
+    pub guardrail: Guardrail,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    pub evaluation: PolicyEvaluation,
+}
+
 /// How one grant of the key relates to the request (computed by the grant matcher).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,6 +184,10 @@ pub struct Question<'a> {
     /// The session policies of temporary credentials (STS AssumeRole's `Policy` and
     /// `PolicyArns`): they can only narrow what the rest allows.
     pub session_policies: Option<&'a [IdentityPolicy<'a>]>,
+    /// SCPs, RCPs and the permissions boundary that apply to this request (the caller decides
+    /// which apply: none for a service principal, the management account, a service-linked
+    /// role; RCPs not for AWS managed keys).
+    pub guardrails: &'a [GuardrailPolicy<'a>],
     pub grants: &'a [GrantOutcome],
 }
 
@@ -236,13 +294,19 @@ pub enum Reason {
     NoIdentityBasedAllow,
     /// The action cannot be used on a key of another account at all.
     NotCrossAccountAction,
-    /// A session policy of the caller's role session denies.
-    SessionPolicyDenies {
+    /// A guardrail policy denies: an SCP, an RCP, the permissions boundary, a session policy.
+    GuardrailDenies {
+        guardrail: Guardrail,
         policy: String,
         statement: StatementRef,
     },
-    /// The caller's role session has session policies, and none allows.
-    NoSessionPolicyAllow,
+    /// A guardrail does not allow what the rest allows: no SCP of an organization level
+    /// (`level`), the permissions boundary, or none of the session policies.
+    NoGuardrailAllows {
+        guardrail: Guardrail,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        level: Option<String>,
+    },
 }
 
 /// What decided, in a few words (the request log line): `key policy statement 1 (Sid "x")`,
@@ -272,10 +336,22 @@ impl fmt::Display for Reason {
             Reason::NoResourceBasedAllow => f.write_str("no key policy statement or grant allows"),
             Reason::NoIdentityBasedAllow => f.write_str("no identity policy allows"),
             Reason::NotCrossAccountAction => f.write_str("not allowed across accounts"),
-            Reason::SessionPolicyDenies { policy, statement } => {
-                write!(f, "explicit deny in session policy {policy:?} {statement}")
+            Reason::GuardrailDenies {
+                guardrail,
+                policy,
+                statement,
+            } => write!(
+                f,
+                "explicit deny in {} {policy:?} {statement}",
+                guardrail.noun()
+            ),
+            Reason::NoGuardrailAllows { guardrail, level } => {
+                write!(f, "no {} allows", guardrail.noun())?;
+                match level {
+                    Some(level) => write!(f, " at {level}"),
+                    None => Ok(()),
+                }
             }
-            Reason::NoSessionPolicyAllow => f.write_str("no session policy allows"),
         }
     }
 }
@@ -302,6 +378,10 @@ pub struct Decision {
     /// delegates to the caller's account, or for resource-less actions).
     pub identity_consulted: bool,
     pub identity_policies: Vec<NamedEvaluation>,
+    /// How each SCP, RCP and the permissions boundary fared (session policies are among
+    /// `identity_policies`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guardrails: Vec<GuardrailEvaluation>,
     pub grants: Vec<GrantOutcome>,
     /// Grants naming the caller that are not in `grants`: evaluation stops at the first grant
     /// that allows, and at most a few that do not are kept, so that a key with thousands of
@@ -336,12 +416,12 @@ impl Decision {
             Reason::NoIdentityBasedAllow => {
                 format!("because no identity-based policy allows the {action} action")
             }
-            // IAM's wording for session policies (troubleshoot_access-denied).
-            Reason::SessionPolicyDenies { .. } => {
-                "with an explicit deny in a session policy".to_string()
+            // IAM's wording for guardrails (troubleshoot_access-denied).
+            Reason::GuardrailDenies { guardrail, .. } => {
+                format!("with an explicit deny in a {}", guardrail.noun())
             }
-            Reason::NoSessionPolicyAllow => {
-                format!("because no session policy allows the {action} action")
+            Reason::NoGuardrailAllows { guardrail, .. } => {
+                format!("because no {} allows the {action} action", guardrail.noun())
             }
             _ if self.resource == "*" => {
                 format!("because no identity-based policy allows the {action} action")
@@ -380,8 +460,8 @@ fn statement_ref(evaluation: &PolicyEvaluation, index: usize) -> StatementRef {
     }
 }
 
-/// Evaluates named policies against the identity-side request; returns the evaluations and
-/// the first explicit deny among them.
+/// Evaluates named policies against the identity-side request; returns the evaluations
+/// (named by `label`) and the first explicit deny among them (by the policy's own name).
 fn evaluate_named(
     policies: &[IdentityPolicy<'_>],
     request: &RequestContext,
@@ -394,22 +474,39 @@ fn evaluate_named(
             evaluation: p.policy.evaluate(request),
         })
         .collect();
-    let deny = evaluations.iter().find_map(|e| {
+    let deny = evaluations.iter().zip(policies).find_map(|(e, p)| {
         e.evaluation
             .explicit_deny()
-            .map(|s| (e.name.clone(), statement_ref(&e.evaluation, s.index)))
+            .map(|s| (p.name.to_string(), statement_ref(&e.evaluation, s.index)))
     });
     (evaluations, deny)
 }
 
-/// The identity side of a question: identity policies (the root user passes implicitly) and
-/// session policies, each with its explicit deny and its allow.
+/// The identity side of a question: identity policies (the root user passes implicitly) within
+/// the permissions boundary, and session policies, each with its explicit deny and its allow.
 struct IdentitySide {
     evaluations: Vec<NamedEvaluation>,
     deny: Option<(String, StatementRef)>,
+    /// What the identity policies allow, within the permissions boundary.
     allow: Option<IdentityAllow>,
+    /// The identity policies allow, but the permissions boundary does not.
+    outside_boundary: bool,
     /// Session policies, when the caller has any.
     session: Option<SessionSide>,
+}
+
+impl IdentitySide {
+    /// Why the IAM side does not allow: the boundary when the identity policies would.
+    fn no_allow_reason(&self) -> Reason {
+        if self.outside_boundary {
+            Reason::NoGuardrailAllows {
+                guardrail: Guardrail::PermissionsBoundary,
+                level: None,
+            }
+        } else {
+            Reason::NoIdentityBasedAllow
+        }
+    }
 }
 
 /// How the caller's session policies fared.
@@ -419,9 +516,70 @@ struct SessionSide {
     allows: bool,
 }
 
-fn identity_side(q: &Question<'_>) -> IdentitySide {
-    let request = RequestContext::borrowed(q.principal, q.action, q.resource, q.identity_context);
-    let (evaluations, deny) = evaluate_named(q.identity_policies, &request, str::to_string);
+/// How the SCPs, RCPs and the permissions boundary fared.
+struct GuardrailSide {
+    evaluations: Vec<GuardrailEvaluation>,
+    /// The first explicit deny, SCPs first, then RCPs, then the boundary.
+    deny: Option<Reason>,
+    /// The first organization level at which no SCP allows.
+    scp_gap: Option<String>,
+    /// The caller has a permissions boundary, and it does not allow.
+    boundary_blocks: bool,
+}
+
+fn guardrail_side(q: &Question<'_>, request: &RequestContext) -> GuardrailSide {
+    let mut side = GuardrailSide {
+        evaluations: Vec::with_capacity(q.guardrails.len()),
+        deny: None,
+        scp_gap: None,
+        boundary_blocks: false,
+    };
+    let mut deny_rank = usize::MAX;
+    // SCP levels in the order given, and whether some SCP of each allows.
+    let mut levels: Vec<(&str, bool)> = Vec::new();
+    for g in q.guardrails {
+        let evaluation = g.policy.evaluate(request);
+        let allows = evaluation.any_allow().is_some();
+        let rank = g.guardrail as usize;
+        if let Some(s) = evaluation.explicit_deny().filter(|_| rank < deny_rank) {
+            deny_rank = rank;
+            side.deny = Some(Reason::GuardrailDenies {
+                guardrail: g.guardrail,
+                policy: g.name.to_string(),
+                statement: StatementRef::of(s),
+            });
+        }
+        match g.guardrail {
+            Guardrail::ServiceControlPolicy => {
+                let level = g.level.unwrap_or_default();
+                match levels.iter_mut().find(|(l, _)| *l == level) {
+                    Some((_, any)) => *any |= allows,
+                    None => levels.push((level, allows)),
+                }
+            }
+            Guardrail::PermissionsBoundary => side.boundary_blocks |= !allows,
+            Guardrail::ResourceControlPolicy | Guardrail::SessionPolicy => {}
+        }
+        side.evaluations.push(GuardrailEvaluation {
+            guardrail: g.guardrail,
+            name: g.name.to_string(),
+            level: g.level.map(str::to_string),
+            evaluation,
+        });
+    }
+    side.scp_gap = levels
+        .iter()
+        .find(|(_, allows)| !allows)
+        .map(|(level, _)| level.to_string());
+    side
+}
+
+fn identity_side(
+    q: &Question<'_>,
+    request: &RequestContext,
+    boundary_blocks: bool,
+) -> IdentitySide {
+    let (evaluations, deny) = evaluate_named(q.identity_policies, request, str::to_string);
     let allow = if q.principal.kind == PrincipalKind::Root {
         Some(IdentityAllow::RootUser)
     } else {
@@ -434,9 +592,10 @@ fn identity_side(q: &Question<'_>) -> IdentitySide {
                 })
         })
     };
+    let outside_boundary = boundary_blocks && allow.is_some();
     let session = q.session_policies.map(|policies| {
         let (evaluations, deny) =
-            evaluate_named(policies, &request, |name| format!("session policy {name}"));
+            evaluate_named(policies, request, |name| format!("session policy {name}"));
         let allows = evaluations
             .iter()
             .any(|e| e.evaluation.any_allow().is_some());
@@ -449,17 +608,22 @@ fn identity_side(q: &Question<'_>) -> IdentitySide {
     IdentitySide {
         evaluations,
         deny,
-        allow,
+        allow: allow.filter(|_| !outside_boundary),
+        outside_boundary,
         session,
     }
 }
+
+/// Why a check is allowed, and whether the allow stands beyond the caller's session policies
+/// (a resource-policy statement naming the caller's own ARN, in its account).
+type Allowed = Result<(Reason, bool), (Outcome, Reason)>;
 
 /// The policy-combination rule of AWS authorization, the one copy of it: KMS keys (spec §2.3,
 /// §2.4), IAM and STS actions, role trust policies, and `trent policy simulate`'s general rule
 /// all come here.
 ///
 /// 1. An explicit deny wins: resource policy first (AWS reports it first), then identity
-///    policies, then session policies.
+///    policies, then SCPs, RCPs, the permissions boundary, and session policies.
 /// 2. Allows: without a resource policy, the identity policies decide (the root user passes
 ///    implicitly). With one, in the resource's account a statement naming the caller (or its
 ///    role) is enough; a statement naming the account delegates to the identity policies
@@ -467,7 +631,11 @@ fn identity_side(q: &Question<'_>) -> IdentitySide {
 ///    alone. Across accounts the resource policy must name the caller or its account *and* the
 ///    caller's identity policies must allow, and only for cross-account actions. Grants allow
 ///    (an account grantee needs its IAM to allow too).
-/// 3. Session policies narrow every allow except a grant's: one of them must allow too.
+/// 3. Guardrails narrow: an identity-policy allow counts only inside the permissions boundary,
+///    and so does a resource-policy allow that reaches a session through its role's ARN (one
+///    naming the caller's own user or session ARN stands alone, IAM policy evaluation logic);
+///    session policies narrow the same allows (one must allow too); every organization level
+///    of the caller's account needs an SCP that allows, whatever allowed (grants too).
 pub fn decide(q: &Question<'_>) -> Decision {
     let mut decision = Decision {
         outcome: Outcome::ImplicitDeny,
@@ -477,30 +645,41 @@ pub fn decide(q: &Question<'_>) -> Decision {
         key_policy: None,
         identity_consulted: false,
         identity_policies: Vec::new(),
+        guardrails: Vec::new(),
         grants: q.grants.to_vec(),
         grants_not_shown: 0,
         ended_grants: Vec::new(),
     };
-    let mut iam = identity_side(q);
+    let request = RequestContext::borrowed(q.principal, q.action, q.resource, q.identity_context);
+    let guard = guardrail_side(q, &request);
+    let mut iam = identity_side(q, &request, guard.boundary_blocks);
     decision.identity_policies = std::mem::take(&mut iam.evaluations);
+    decision.guardrails = guard.evaluations;
     let session = iam.session.take();
-    let allowed = match &q.resource_policy {
+    let allowed: Allowed = match &q.resource_policy {
         None => {
             // Resource-less, alias or IAM resource: the caller's identity policies decide alone.
             decision.identity_consulted = true;
-            match (iam.deny, iam.allow) {
+            match (iam.deny.clone(), iam.allow.clone()) {
                 (Some((policy, statement)), _) => Err((
                     Outcome::ExplicitDeny,
                     Reason::IdentityPolicyDenies { policy, statement },
                 )),
-                (None, Some(identity)) => Ok(Reason::IdentityAllows { identity }),
-                (None, None) => Err((Outcome::ImplicitDeny, Reason::NoIdentityBasedAllow)),
+                (None, Some(identity)) => Ok((Reason::IdentityAllows { identity }, false)),
+                (None, None) => Err((Outcome::ImplicitDeny, iam.no_allow_reason())),
             }
         }
-        Some(resource) => resource_rule(q, resource, &iam, &mut decision),
+        Some(resource) => resource_rule(q, resource, &iam, guard.boundary_blocks, &mut decision),
+    };
+    // Explicit denies of SCPs, RCPs and the boundary come after the resource and identity ones.
+    let allowed = match (allowed, guard.deny) {
+        (Err((Outcome::ExplicitDeny, reason)), _) => Err((Outcome::ExplicitDeny, reason)),
+        (_, Some(reason)) => Err((Outcome::ExplicitDeny, reason)),
+        (result, None) => result,
     };
     // Session policies: an explicit deny in one wins over any allow and any implicit deny; an
-    // allow other than a grant's needs a session policy to allow as well.
+    // allow other than a grant's, or than a statement naming the session itself, needs a
+    // session policy to allow as well.
     let allowed = match (allowed, session) {
         (Err((Outcome::ExplicitDeny, reason)), _) => Err((Outcome::ExplicitDeny, reason)),
         (
@@ -511,8 +690,9 @@ pub fn decide(q: &Question<'_>) -> Decision {
                 allows,
             }),
         ) => {
+            let narrows = |r: &Reason, stands: bool| !stands && !matches!(r, Reason::Grant { .. });
             let applies =
-                deny.is_some() || matches!(&result, Ok(r) if !matches!(r, Reason::Grant { .. }));
+                deny.is_some() || matches!(&result, Ok((r, stands)) if narrows(r, *stands));
             if applies {
                 decision.identity_policies.extend(evaluations);
                 decision.identity_consulted = true;
@@ -520,19 +700,38 @@ pub fn decide(q: &Question<'_>) -> Decision {
             match (result, deny) {
                 (_, Some((policy, statement))) => Err((
                     Outcome::ExplicitDeny,
-                    Reason::SessionPolicyDenies { policy, statement },
+                    Reason::GuardrailDenies {
+                        guardrail: Guardrail::SessionPolicy,
+                        policy,
+                        statement,
+                    },
                 )),
-                (Ok(reason @ Reason::Grant { .. }), None) => Ok(reason),
-                (Ok(_), None) if !allows => {
-                    Err((Outcome::ImplicitDeny, Reason::NoSessionPolicyAllow))
-                }
+                (Ok((reason, stands)), None) if narrows(&reason, stands) && !allows => Err((
+                    Outcome::ImplicitDeny,
+                    Reason::NoGuardrailAllows {
+                        guardrail: Guardrail::SessionPolicy,
+                        level: None,
+                    },
+                )),
                 (result, None) => result,
             }
         }
         (result, None) => result,
     };
+    // SCPs limit every allow of the account's principals, grants included.
+    let allowed = match (allowed, guard.scp_gap) {
+        (Err((Outcome::ExplicitDeny, reason)), _) => Err((Outcome::ExplicitDeny, reason)),
+        (_, Some(level)) => Err((
+            Outcome::ImplicitDeny,
+            Reason::NoGuardrailAllows {
+                guardrail: Guardrail::ServiceControlPolicy,
+                level: Some(level),
+            },
+        )),
+        (result, None) => result,
+    };
     match allowed {
-        Ok(reason) => {
+        Ok((reason, _)) => {
             decision.outcome = Outcome::Allow;
             decision.reason = reason;
         }
@@ -544,22 +743,24 @@ pub fn decide(q: &Question<'_>) -> Decision {
     decision
 }
 
-/// Step 1 and 2 of [`decide`] for a check with a resource policy: `Ok(why it is allowed)` or
-/// `Err((denial, why))`. Records the resource policy's evaluation in `decision`.
+/// Step 1 and 2 of [`decide`] for a check with a resource policy. Records the resource
+/// policy's evaluation in `decision`.
 fn resource_rule(
     q: &Question<'_>,
     resource: &ResourceAccess<'_>,
     iam: &IdentitySide,
+    boundary_blocks: bool,
     decision: &mut Decision,
-) -> Result<Reason, (Outcome, Reason)> {
+) -> Allowed {
     // A service principal acting as itself has no account and no identity policies: a
     // resource-policy statement naming it (or a grant) lets it in alone (spec §2.3 note 7), as a
     // Direct match does in the resource's own account.
     let same_account =
         q.principal.kind == PrincipalKind::Service || q.principal.account == resource.account;
+    let policy_principal = resource.policy_principal.unwrap_or(q.principal);
     let rp = resource.policy.map(|policy| {
         policy.evaluate(&RequestContext::borrowed(
-            resource.policy_principal.unwrap_or(q.principal),
+            policy_principal,
             q.action,
             q.resource,
             q.resource_policy_context,
@@ -570,7 +771,31 @@ fn resource_rule(
         .and_then(PolicyEvaluation::explicit_deny)
         .map(|s| s.index);
     let allow_with = |m| rp_ref.and_then(|e| e.allow_with(m).map(|s| statement_ref(e, s.index)));
-    let direct = allow_with(PrincipalMatch::Direct);
+    // A Direct allow naming the caller's own ARN stands beyond the boundary and session
+    // policies; one reaching it through its role's ARN or `*` does not.
+    let exact = rp_ref.zip(resource.policy).and_then(|(e, policy)| {
+        e.statements
+            .iter()
+            .filter(|s| {
+                s.applies
+                    && s.effect == trent_policy::Effect::Allow
+                    && s.principal_match == Some(PrincipalMatch::Direct)
+            })
+            .find(|s| {
+                policy
+                    .statements()
+                    .get(s.index)
+                    .is_some_and(|st| st.names_principal_exactly(policy_principal))
+            })
+            .map(StatementRef::of)
+    });
+    let direct_any = allow_with(PrincipalMatch::Direct);
+    let boundary_limits_direct = exact.is_none() && direct_any.is_some() && boundary_blocks;
+    let direct = match (&exact, direct_any) {
+        (Some(statement), _) => Some((statement.clone(), true)),
+        (None, Some(statement)) if !boundary_blocks => Some((statement, false)),
+        _ => None,
+    };
     let account = allow_with(PrincipalMatch::AccountLevel);
     decision.key_policy = rp;
 
@@ -601,47 +826,68 @@ fn resource_rule(
         .find(|g| g.applies && (!g.account_grantee || iam.allow.is_some()));
     let allowed = match (same_account, resource.role) {
         (true, role) => match (direct.clone(), &account, &iam.allow) {
-            (Some(statement), _, _) => Some(Reason::KeyPolicyAllows { statement }),
+            (Some((statement, stands)), _, _) => {
+                Some((Reason::KeyPolicyAllows { statement }, stands))
+            }
             (None, Some(statement), Some(identity)) if role == ResourcePolicyRole::RootOfTrust => {
-                Some(Reason::KeyPolicyDelegatesToIam {
-                    statement: statement.clone(),
-                    identity: identity.clone(),
-                })
+                Some((
+                    Reason::KeyPolicyDelegatesToIam {
+                        statement: statement.clone(),
+                        identity: identity.clone(),
+                    },
+                    false,
+                ))
             }
-            (None, _, Some(identity)) if role == ResourcePolicyRole::Additive => {
-                Some(Reason::IdentityAllows {
+            (None, _, Some(identity)) if role == ResourcePolicyRole::Additive => Some((
+                Reason::IdentityAllows {
                     identity: identity.clone(),
-                })
-            }
+                },
+                false,
+            )),
             _ => None,
         },
         // Across accounts: the resource policy (naming the caller or its account) AND the
         // caller's identity policies.
-        (false, _) => match (direct.clone().or(account.clone()), &iam.allow) {
-            (Some(statement), Some(identity)) => Some(Reason::KeyPolicyDelegatesToIam {
-                statement,
-                identity: identity.clone(),
-            }),
+        (false, _) => match (
+            direct.clone().map(|(s, _)| s).or(account.clone()),
+            &iam.allow,
+        ) {
+            (Some(statement), Some(identity)) => Some((
+                Reason::KeyPolicyDelegatesToIam {
+                    statement,
+                    identity: identity.clone(),
+                },
+                false,
+            )),
             _ => None,
         },
     };
     decision.identity_consulted =
         account.is_some() || !same_account || resource.role == ResourcePolicyRole::Additive;
     let allowed = allowed.or_else(|| {
-        grant
-            .filter(|g| !g.account_grantee || iam.allow.is_some())
-            .map(|g| Reason::Grant {
-                grant_id: g.grant_id.clone(),
-                name: g.name.clone(),
-            })
+        grant.map(|g| {
+            (
+                Reason::Grant {
+                    grant_id: g.grant_id.clone(),
+                    name: g.name.clone(),
+                },
+                false,
+            )
+        })
     });
     allowed.ok_or_else(|| {
         let names_caller = direct.is_some()
+            || boundary_limits_direct
             || account.is_some()
             || q.grants.iter().any(|g| g.grantee_matches)
             || (same_account && resource.role == ResourcePolicyRole::Additive);
-        let reason = if names_caller {
-            Reason::NoIdentityBasedAllow
+        let reason = if boundary_limits_direct {
+            Reason::NoGuardrailAllows {
+                guardrail: Guardrail::PermissionsBoundary,
+                level: None,
+            }
+        } else if names_caller {
+            iam.no_allow_reason()
         } else {
             Reason::NoResourceBasedAllow
         };
@@ -678,6 +924,7 @@ mod tests {
                 identity_context: &context,
                 identity_policies: &[],
                 session_policies: None,
+                guardrails: &[],
                 grants: &[],
             })
         };
@@ -735,6 +982,7 @@ mod tests {
                 identity_context: &context,
                 identity_policies: &[],
                 session_policies: None,
+                guardrails: &[],
                 grants,
             })
         };
@@ -752,5 +1000,312 @@ mod tests {
             ask(&[grant("account", true)]).outcome,
             Outcome::ImplicitDeny
         );
+    }
+
+    /// Guardrails (IAM policy evaluation logic, "Permissions boundaries", SCPs): each can only
+    /// take away, and the boundary limits identity policies but not a key-policy statement that
+    /// names the caller's own ARN.
+    mod guardrails {
+        use super::*;
+
+        const ACCOUNT: &str = "111122223333";
+        const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/k";
+
+        fn policy(kind: PolicyKind, statements: &str) -> Policy {
+            Policy::parse(
+                &format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#),
+                kind,
+            )
+            .unwrap()
+        }
+
+        fn allow_identity(action: &str) -> Policy {
+            policy(
+                PolicyKind::IdentityPolicy,
+                &format!(r#"{{"Effect":"Allow","Action":"{action}","Resource":"*"}}"#),
+            )
+        }
+
+        fn key_policy_naming(principal: &str) -> Policy {
+            policy(
+                PolicyKind::KeyPolicy,
+                &format!(
+                    r#"{{"Effect":"Allow","Principal":{{"AWS":"{principal}"}},"Action":"kms:*","Resource":"*"}}"#
+                ),
+            )
+        }
+
+        struct Case<'a> {
+            principal: Principal,
+            key_policy: &'a Policy,
+            identity: Option<&'a Policy>,
+            guardrails: Vec<GuardrailPolicy<'a>>,
+            session: Option<&'a Policy>,
+            grants: Vec<GrantOutcome>,
+        }
+
+        impl Case<'_> {
+            fn decide(&self, action: &str) -> Decision {
+                let context = ConditionContext::new();
+                let identity: Vec<IdentityPolicy<'_>> = self
+                    .identity
+                    .iter()
+                    .map(|p| IdentityPolicy {
+                        name: "inline",
+                        policy: p,
+                    })
+                    .collect();
+                let session: Option<Vec<IdentityPolicy<'_>>> = self.session.map(|p| {
+                    vec![IdentityPolicy {
+                        name: "session",
+                        policy: p,
+                    }]
+                });
+                decide(&Question {
+                    principal: &self.principal,
+                    action,
+                    resource: KEY,
+                    resource_policy: Some(ResourceAccess::key_policy(ACCOUNT, self.key_policy)),
+                    cross_account_action: true,
+                    resource_policy_context: &context,
+                    identity_context: &context,
+                    identity_policies: &identity,
+                    session_policies: session.as_deref(),
+                    guardrails: &self.guardrails,
+                    grants: &self.grants,
+                })
+            }
+        }
+
+        fn boundary(p: &Policy) -> GuardrailPolicy<'_> {
+            GuardrailPolicy {
+                guardrail: Guardrail::PermissionsBoundary,
+                name: "boundary",
+                level: None,
+                policy: p,
+            }
+        }
+
+        fn scp<'a>(name: &'a str, level: &'a str, p: &'a Policy) -> GuardrailPolicy<'a> {
+            GuardrailPolicy {
+                guardrail: Guardrail::ServiceControlPolicy,
+                name,
+                level: Some(level),
+                policy: p,
+            }
+        }
+
+        fn user() -> Principal {
+            Principal::user("arn:aws:iam::111122223333:user/alice")
+        }
+
+        fn session() -> Principal {
+            let mut p = Principal::user("arn:aws:sts::111122223333:assumed-role/app/s1");
+            p.kind = PrincipalKind::AssumedRole {
+                role_arn: "arn:aws:iam::111122223333:role/app".into(),
+            };
+            p
+        }
+
+        #[test]
+        fn a_boundary_limits_what_identity_policies_allow() {
+            let kp = key_policy_naming("arn:aws:iam::111122223333:root");
+            let identity = allow_identity("kms:*");
+            let only_encrypt = allow_identity("kms:Encrypt");
+            let case = Case {
+                principal: user(),
+                key_policy: &kp,
+                identity: Some(&identity),
+                guardrails: vec![boundary(&only_encrypt)],
+                session: None,
+                grants: Vec::new(),
+            };
+            assert_eq!(case.decide("kms:Encrypt").outcome, Outcome::Allow);
+            let d = case.decide("kms:Decrypt");
+            assert_eq!(d.outcome, Outcome::ImplicitDeny);
+            assert_eq!(
+                d.reason,
+                Reason::NoGuardrailAllows {
+                    guardrail: Guardrail::PermissionsBoundary,
+                    level: None
+                }
+            );
+            assert!(
+                d.denial_message("arn:aws:iam::111122223333:user/alice")
+                    .ends_with("because no permissions boundary allows the kms:Decrypt action"),
+                "{}",
+                d.denial_message("x")
+            );
+            // The boundary grants nothing by itself.
+            let nothing = Case {
+                identity: None,
+                ..case
+            };
+            assert_eq!(
+                nothing.decide("kms:Encrypt").reason,
+                Reason::NoIdentityBasedAllow
+            );
+        }
+
+        #[test]
+        fn a_key_policy_naming_the_user_or_the_session_is_not_limited_but_one_naming_the_role_is() {
+            let only_encrypt = allow_identity("kms:Encrypt");
+            let names_user = key_policy_naming("arn:aws:iam::111122223333:user/alice");
+            let user_case = Case {
+                principal: user(),
+                key_policy: &names_user,
+                identity: None,
+                guardrails: vec![boundary(&only_encrypt)],
+                session: None,
+                grants: Vec::new(),
+            };
+            assert_eq!(user_case.decide("kms:Decrypt").outcome, Outcome::Allow);
+
+            let names_session = key_policy_naming("arn:aws:sts::111122223333:assumed-role/app/s1");
+            let names_role = key_policy_naming("arn:aws:iam::111122223333:role/app");
+            let narrow = allow_identity("kms:Encrypt");
+            for (kp, stands) in [(&names_session, true), (&names_role, false)] {
+                // The boundary.
+                let case = Case {
+                    principal: session(),
+                    key_policy: kp,
+                    identity: None,
+                    guardrails: vec![boundary(&only_encrypt)],
+                    session: None,
+                    grants: Vec::new(),
+                };
+                assert_eq!(case.decide("kms:Decrypt").is_allowed(), stands);
+                // Session policies, the same way.
+                let case = Case {
+                    guardrails: Vec::new(),
+                    session: Some(&narrow),
+                    ..case
+                };
+                let d = case.decide("kms:Decrypt");
+                assert_eq!(d.is_allowed(), stands, "{:?}", d.reason);
+                if !stands {
+                    assert_eq!(
+                        d.reason,
+                        Reason::NoGuardrailAllows {
+                            guardrail: Guardrail::SessionPolicy,
+                            level: None
+                        }
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn every_organization_level_needs_an_allowing_scp_and_an_scp_deny_wins() {
+            let kp = key_policy_naming("arn:aws:iam::111122223333:user/alice");
+            let full = allow_identity("*");
+            let kms_only = allow_identity("kms:Encrypt");
+            let deny = policy(
+                PolicyKind::IdentityPolicy,
+                r#"{"Sid":"NoDecrypt","Effect":"Deny","Action":"kms:Decrypt","Resource":"*"}"#,
+            );
+            let case = Case {
+                principal: user(),
+                key_policy: &kp,
+                identity: None,
+                guardrails: vec![
+                    scp("FullAWSAccess", "r-root", &full),
+                    scp("EncryptOnly", "ou-dev", &kms_only),
+                    scp("FullAWSAccess", ACCOUNT, &full),
+                ],
+                session: None,
+                grants: Vec::new(),
+            };
+            assert_eq!(case.decide("kms:Encrypt").outcome, Outcome::Allow);
+            let d = case.decide("kms:GenerateDataKey");
+            assert_eq!(
+                d.reason,
+                Reason::NoGuardrailAllows {
+                    guardrail: Guardrail::ServiceControlPolicy,
+                    level: Some("ou-dev".into())
+                }
+            );
+            assert!(d.denial_message("u").ends_with(
+                "because no service control policy allows the kms:GenerateDataKey action"
+            ));
+            // SCPs limit grants too.
+            let grant = GrantOutcome {
+                grant_id: "g1".into(),
+                name: None,
+                grantee_principal: "arn:aws:iam::111122223333:user/alice".into(),
+                grantee_matches: true,
+                account_grantee: false,
+                applies: true,
+                mismatch: None,
+                constraints: Vec::new(),
+                created_by: None,
+                created_ms: 0,
+                created_request_id: None,
+            };
+            let empty = policy(PolicyKind::KeyPolicy, "");
+            let by_grant = Case {
+                principal: user(),
+                key_policy: &empty,
+                identity: None,
+                guardrails: vec![scp("EncryptOnly", ACCOUNT, &kms_only)],
+                session: None,
+                grants: vec![grant.clone()],
+            };
+            assert_eq!(by_grant.decide("kms:Encrypt").outcome, Outcome::Allow);
+            assert_eq!(
+                by_grant.decide("kms:Decrypt").outcome,
+                Outcome::ImplicitDeny
+            );
+            // An explicit deny in an SCP beats the key policy naming the user.
+            let denied = Case {
+                guardrails: vec![
+                    scp("NoDecrypt", ACCOUNT, &deny),
+                    scp("Full", ACCOUNT, &full),
+                ],
+                ..case
+            };
+            let d = denied.decide("kms:Decrypt");
+            assert_eq!(d.outcome, Outcome::ExplicitDeny);
+            assert!(matches!(
+                &d.reason,
+                Reason::GuardrailDenies { guardrail: Guardrail::ServiceControlPolicy, policy, .. }
+                    if policy == "NoDecrypt"
+            ));
+            assert!(
+                d.denial_message("u")
+                    .ends_with("with an explicit deny in a service control policy")
+            );
+            assert_eq!(d.guardrails.len(), 2);
+        }
+
+        #[test]
+        fn an_rcp_takes_away_only_by_explicit_deny() {
+            let kp = key_policy_naming("arn:aws:iam::111122223333:user/alice");
+            let rcp = policy(
+                PolicyKind::KeyPolicy,
+                r#"{"Effect":"Deny","Principal":"*","Action":"kms:ScheduleKeyDeletion","Resource":"*"}"#,
+            );
+            let case = Case {
+                principal: user(),
+                key_policy: &kp,
+                identity: None,
+                guardrails: vec![GuardrailPolicy {
+                    guardrail: Guardrail::ResourceControlPolicy,
+                    name: "NoDeletion",
+                    level: None,
+                    policy: &rcp,
+                }],
+                session: None,
+                grants: Vec::new(),
+            };
+            // No RCP statement allows Decrypt, and it is allowed (RCPFullAWSAccess).
+            assert_eq!(case.decide("kms:Decrypt").outcome, Outcome::Allow);
+            let d = case.decide("kms:ScheduleKeyDeletion");
+            assert_eq!(d.outcome, Outcome::ExplicitDeny);
+            assert!(
+                d.denial_message("u")
+                    .ends_with("with an explicit deny in a resource control policy")
+            );
+        }
     }
 }

@@ -269,9 +269,11 @@ pub(super) fn reason_text(r: &Reason, hide_identity: bool) -> String {
         Reason::IdentityPolicyDenies { policy, statement } => {
             named_policy_text("identity policy", policy, statement, hide_identity)
         }
-        Reason::SessionPolicyDenies { policy, statement } => {
-            named_policy_text("session policy", policy, statement, hide_identity)
-        }
+        Reason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        } => named_policy_text(guardrail.noun(), policy, statement, hide_identity),
         other => format!("{other:?}"),
     }
 }

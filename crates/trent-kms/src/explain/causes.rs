@@ -7,7 +7,7 @@ use super::explanation::Cause;
 use super::from_decision::KeyPolicyFacts;
 use super::phrases::{grant_text, identity_allow_text};
 use crate::arn::parse_kms_arn;
-use crate::authz::decide::{IdentityAllow, Reason, StatementRef};
+use crate::authz::decide::{Guardrail, IdentityAllow, Reason, StatementRef};
 use crate::authz::{Decision, Outcome};
 use crate::identity::{Principal, PrincipalKind};
 use crate::operation::grant_operation;
@@ -125,30 +125,67 @@ pub(super) fn summary_and_causes(
             ));
             format!("{} cannot be used across accounts", d.action)
         }
-        Reason::SessionPolicyDenies { policy, statement } => {
+        Reason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        } => {
             let mut c = Cause::new(
-                "sessionPolicy",
+                guardrail_source(*guardrail),
                 "denies",
                 "an explicit deny beats every allow",
             );
             c = c.statement(statement);
             c.policy = Some(policy.clone());
             causes.push(c);
-            format!("explicit deny in {policy} {statement}")
+            format!(
+                "explicit deny in {} {policy:?} {statement}",
+                guardrail.noun()
+            )
         }
-        Reason::NoSessionPolicyAllow => {
+        Reason::NoGuardrailAllows { guardrail, level } => {
+            let why = match (guardrail, level) {
+                (Guardrail::ServiceControlPolicy, Some(level)) => format!(
+                    "no service control policy attached at {level} allows the action: every level of the organization must allow"
+                ),
+                (Guardrail::SessionPolicy, _) => {
+                    "the role session has session policies and none of them allows the action"
+                        .to_string()
+                }
+                (Guardrail::PermissionsBoundary, _) => {
+                    "the caller's permissions boundary does not allow the action: it limits what identity policies (and policies naming the caller's role) allow"
+                        .to_string()
+                }
+                (g, _) => format!("no {} allows the action", g.noun()),
+            };
             causes.push(Cause::new(
-                "sessionPolicy",
+                guardrail_source(*guardrail),
                 "doesNotAllow",
-                "the role session has session policies and none of them allows the action",
+                why,
             ));
-            "no session policy of the role session allows it".to_string()
+            match (guardrail, level) {
+                (Guardrail::SessionPolicy, _) => {
+                    "no session policy of the role session allows it".to_string()
+                }
+                (g, Some(level)) => format!("no {} at {level} allows it", g.noun()),
+                (g, None) => format!("no {} allows it", g.noun()),
+            }
         }
         Reason::NoResourceBasedAllow | Reason::NoIdentityBasedAllow => {
             implicit_deny_causes(d, subject, facts, &mut causes)
         }
     };
     (format!("{head}: {why}"), causes)
+}
+
+/// The cause source of a guardrail (`sessionPolicy`, `serviceControlPolicy`, …).
+fn guardrail_source(g: Guardrail) -> &'static str {
+    match g {
+        Guardrail::ServiceControlPolicy => "serviceControlPolicy",
+        Guardrail::ResourceControlPolicy => "resourceControlPolicy",
+        Guardrail::PermissionsBoundary => "permissionsBoundary",
+        Guardrail::SessionPolicy => "sessionPolicy",
+    }
 }
 
 fn identity_cause(identity: &IdentityAllow, hide: bool) -> Cause {

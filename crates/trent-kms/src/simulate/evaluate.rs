@@ -5,10 +5,10 @@
 use trent_policy::{ContextValue, PolicyKind, PrincipalKind};
 
 use super::SimulateError;
-use super::input::{GrantInput, Input, identity_refs, parse_policy};
+use super::input::{GrantInput, Input, parse_policy};
 use super::output::{
-    GrantSection, IdentitySection, PolicySection, Why, iam_reason, iam_reason_text, kms_reason,
-    named, statements,
+    GrantSection, GuardrailStatements, IdentitySection, PolicySection, Why, guardrail_sections,
+    iam_reason, iam_reason_text, kms_reason, named, statements,
 };
 use super::request::Request;
 use crate::authz::decide::{
@@ -80,6 +80,7 @@ pub(super) struct Verdict {
     pub(super) resource_policy: PolicySection,
     pub(super) identity_policies: IdentitySection,
     pub(super) grants: GrantSection,
+    pub(super) guardrails: Vec<GuardrailStatements>,
 }
 
 /// The outcome, reason and AccessDenied message of a KMS decision.
@@ -101,6 +102,7 @@ fn kms_verdict(
         resource_policy,
         identity_policies,
         grants,
+        guardrails: guardrail_sections(&decision.guardrails),
     }
 }
 
@@ -128,7 +130,7 @@ pub(super) fn simulate_key(
         kp_context.remove(&k);
     }
     let grants = grant_outcomes(r, grants_in, key_id);
-    let identity = identity_refs(&r.identity);
+    let (identity, guardrails, session) = r.policy_refs();
     let decision = decide::decide(&Question {
         principal: &r.principal,
         action: &r.action,
@@ -138,7 +140,8 @@ pub(super) fn simulate_key(
         resource_policy_context: &kp_context,
         identity_context: &r.context,
         identity_policies: &identity,
-        session_policies: None,
+        session_policies: session.as_deref(),
+        guardrails: &guardrails,
         grants: &grants,
     });
 
@@ -237,7 +240,7 @@ pub(super) fn simulate_kms_without_key(r: &Request) -> Result<Verdict, SimulateE
         // Not consulted, but a malformed document is still worth reporting.
         parse_policy(text, PolicyKind::KeyPolicy, "resourcePolicy".to_string())?;
     }
-    let identity = identity_refs(&r.identity);
+    let (identity, guardrails, session) = r.policy_refs();
     let decision = decide::decide(&Question {
         principal: &r.principal,
         action: &r.action,
@@ -247,7 +250,8 @@ pub(super) fn simulate_kms_without_key(r: &Request) -> Result<Verdict, SimulateE
         resource_policy_context: &r.context,
         identity_context: &r.context,
         identity_policies: &identity,
-        session_policies: None,
+        session_policies: session.as_deref(),
+        guardrails: &guardrails,
         grants: &[],
     });
     let what = if r.resource == "*" {
@@ -315,7 +319,7 @@ pub(super) fn simulate_general(
         .map(|t| parse_policy(t, PolicyKind::KeyPolicy, "resourcePolicy".to_string()))
         .transpose()?;
     let same_account = r.principal.kind == PrincipalKind::Service || *caller_account == account;
-    let identity = identity_refs(&r.identity);
+    let (identity, guardrails, session) = r.policy_refs();
     let decision = decide::decide(&Question {
         principal: &r.principal,
         action: &r.action,
@@ -330,7 +334,8 @@ pub(super) fn simulate_general(
         resource_policy_context: &r.context,
         identity_context: &r.context,
         identity_policies: &identity,
-        session_policies: None,
+        session_policies: session.as_deref(),
+        guardrails: &guardrails,
         grants: &[],
     });
     let resource_section = PolicySection {
@@ -380,6 +385,7 @@ pub(super) fn simulate_general(
         grants: Vec::new(),
     };
     let message = (!decision.is_allowed()).then(|| decision.denial_message(&r.principal.arn));
+    let guardrails = guardrail_sections(&decision.guardrails);
     let reason = iam_reason(decision.reason);
     Ok(Verdict {
         outcome: decision.outcome,
@@ -391,5 +397,6 @@ pub(super) fn simulate_general(
         resource_policy: resource_section,
         identity_policies,
         grants,
+        guardrails,
     })
 }

@@ -31,6 +31,17 @@ pub(super) struct Input {
     pub(super) resource_policy: Option<Box<RawValue>>,
     #[serde(default)]
     pub(super) grants: Vec<GrantInput>,
+    /// The caller's permissions boundary (a user's or role's; a session has its role's).
+    pub(super) permissions_boundary: Option<Box<RawValue>>,
+    /// SCPs over the caller's account, each optionally with the `target` (organization level:
+    /// `r-…`, `ou-…`, the account) it is attached to; at every level one must allow.
+    #[serde(default)]
+    pub(super) service_control_policies: Vec<Box<RawValue>>,
+    /// RCPs over the resource's account (they take away only by explicit deny).
+    #[serde(default)]
+    pub(super) resource_control_policies: Vec<Box<RawValue>>,
+    /// Session policies of the caller's role session (`AssumeRole`'s `Policy`/`PolicyArns`).
+    pub(super) session_policies: Option<Vec<Box<RawValue>>>,
 }
 
 /// `{"name": "...", "document": {...}}`: a named identity policy.
@@ -39,6 +50,8 @@ pub(super) struct Input {
 struct NamedPolicyInput {
     name: Option<String>,
     document: Box<RawValue>,
+    /// SCPs only: the organization level the policy is attached to.
+    target: Option<String>,
 }
 
 /// A grant, as ListGrants returns it (the fields that do not decide anything are accepted and
@@ -108,34 +121,56 @@ pub(super) fn parse_policy(
 pub(super) struct NamedPolicy {
     pub(super) name: String,
     pub(super) policy: Policy,
+    /// The `target` an SCP is attached to.
+    pub(super) level: Option<String>,
 }
 
 pub(super) fn identity_policies(raws: &[Box<RawValue>]) -> Result<Vec<NamedPolicy>, SimulateError> {
+    named_policies(raws, "identityPolicies", PolicyKind::IdentityPolicy)
+}
+
+/// Policies given as documents or as `{"name", "document", "target"}`, parsed as `kind`; named
+/// `field[i]` when they have no name. `target` is accepted for SCPs only.
+pub(super) fn named_policies(
+    raws: &[Box<RawValue>],
+    field: &str,
+    kind: PolicyKind,
+) -> Result<Vec<NamedPolicy>, SimulateError> {
     raws.iter()
         .enumerate()
         .map(|(i, raw)| {
-            let at = format!("identityPolicies[{i}]");
+            let at = format!("{field}[{i}]");
             let value: serde_json::Value = serde_json::from_str(raw.get())?;
             let named = value
                 .as_object()
                 .is_some_and(|o| o.contains_key("document"));
-            let (name, text) = if named {
+            let (name, text, level) = if named {
                 let n: NamedPolicyInput =
                     serde_json::from_str(raw.get()).map_err(|e| invalid(format!("{at}: {e}")))?;
+                if n.target.is_some() && field != "serviceControlPolicies" {
+                    return Err(invalid(format!(
+                        "{at}: target is for serviceControlPolicies only"
+                    )));
+                }
                 (
                     n.name.unwrap_or_else(|| at.clone()),
                     policy_text(&n.document)?,
+                    n.target,
                 )
             } else {
-                (at.clone(), policy_text(raw)?)
+                (at.clone(), policy_text(raw)?, None)
             };
             let what = if name == at {
                 at
             } else {
                 format!("{at} ({name:?})")
             };
-            let policy = parse_policy(&text, PolicyKind::IdentityPolicy, what)?;
-            Ok(NamedPolicy { name, policy })
+            let policy = parse_policy(&text, kind, what)?;
+            Ok(NamedPolicy {
+                name,
+                policy,
+                level,
+            })
         })
         .collect()
 }

@@ -104,6 +104,7 @@ pub fn simulate(text: &str) -> Result<Output, SimulateError> {
             resource_policy: verdict.resource_policy,
             identity_policies: verdict.identity_policies,
             grants: verdict.grants,
+            guardrails: verdict.guardrails,
             context: request.keys.shown(),
         },
     })

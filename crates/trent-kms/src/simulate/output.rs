@@ -11,7 +11,8 @@ use trent_policy::{
 };
 
 use crate::authz::decide::{
-    GrantOutcome, IdentityAllow, NamedEvaluation, Outcome, Reason, StatementRef,
+    GrantOutcome, Guardrail, GuardrailEvaluation, IdentityAllow, NamedEvaluation, Outcome, Reason,
+    StatementRef,
 };
 
 /// What `trent policy simulate` answers: the decision, what allowed or denied it, AWS's message
@@ -55,6 +56,9 @@ pub(super) struct Explanation {
     pub(super) resource_policy: PolicySection,
     pub(super) identity_policies: IdentitySection,
     pub(super) grants: GrantSection,
+    /// SCPs, RCPs and the permissions boundary given, each statement's outcome.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(super) guardrails: Vec<GuardrailStatements>,
     /// The condition keys the policies saw.
     pub(super) context: BTreeMap<String, ContextValue>,
 }
@@ -200,10 +204,18 @@ pub(super) fn kms_reason(r: &Reason, action: &str, caller_account: &str) -> Stri
         Reason::NotCrossAccountAction => {
             format!("{action} cannot be used on a KMS key of another account")
         }
-        Reason::SessionPolicyDenies { policy, statement } => {
-            format!("{policy} {statement} denies explicitly")
-        }
-        Reason::NoSessionPolicyAllow => format!("no session policy allows {action}"),
+        Reason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        } => format!(
+            "{} {policy:?} {statement} denies explicitly",
+            guardrail.noun()
+        ),
+        Reason::NoGuardrailAllows { guardrail, level } => match level {
+            Some(level) => format!("no {} at {level} allows {action}", guardrail.noun()),
+            None => format!("no {} allows {action}", guardrail.noun()),
+        },
     }
 }
 
@@ -231,6 +243,16 @@ pub(super) enum IamReason {
     },
     NoResourceBasedAllow,
     NoIdentityBasedAllow,
+    GuardrailDenies {
+        guardrail: Guardrail,
+        policy: String,
+        statement: StatementRef,
+    },
+    NoGuardrailAllows {
+        guardrail: Guardrail,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        level: Option<String>,
+    },
 }
 
 /// The general rule's reasons under the names `policy simulate` reports them by (a key policy's
@@ -253,11 +275,21 @@ pub(super) fn iam_reason(reason: Reason) -> IamReason {
         Reason::NoIdentityBasedAllow => IamReason::NoIdentityBasedAllow,
         // Grants, session policies and the cross-account action rule take no part in the
         // general rule (no grants, no sessions, every action may cross accounts).
-        Reason::NoResourceBasedAllow
-        | Reason::Grant { .. }
-        | Reason::NotCrossAccountAction
-        | Reason::SessionPolicyDenies { .. }
-        | Reason::NoSessionPolicyAllow => IamReason::NoResourceBasedAllow,
+        Reason::NoResourceBasedAllow | Reason::Grant { .. } | Reason::NotCrossAccountAction => {
+            IamReason::NoResourceBasedAllow
+        }
+        Reason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        } => IamReason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        },
+        Reason::NoGuardrailAllows { guardrail, level } => {
+            IamReason::NoGuardrailAllows { guardrail, level }
+        }
     }
 }
 
@@ -284,7 +316,42 @@ pub(super) fn iam_reason_text(r: &IamReason, action: &str) -> String {
             format!("no resource-policy statement allows the caller or its account {action}")
         }
         IamReason::NoIdentityBasedAllow => format!("no identity policy allows {action}"),
+        IamReason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        } => format!(
+            "{} {policy:?} {statement} denies explicitly",
+            guardrail.noun()
+        ),
+        IamReason::NoGuardrailAllows { guardrail, level } => match level {
+            Some(level) => format!("no {} at {level} allows {action}", guardrail.noun()),
+            None => format!("no {} allows {action}", guardrail.noun()),
+        },
     }
+}
+
+/// One guardrail policy of the explanation.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct GuardrailStatements {
+    pub(super) guardrail: Guardrail,
+    pub(super) name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) level: Option<String>,
+    pub(super) statements: Vec<StatementOut>,
+}
+
+pub(super) fn guardrail_sections(evaluations: &[GuardrailEvaluation]) -> Vec<GuardrailStatements> {
+    evaluations
+        .iter()
+        .map(|e| GuardrailStatements {
+            guardrail: e.guardrail,
+            name: e.name.clone(),
+            level: e.level.clone(),
+            statements: statements(&e.evaluation),
+        })
+        .collect()
 }
 
 pub(super) fn named(evaluations: &[NamedEvaluation]) -> Vec<NamedStatements> {

@@ -4,12 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use trent_policy::{ConditionContext, ContextValue, Principal, PrincipalKind};
+use trent_policy::{ConditionContext, ContextValue, PolicyKind, Principal, PrincipalKind};
 
-use super::input::{Input, NamedPolicy, identity_policies, policy_text, validate_grant};
+use super::input::{
+    Input, NamedPolicy, identity_policies, identity_refs, named_policies, policy_text,
+    validate_grant,
+};
 use super::{SimulateError, invalid};
 use crate::arn::is_account_id;
 use crate::authz::context::{principal_keys, time_keys};
+use crate::authz::decide::{Guardrail, GuardrailPolicy, IdentityPolicy};
 use crate::clock::{Clock, SystemClock};
 
 const EC_PREFIX: &str = "kms:EncryptionContext:";
@@ -240,8 +244,45 @@ pub(super) struct Request {
     /// The `kms:EncryptionContext:` pairs of the context, for grant constraints.
     pub(super) encryption_context: BTreeMap<String, String>,
     pub(super) identity: Vec<NamedPolicy>,
+    /// SCPs, RCPs and the permissions boundary, in that order.
+    pub(super) guardrails: Vec<(Guardrail, NamedPolicy)>,
+    pub(super) session: Option<Vec<NamedPolicy>>,
     /// The resource policy's text (parsed by the rules that use it, as a key policy or not).
     pub(super) resource_policy: Option<String>,
+}
+
+impl Request {
+    /// The policies of the question, as [`crate::authz::decide::Question`] takes them:
+    /// identity policies, guardrails, session policies.
+    pub(super) fn policy_refs(
+        &self,
+    ) -> (
+        Vec<IdentityPolicy<'_>>,
+        Vec<GuardrailPolicy<'_>>,
+        Option<Vec<IdentityPolicy<'_>>>,
+    ) {
+        let guardrails = self
+            .guardrails
+            .iter()
+            .map(|(guardrail, p)| GuardrailPolicy {
+                guardrail: *guardrail,
+                name: &p.name,
+                level: match guardrail {
+                    // An SCP without a target is attached to the caller's account.
+                    Guardrail::ServiceControlPolicy => {
+                        Some(p.level.as_deref().unwrap_or(&self.principal.account))
+                    }
+                    _ => None,
+                },
+                policy: &p.policy,
+            })
+            .collect();
+        (
+            identity_refs(&self.identity),
+            guardrails,
+            self.session.as_deref().map(identity_refs),
+        )
+    }
 }
 
 /// The `kms:EncryptionContext:<k>` pairs of the input context (`<k>` as written).
@@ -290,6 +331,55 @@ pub(super) fn parse_request(input: &Input) -> Result<(Request, Target), Simulate
             "identityPolicies: a service principal has no identity policies",
         ));
     }
+    let mut guardrails = Vec::new();
+    for (guardrail, field, raws, kind) in [
+        (
+            Guardrail::ServiceControlPolicy,
+            "serviceControlPolicies",
+            input.service_control_policies.as_slice(),
+            PolicyKind::IdentityPolicy,
+        ),
+        (
+            Guardrail::ResourceControlPolicy,
+            "resourceControlPolicies",
+            input.resource_control_policies.as_slice(),
+            PolicyKind::KeyPolicy,
+        ),
+        (
+            Guardrail::PermissionsBoundary,
+            "permissionsBoundary",
+            input.permissions_boundary.as_slice(),
+            PolicyKind::IdentityPolicy,
+        ),
+    ] {
+        guardrails.extend(
+            named_policies(raws, field, kind)?
+                .into_iter()
+                .map(|p| (guardrail, p)),
+        );
+    }
+    let boundary_holder = matches!(
+        principal.kind,
+        PrincipalKind::User | PrincipalKind::AssumedRole { .. }
+    );
+    if input.permissions_boundary.is_some() && !boundary_holder {
+        return Err(invalid(
+            "permissionsBoundary: only IAM users and roles (their sessions) have one",
+        ));
+    }
+    let session = match &input.session_policies {
+        Some(_) if !matches!(principal.kind, PrincipalKind::AssumedRole { .. }) => {
+            return Err(invalid(
+                "sessionPolicies: only role sessions (assumed-role principals) have them",
+            ));
+        }
+        Some(raws) => Some(named_policies(
+            raws,
+            "sessionPolicies",
+            PolicyKind::IdentityPolicy,
+        )?),
+        None => None,
+    };
     for (i, g) in input.grants.iter().enumerate() {
         validate_grant(i, g)?;
     }
@@ -334,6 +424,8 @@ pub(super) fn parse_request(input: &Input) -> Result<(Request, Target), Simulate
             context,
             encryption_context,
             identity,
+            guardrails,
+            session,
             resource_policy,
         },
         target,

@@ -1009,3 +1009,148 @@ fn invalid_inputs_fail_with_one_line() {
         );
     }
 }
+
+// ---- guardrails: permissions boundaries, SCPs, RCPs, session policies ---------------------------
+
+#[test]
+fn a_permissions_boundary_limits_identity_policies_but_not_a_key_policy_naming_the_user() {
+    let user = "arn:aws:iam::111122223333:user/alice";
+    let base = json!({
+        "principal": user, "action": "kms:Decrypt", "resource": KEY,
+        "identityPolicies": [iam("kms:*", "*")],
+        "permissionsBoundary": {"name": "EncryptOnly", "document": iam("kms:Encrypt", "*")},
+    });
+    let out = simulate(&base);
+    let message = denied(
+        "kms:Decrypt",
+        KEY,
+        user,
+        "because no permissions boundary allows the kms:Decrypt action",
+    );
+    assert_decision(&out, "ImplicitDeny", Some(&message));
+    assert_eq!(
+        out["deniedBy"]["guardrail"], "permissionsBoundary",
+        "{out:#}"
+    );
+    let boundary = &out["explanation"]["guardrails"][0];
+    assert_eq!(boundary["name"], "EncryptOnly", "{out:#}");
+    assert_eq!(boundary["guardrail"], "permissionsBoundary", "{out:#}");
+
+    let mut within = base.clone();
+    within["action"] = "kms:Encrypt".into();
+    assert_decision(&simulate(&within), "Allow", None);
+
+    // A key-policy statement naming the user's own ARN is not limited by the boundary.
+    let mut named = base.clone();
+    named["identityPolicies"] = json!([]);
+    named["resourcePolicy"] = key_policy(vec![json!({"Effect": "Allow",
+        "Principal": {"AWS": user}, "Action": "kms:Decrypt", "Resource": "*"})]);
+    assert_decision(&simulate(&named), "Allow", None);
+}
+
+#[test]
+fn session_policies_limit_a_key_policy_naming_the_role_but_not_one_naming_the_session() {
+    let narrow = [iam("kms:Encrypt", "*")];
+    let mut by_role = json!({
+        "principal": SESSION_R, "action": "kms:Decrypt", "resource": KEY,
+        "resourcePolicy": role_only_policy(),
+        "sessionPolicies": narrow,
+    });
+    let message = denied(
+        "kms:Decrypt",
+        KEY,
+        SESSION_R,
+        "because no session policy allows the kms:Decrypt action",
+    );
+    assert_decision(&simulate(&by_role), "ImplicitDeny", Some(&message));
+    by_role["resourcePolicy"] = key_policy(vec![json!({"Effect": "Allow",
+        "Principal": {"AWS": SESSION_R}, "Action": "kms:Decrypt", "Resource": "*"})]);
+    assert_decision(&simulate(&by_role), "Allow", None);
+    // Only role sessions have session policies.
+    let e = error(
+        &[],
+        &json!({"principal": "arn:aws:iam::111122223333:user/alice", "action": "kms:Decrypt",
+                "resource": KEY, "sessionPolicies": narrow})
+        .to_string(),
+    );
+    assert!(e.contains("sessionPolicies"), "{e}");
+}
+
+#[test]
+fn scps_must_allow_at_every_level_and_their_deny_wins() {
+    let full = iam("*", "*");
+    let input = |scps: Value, action: &str| {
+        json!({
+            "principal": SESSION_R, "action": action, "resource": KEY,
+            "resourcePolicy": role_only_policy(),
+            "serviceControlPolicies": scps,
+        })
+    };
+    let levels = json!([
+        {"name": "FullAWSAccess", "target": "r-ab12", "document": full},
+        {"name": "KmsReadOnly", "target": "ou-ab12-11111111",
+         "document": iam("kms:Describe*", "*")},
+    ]);
+    let out = simulate(&input(levels, "kms:Decrypt"));
+    let message = denied(
+        "kms:Decrypt",
+        KEY,
+        SESSION_R,
+        "because no service control policy allows the kms:Decrypt action",
+    );
+    assert_decision(&out, "ImplicitDeny", Some(&message));
+    assert_eq!(out["deniedBy"]["level"], "ou-ab12-11111111", "{out:#}");
+
+    let deny = json!([
+        {"name": "FullAWSAccess", "document": full},
+        {"name": "NoDecrypt", "document": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}]}},
+    ]);
+    let out = simulate(&input(deny.clone(), "kms:Decrypt"));
+    let message = denied(
+        "kms:Decrypt",
+        KEY,
+        SESSION_R,
+        "with an explicit deny in a service control policy",
+    );
+    assert_decision(&out, "ExplicitDeny", Some(&message));
+    assert_eq!(out["deniedBy"]["policy"], "NoDecrypt", "{out:#}");
+    // No level lacks an allow for another action: the key policy decides.
+    let message = denied("kms:Encrypt", KEY, SESSION_R, &no_resource("kms:Encrypt"));
+    assert_decision(
+        &simulate(&input(deny, "kms:Encrypt")),
+        "ImplicitDeny",
+        Some(&message),
+    );
+}
+
+#[test]
+fn an_rcp_denies_explicitly_and_allows_nothing() {
+    let rcp = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*",
+        "Action": "kms:*", "Resource": "*",
+        "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalAccount": B}}}]});
+    let input = |principal: &str, identity: Value| {
+        json!({
+            "principal": principal, "action": "kms:Decrypt", "resource": KEY,
+            "resourcePolicy": key_policy(vec![default_statement(B), default_statement(A)]),
+            "identityPolicies": [identity],
+            "resourceControlPolicies": [{"name": "IdentityPerimeter", "document": rcp}],
+        })
+    };
+    assert_decision(
+        &simulate(&input(
+            "arn:aws:iam::111122223333:user/bob",
+            iam("kms:Decrypt", "*"),
+        )),
+        "Allow",
+        None,
+    );
+    let out = simulate(&input(SESSION_A, iam("kms:Decrypt", "*")));
+    let message = denied(
+        "kms:Decrypt",
+        KEY,
+        SESSION_A,
+        "with an explicit deny in a resource control policy",
+    );
+    assert_decision(&out, "ExplicitDeny", Some(&message));
+}
