@@ -161,6 +161,11 @@ pub const SERVICES: &[ManagedService] = &[
 /// The prefix reserved for the aliases of AWS managed keys.
 pub const ALIAS_PREFIX: &str = "alias/aws/";
 
+/// What changing an alias with [`ALIAS_PREFIX`] answers (NotAuthorizedException), whatever
+/// the policies say.
+pub const RESERVED_ALIAS_MESSAGE: &str =
+    "Cannot create, update or delete an alias with the reserved prefix 'alias/aws/'.";
+
 /// The service of an AWS managed key's alias, if Trent knows it.
 pub fn service_of_alias(alias_name: &str) -> Option<&'static ManagedService> {
     let suffix = alias_name.strip_prefix(ALIAS_PREFIX)?;

@@ -48,7 +48,7 @@ fn check_alias_name(name: &Option<String>) -> KmsResult<String> {
         // AWS-managed aliases can never be created, changed or deleted by customers.
         return Err(KmsError::new(
             ErrorCode::NotAuthorized,
-            "Cannot create, update or delete an alias with the reserved prefix 'alias/aws/'.",
+            managed::RESERVED_ALIAS_MESSAGE,
         ));
     }
     Ok(name)

@@ -7,14 +7,15 @@ use trent_policy::{ContextValue, PolicyKind, PrincipalKind};
 use super::SimulateError;
 use super::input::{GrantInput, Input, parse_policy};
 use super::output::{
-    GrantSection, GuardrailStatements, IdentitySection, PolicySection, Why, guardrail_sections,
-    iam_reason, iam_reason_text, kms_reason, named, statements,
+    GrantSection, GuardrailStatements, IamReason, IdentitySection, PolicySection, Why,
+    guardrail_sections, iam_reason, iam_reason_text, kms_reason, named, statements,
 };
 use super::request::Request;
 use crate::authz::decide::{
     self, Decision, GrantOutcome, Outcome, Question, Reason, ResourceAccess, ResourcePolicyRole,
 };
 use crate::authz::grants::{GrantConstraints, GrantRequest, GrantView, evaluate_grant};
+use crate::managed;
 use crate::operation::{grant_operation, is_cross_account_action};
 
 /// How each grant of the input relates to the request (grants only ever apply to key checks).
@@ -288,13 +289,44 @@ pub(super) fn simulate_kms_without_key(r: &Request) -> Result<Verdict, SimulateE
         note: format!("not consulted: {what}"),
         grants: Vec::new(),
     };
-    Ok(kms_verdict(
+    let mut verdict = kms_verdict(
         r,
         &decision,
         "kms-iam-only",
         (resource_policy, identity_policies, grants),
         None,
-    ))
+    );
+    // Aliases of AWS managed keys cannot be created, changed or deleted by anyone, whatever
+    // the policies say (the server answers NotAuthorizedException).
+    let alias_change = ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"]
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&r.action));
+    let reserved = r
+        .resource
+        .split_once(":alias/")
+        .is_some_and(|(_, name)| format!("alias/{name}").starts_with(managed::ALIAS_PREFIX));
+    if alias_change && reserved && verdict.outcome != Outcome::ExplicitDeny {
+        verdict.outcome = Outcome::ImplicitDeny;
+        verdict.why = Why::Iam(IamReason::ReservedAlias);
+        verdict.summary = iam_reason_text(&IamReason::ReservedAlias, &r.action);
+        verdict.message = Some(managed::RESERVED_ALIAS_MESSAGE.to_string());
+    }
+    Ok(verdict)
+}
+
+/// The STS actions a role's trust policy decides (with the caller's identity policies).
+const ROLE_TRUST_ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
+    "sts:TagSession",
+    "sts:SetSourceIdentity",
+    "sts:AssumeRoleWithSAML",
+    "sts:AssumeRoleWithWebIdentity",
+];
+
+/// `arn:aws:iam::<account>:role/...`.
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", _, "iam", "", _, rest] if rest.starts_with("role/"))
 }
 
 /// Anything but KMS: the general IAM rules.
@@ -311,12 +343,22 @@ pub(super) fn simulate_general(
         .unwrap_or(caller_account)
         .to_string();
     let has_resource = r.resource != "*";
-    // Resource policies are validated under the key-policy rules, the one resource-policy
-    // kind trent-policy has (Principal required).
+    // Assuming a role: its trust policy is the root of trust, as the server has it (an identity
+    // policy alone is not enough, in the role's account too). Other resource policies are
+    // validated under the key-policy rules (Principal required) and are additive.
+    let assumes_role = is_role_arn(&r.resource)
+        && ROLE_TRUST_ACTIONS
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&r.action));
+    let (kind, role) = if assumes_role {
+        (PolicyKind::TrustPolicy, ResourcePolicyRole::RootOfTrust)
+    } else {
+        (PolicyKind::KeyPolicy, ResourcePolicyRole::Additive)
+    };
     let resource_policy = r
         .resource_policy
         .as_deref()
-        .map(|t| parse_policy(t, PolicyKind::KeyPolicy, "resourcePolicy".to_string()))
+        .map(|t| parse_policy(t, kind, "resourcePolicy".to_string()))
         .transpose()?;
     let same_account = r.principal.kind == PrincipalKind::Service || *caller_account == account;
     let (identity, guardrails, session) = r.policy_refs();
@@ -327,7 +369,7 @@ pub(super) fn simulate_general(
         resource_policy: has_resource.then(|| ResourceAccess {
             account: &account,
             policy: resource_policy.as_ref(),
-            role: ResourcePolicyRole::Additive,
+            role,
             policy_principal: None,
         }),
         cross_account_action: true,
@@ -384,11 +426,17 @@ pub(super) fn simulate_general(
         },
         grants: Vec::new(),
     };
-    let message = (!decision.is_allowed()).then(|| decision.denial_message(&r.principal.arn));
     let guardrails = guardrail_sections(&decision.guardrails);
-    let reason = iam_reason(decision.reason);
+    // "No permissions are required to perform this operation": even an explicit deny does not
+    // stop sts:GetCallerIdentity (STS API reference).
+    let (outcome, reason, message) = if r.action.eq_ignore_ascii_case("sts:GetCallerIdentity") {
+        (Outcome::Allow, IamReason::NoPermissionRequired, None)
+    } else {
+        let message = (!decision.is_allowed()).then(|| decision.denial_message(&r.principal.arn));
+        (decision.outcome, iam_reason(decision.reason), message)
+    };
     Ok(Verdict {
-        outcome: decision.outcome,
+        outcome,
         summary: iam_reason_text(&reason, &r.action),
         why: Why::Iam(reason),
         message,

@@ -243,6 +243,10 @@ pub(super) enum IamReason {
     },
     NoResourceBasedAllow,
     NoIdentityBasedAllow,
+    /// `sts:GetCallerIdentity`: allowed whatever the policies say.
+    NoPermissionRequired,
+    /// Changing an `alias/aws/` alias: denied whatever the policies say.
+    ReservedAlias,
     GuardrailDenies {
         guardrail: Guardrail,
         policy: String,
@@ -316,6 +320,13 @@ pub(super) fn iam_reason_text(r: &IamReason, action: &str) -> String {
             format!("no resource-policy statement allows the caller or its account {action}")
         }
         IamReason::NoIdentityBasedAllow => format!("no identity policy allows {action}"),
+        IamReason::NoPermissionRequired => {
+            format!("{action} needs no permission: it is allowed whatever the policies say")
+        }
+        IamReason::ReservedAlias => {
+            "alias/aws/ aliases belong to AWS managed keys: nobody can create, change or delete them"
+                .to_string()
+        }
         IamReason::GuardrailDenies {
             guardrail,
             policy,

@@ -1154,3 +1154,76 @@ fn an_rcp_denies_explicitly_and_allows_nothing() {
     );
     assert_decision(&out, "ExplicitDeny", Some(&message));
 }
+
+// ---- rules that hold whatever the policies say -------------------------------------------------
+
+#[test]
+fn get_caller_identity_is_allowed_even_under_an_explicit_deny() {
+    let deny_all = json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]});
+    let out = simulate(&json!({
+        "principal": "arn:aws:iam::111122223333:user/alice",
+        "action": "sts:GetCallerIdentity", "resource": "*",
+        "identityPolicies": [deny_all],
+    }));
+    assert_decision(&out, "Allow", None);
+    assert_eq!(out["allowedBy"]["kind"], "noPermissionRequired", "{out:#}");
+}
+
+#[test]
+fn assuming_a_role_of_the_same_account_needs_its_trust_policy() {
+    let user = "arn:aws:iam::111122223333:user/alice";
+    let mut input = json!({
+        "principal": user, "action": "sts:AssumeRole", "resource": ROLE_R,
+        "identityPolicies": [iam("sts:AssumeRole", "*")],
+    });
+    // An identity policy alone is not enough (no trust policy given: nobody may assume).
+    let message = denied(
+        "sts:AssumeRole",
+        ROLE_R,
+        user,
+        &no_resource("sts:AssumeRole"),
+    );
+    assert_decision(&simulate(&input), "ImplicitDeny", Some(&message));
+    // A trust policy delegating to the account: the identity policy must allow too.
+    input["resourcePolicy"] = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": format!("arn:aws:iam::{B}:root")}, "Action": "sts:AssumeRole"}]});
+    assert_decision(&simulate(&input), "Allow", None);
+    input["identityPolicies"] = json!([]);
+    let message = denied(
+        "sts:AssumeRole",
+        ROLE_R,
+        user,
+        &no_identity("sts:AssumeRole"),
+    );
+    assert_decision(&simulate(&input), "ImplicitDeny", Some(&message));
+    // A trust policy is parsed as one: a Resource element is refused.
+    input["resourcePolicy"]["Statement"][0]["Resource"] = "*".into();
+    let e = error(&[], &input.to_string());
+    assert!(e.contains("resourcePolicy"), "{e}");
+}
+
+#[test]
+fn aliases_of_aws_managed_keys_cannot_be_changed_whatever_the_policies_say() {
+    for action in ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"] {
+        let out = simulate(&json!({
+            "principal": format!("arn:aws:iam::{B}:root"), "action": action,
+            "resource": "arn:aws:kms:us-east-1:111122223333:alias/aws/s3",
+            "identityPolicies": [iam("kms:*", "*")],
+        }));
+        assert_eq!(out["decision"], "ImplicitDeny", "{out:#}");
+        assert_eq!(out["deniedBy"]["kind"], "reservedAlias", "{out:#}");
+        assert_eq!(
+            out["message"],
+            "Cannot create, update or delete an alias with the reserved prefix 'alias/aws/'.",
+            "{out:#}"
+        );
+    }
+    // Other aliases follow the policies.
+    let out = simulate(&json!({
+        "principal": format!("arn:aws:iam::{B}:root"), "action": "kms:CreateAlias",
+        "resource": "arn:aws:kms:us-east-1:111122223333:alias/awsome",
+        "identityPolicies": [iam("kms:*", "*")],
+    }));
+    assert_decision(&out, "Allow", None);
+}
