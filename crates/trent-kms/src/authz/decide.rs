@@ -900,6 +900,23 @@ mod tests {
     use super::*;
     use trent_policy::PolicyKind;
 
+    /// A grant for `grantee` (a principal ARN) that applies to the request.
+    fn applying_grant(id: &str, grantee: &str) -> GrantOutcome {
+        GrantOutcome {
+            grant_id: id.to_string(),
+            name: None,
+            grantee_principal: grantee.to_string(),
+            grantee_matches: true,
+            account_grantee: false,
+            applies: true,
+            mismatch: None,
+            constraints: Vec::new(),
+            created_by: None,
+            created_ms: 0,
+            created_request_id: None,
+        }
+    }
+
     #[test]
     fn service_principal_named_in_the_key_policy_needs_nothing_else() {
         // Spec §2.3 note 7: a service principal has no identity policies, so a key-policy
@@ -952,22 +969,16 @@ mod tests {
             PolicyKind::KeyPolicy,
         )
         .unwrap();
-        let grant = |id: &str, account_grantee: bool| GrantOutcome {
-            grant_id: id.to_string(),
-            name: None,
-            grantee_principal: if account_grantee {
-                "111122223333".to_string()
+        let grant = |id: &str, account_grantee: bool| {
+            let grantee = if account_grantee {
+                "111122223333"
             } else {
-                "arn:aws:iam::111122223333:user/u".to_string()
-            },
-            grantee_matches: true,
-            account_grantee,
-            applies: true,
-            mismatch: None,
-            constraints: Vec::new(),
-            created_by: None,
-            created_ms: 0,
-            created_request_id: None,
+                "arn:aws:iam::111122223333:user/u"
+            };
+            GrantOutcome {
+                account_grantee,
+                ..applying_grant(id, grantee)
+            }
         };
         let context = ConditionContext::new();
         let user = Principal::user("arn:aws:iam::111122223333:user/u");
@@ -1229,19 +1240,7 @@ mod tests {
                 "because no service control policy allows the kms:GenerateDataKey action"
             ));
             // SCPs limit grants too.
-            let grant = GrantOutcome {
-                grant_id: "g1".into(),
-                name: None,
-                grantee_principal: "arn:aws:iam::111122223333:user/alice".into(),
-                grantee_matches: true,
-                account_grantee: false,
-                applies: true,
-                mismatch: None,
-                constraints: Vec::new(),
-                created_by: None,
-                created_ms: 0,
-                created_request_id: None,
-            };
+            let grant = applying_grant("g1", "arn:aws:iam::111122223333:user/alice");
             let empty = policy(PolicyKind::KeyPolicy, "");
             let by_grant = Case {
                 principal: user(),

@@ -247,16 +247,9 @@ pub(super) enum IamReason {
     NoPermissionRequired,
     /// Changing an `alias/aws/` alias: denied whatever the policies say.
     ReservedAlias,
-    GuardrailDenies {
-        guardrail: Guardrail,
-        policy: String,
-        statement: StatementRef,
-    },
-    NoGuardrailAllows {
-        guardrail: Guardrail,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        level: Option<String>,
-    },
+    /// An SCP, RCP, permissions boundary or session policy decided: the KMS rules' reason.
+    #[serde(untagged)]
+    Guardrail(Reason),
 }
 
 /// The general rule's reasons under the names `policy simulate` reports them by (a key policy's
@@ -282,17 +275,8 @@ pub(super) fn iam_reason(reason: Reason) -> IamReason {
         Reason::NoResourceBasedAllow | Reason::Grant { .. } | Reason::NotCrossAccountAction => {
             IamReason::NoResourceBasedAllow
         }
-        Reason::GuardrailDenies {
-            guardrail,
-            policy,
-            statement,
-        } => IamReason::GuardrailDenies {
-            guardrail,
-            policy,
-            statement,
-        },
-        Reason::NoGuardrailAllows { guardrail, level } => {
-            IamReason::NoGuardrailAllows { guardrail, level }
+        r @ (Reason::GuardrailDenies { .. } | Reason::NoGuardrailAllows { .. }) => {
+            IamReason::Guardrail(r)
         }
     }
 }
@@ -327,18 +311,7 @@ pub(super) fn iam_reason_text(r: &IamReason, action: &str) -> String {
             "alias/aws/ aliases belong to AWS managed keys: nobody can create, change or delete them"
                 .to_string()
         }
-        IamReason::GuardrailDenies {
-            guardrail,
-            policy,
-            statement,
-        } => format!(
-            "{} {policy:?} {statement} denies explicitly",
-            guardrail.noun()
-        ),
-        IamReason::NoGuardrailAllows { guardrail, level } => match level {
-            Some(level) => format!("no {} at {level} allows {action}", guardrail.noun()),
-            None => format!("no {} allows {action}", guardrail.noun()),
-        },
+        IamReason::Guardrail(r) => kms_reason(r, action, ""),
     }
 }
 
