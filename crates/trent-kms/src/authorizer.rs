@@ -93,6 +93,16 @@ impl Kms {
                     .collect()
             });
         let session = session.as_deref();
+        let guardrails: Vec<decide::GuardrailPolicy<'_>> = directory
+            .permissions_boundary(&caller.principal)
+            .map(|p| decide::GuardrailPolicy {
+                guardrail: decide::Guardrail::PermissionsBoundary,
+                name: &p.name,
+                level: None,
+                policy: &p.policy,
+            })
+            .into_iter()
+            .collect();
         let build_base =
             || context::base(caller, self.now_ms()).with_pairs(check.context.iter().cloned());
         // Checks on a key build theirs only if a policy will read it (below).
@@ -119,27 +129,29 @@ impl Kms {
                 // read). The decision cannot differ: only conditions and variables read them.
                 let reads_context = policy.reads_context()
                     || identity.iter().any(|p| p.policy.reads_context())
-                    || session.is_some_and(|s| s.iter().any(|p| p.policy.reads_context()));
+                    || session.is_some_and(|s| s.iter().any(|p| p.policy.reads_context()))
+                    || guardrails.iter().any(|g| g.policy.reads_context());
                 let kp_context = if reads_context {
                     build_base().with_pairs(context::key_properties(key))
                 } else {
                     ConditionContext::new()
                 };
                 // IAM-only condition keys cost two reads and a copy of the context; only when
-                // IAM will look.
+                // IAM's policies (identity policies, a permissions boundary) will look.
                 let iam_context;
-                let identity_context = if identity.is_empty() || !reads_context {
-                    &kp_context
-                } else {
-                    let tags = self.store.tags(&key.region, &key.key_id)?;
-                    let aliases =
-                        self.store
-                            .aliases_of_key(&key.region, &key.account, &key.key_id)?;
-                    iam_context = kp_context
-                        .clone()
-                        .with_pairs(context::iam_only_key_properties(&tags, &aliases));
-                    &iam_context
-                };
+                let identity_context =
+                    if (identity.is_empty() && guardrails.is_empty()) || !reads_context {
+                        &kp_context
+                    } else {
+                        let tags = self.store.tags(&key.region, &key.key_id)?;
+                        let aliases =
+                            self.store
+                                .aliases_of_key(&key.region, &key.account, &key.key_id)?;
+                        iam_context = kp_context
+                            .clone()
+                            .with_pairs(context::iam_only_key_properties(&tags, &aliases));
+                        &iam_context
+                    };
                 let (grants, grants_not_shown) =
                     self.grant_outcomes(caller, &principal, key, check)?;
                 let mut decision = decide::decide(&decide::Question {
@@ -155,7 +167,7 @@ impl Kms {
                     identity_context,
                     identity_policies: &identity,
                     session_policies: session,
-                    guardrails: &[],
+                    guardrails: &guardrails,
                     grants: &grants,
                 });
                 decision.grants_not_shown = grants_not_shown;
@@ -175,7 +187,7 @@ impl Kms {
                 identity_context: &base,
                 identity_policies: &identity,
                 session_policies: session,
-                guardrails: &[],
+                guardrails: &guardrails,
                 grants: &[],
             }),
             Resource::Role {
@@ -197,7 +209,7 @@ impl Kms {
                 identity_context: &base,
                 identity_policies: &identity,
                 session_policies: session,
-                guardrails: &[],
+                guardrails: &guardrails,
                 grants: &[],
             }),
             Resource::None => decide::decide(&decide::Question {
@@ -210,7 +222,7 @@ impl Kms {
                 identity_context: &base,
                 identity_policies: &identity,
                 session_policies: session,
-                guardrails: &[],
+                guardrails: &guardrails,
                 grants: &[],
             }),
         };

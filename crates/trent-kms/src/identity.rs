@@ -175,6 +175,8 @@ pub struct Directory {
     access_keys: HashMap<String, AccessKey>,
     identity_policies: HashMap<String, Vec<NamedPolicy>>,
     trust_policies: HashMap<String, String>,
+    /// Permissions boundaries, by user ARN or role ARN.
+    permissions_boundaries: HashMap<String, NamedPolicy>,
     principals: std::collections::HashSet<String>,
     /// Unique IDs of the declared users and roles, by ARN.
     unique_ids: HashMap<String, String>,
@@ -387,6 +389,18 @@ impl Directory {
         self.identity_policies
             .get(principal.principal_arn())
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// Sets the permissions boundary of a user ARN or role ARN.
+    pub fn set_permissions_boundary(&mut self, owner_arn: &str, policy: NamedPolicy) {
+        self.permissions_boundaries
+            .insert(owner_arn.to_string(), policy);
+    }
+
+    /// The permissions boundary that applies to a principal: its own (user) or its role's
+    /// (session). The account root has none.
+    pub fn permissions_boundary(&self, principal: &Principal) -> Option<&NamedPolicy> {
+        self.permissions_boundaries.get(principal.principal_arn())
     }
 
     pub fn set_trust_policy(&mut self, role_arn: &str, document: &str) {

@@ -158,6 +158,18 @@ impl Policy {
         self.reads_context
     }
 
+    /// A policy with no statements: it allows nothing and denies nothing. What a permissions
+    /// boundary naming a managed policy that no longer exists amounts to (it fails closed).
+    pub fn empty(kind: PolicyKind) -> Policy {
+        Policy {
+            kind,
+            version: Some(VERSION_2012.to_owned()),
+            id: None,
+            statements: Vec::new(),
+            reads_context: false,
+        }
+    }
+
     /// Parse and validate `text` under the rules of `kind`.
     pub fn parse(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
         if kind == PolicyKind::KeyPolicy {

@@ -391,6 +391,16 @@ pub trait Backend: Send + Sync {
     /// Replaces the tags of a user or role (the caller merged them).
     fn set_iam_tags(&self, owner: OwnerKind, account: &str, name: &str, tags: &Tags) -> Result<()>;
 
+    /// Sets (`Some(policy ARN)`) or removes the permissions boundary of a user or role
+    /// (`NotFound` if it does not exist).
+    fn set_permissions_boundary(
+        &self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<()>;
+
     /// Adds or replaces an inline policy of an existing user or role (`NotFound` otherwise).
     fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()>;
 

@@ -492,6 +492,17 @@ impl<B: Backend> Backend for CachedStore<B> {
         self.inner.set_iam_tags(owner, account, name, tags)
     }
 
+    fn set_permissions_boundary(
+        &self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<()> {
+        self.inner
+            .set_permissions_boundary(owner, account, name, boundary)
+    }
+
     fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()> {
         self.inner.put_inline_policy(policy)
     }

@@ -76,6 +76,8 @@ pub struct UserRecord {
     pub unique_id: String,
     pub created_ms: i64,
     pub tags: Tags,
+    /// The ARN of the managed policy set as the user's permissions boundary.
+    pub permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +92,8 @@ pub struct RoleRecord {
     pub trust_policy: Option<String>,
     pub max_session_duration: i64,
     pub description: Option<String>,
+    /// The ARN of the managed policy set as the role's permissions boundary.
+    pub permissions_boundary: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -271,6 +271,28 @@ impl IamState {
         }
     }
 
+    /// The tags and the permissions boundary of a user or role, to change in place.
+    fn owner_fields(
+        &mut self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+    ) -> Result<(&mut Tags, &mut Option<String>)> {
+        match owner {
+            OwnerKind::User => self
+                .users
+                .iter_mut()
+                .find(|(u, _)| u.account == account && same_name(&u.name, name))
+                .map(|(u, _)| (&mut u.tags, &mut u.permissions_boundary)),
+            OwnerKind::Role => self
+                .roles
+                .iter_mut()
+                .find(|(r, _)| r.account == account && same_name(&r.name, name))
+                .map(|(r, _)| (&mut r.tags, &mut r.permissions_boundary)),
+        }
+        .ok_or(StoreError::NotFound)
+    }
+
     /// Inline policies plus attachments of a user or role.
     fn policies_of(&self, owner: OwnerKind, account: &str, name: &str) -> usize {
         self.inline_policies
@@ -1177,19 +1199,22 @@ impl Backend for MemoryStore {
 
     fn set_iam_tags(&self, owner: OwnerKind, account: &str, name: &str, tags: &Tags) -> Result<()> {
         self.write_iam(|iam| {
-            let slot = match owner {
-                OwnerKind::User => iam
-                    .users
-                    .iter_mut()
-                    .find(|(u, _)| u.account == account && same_name(&u.name, name))
-                    .map(|(u, _)| &mut u.tags),
-                OwnerKind::Role => iam
-                    .roles
-                    .iter_mut()
-                    .find(|(r, _)| r.account == account && same_name(&r.name, name))
-                    .map(|(r, _)| &mut r.tags),
-            };
-            *slot.ok_or(StoreError::NotFound)? = tags.clone();
+            let (slot, _) = iam.owner_fields(owner, account, name)?;
+            *slot = tags.clone();
+            Ok(())
+        })
+    }
+
+    fn set_permissions_boundary(
+        &self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<()> {
+        self.write_iam(|iam| {
+            let (_, slot) = iam.owner_fields(owner, account, name)?;
+            *slot = boundary.map(str::to_string);
             Ok(())
         })
     }

@@ -370,6 +370,7 @@ impl Config {
                     unique_id: stable_unique_id("AIDA", id, &user.name),
                     created_ms: 0,
                     tags: user.tags.clone().into_iter().collect(),
+                    permissions_boundary: None,
                 });
                 for policy in &user.policies {
                     inline(&mut data, id, OwnerKind::User, &user.name, policy)?;
@@ -395,6 +396,7 @@ impl Config {
                     trust_policy: role.trust_policy.clone(),
                     max_session_duration: role.max_session_duration.unwrap_or(3600),
                     description: None,
+                    permissions_boundary: None,
                 });
                 for policy in &role.policies {
                     inline(&mut data, id, OwnerKind::Role, &role.name, policy)?;

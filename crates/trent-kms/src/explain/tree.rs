@@ -26,6 +26,9 @@ pub(super) fn tree(
         tree.push(key_policy_node(d, key_policy, subject, facts));
     }
     tree.push(identity_node(d, subject, hide_identity, facts));
+    if !d.guardrails.is_empty() {
+        tree.push(guardrails_node(d, hide_identity));
+    }
     if d.key_policy.is_some() {
         tree.push(grants_node(d, subject));
     }
@@ -184,6 +187,11 @@ fn identity_node(
                 other => format!("identity policies: {}", identity_allow_text(other)),
             }
         }
+        Reason::NoGuardrailAllows { guardrail, .. } if identity_allows(d) => format!(
+            "identity policies: an identity policy allows {}, but no {} does",
+            d.action,
+            guardrail.noun()
+        ),
         _ if !d.identity_consulted => match &facts.delegation_mismatch {
             Some(why) => format!(
                 "identity policies: not consulted: the key policy's delegation to account {account} does not cover this request ({why})"
@@ -213,6 +221,75 @@ fn identity_node(
     Node {
         text: identity_title,
         children: identity_children,
+    }
+}
+
+/// Whether a statement of the caller's identity policies allows the request (whatever else
+/// then kept it from being allowed).
+fn identity_allows(d: &Decision) -> bool {
+    d.identity_policies.iter().any(|p| {
+        p.evaluation
+            .statements
+            .iter()
+            .any(|s| s.applies && s.effect == trent_policy::Effect::Allow)
+    })
+}
+
+/// The guardrails that applied (permissions boundary, SCPs, RCPs): each policy with how it
+/// fared and its statements, under a title saying whether one of them decided. Session
+/// policies are shown with the identity policies, where `decide` records them.
+fn guardrails_node(d: &Decision, hide_identity: bool) -> Node {
+    let title = match &d.reason {
+        Reason::GuardrailDenies {
+            guardrail,
+            policy,
+            statement,
+        } if !hide_identity => format!(
+            "guardrails: {} {policy:?} {statement} explicitly denies",
+            guardrail.noun()
+        ),
+        Reason::GuardrailDenies { guardrail, .. } => {
+            format!("guardrails: a {} explicitly denies", guardrail.noun())
+        }
+        Reason::NoGuardrailAllows { guardrail, level } => match level {
+            Some(level) => format!(
+                "guardrails: no {} attached at {level} allows {}",
+                guardrail.noun(),
+                d.action
+            ),
+            None => format!("guardrails: no {} allows {}", guardrail.noun(), d.action),
+        },
+        _ => "guardrails: none of them decided this request".to_string(),
+    };
+    let children = d
+        .guardrails
+        .iter()
+        .map(|g| {
+            let at = g
+                .level
+                .as_deref()
+                .map(|l| format!(" (attached at {l})"))
+                .unwrap_or_default();
+            let fared = if g.evaluation.explicit_deny().is_some() {
+                "explicitly denies"
+            } else if g.evaluation.statements.iter().any(|s| s.applies) {
+                "allows"
+            } else {
+                "does not allow"
+            };
+            Node {
+                text: format!("{} {:?}{at}: {fared}", g.guardrail.noun(), g.name),
+                children: if hide_identity {
+                    Vec::new()
+                } else {
+                    statement_nodes(&g.evaluation.statements)
+                },
+            }
+        })
+        .collect();
+    Node {
+        text: title,
+        children,
     }
 }
 

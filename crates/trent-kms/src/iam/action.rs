@@ -54,6 +54,8 @@ query_actions! {
         AttachUserPolicy, AttachRolePolicy, DetachUserPolicy, DetachRolePolicy,
         ListAttachedUserPolicies, ListAttachedRolePolicies,
         ListInstanceProfilesForRole,
+        PutUserPermissionsBoundary, PutRolePermissionsBoundary,
+        DeleteUserPermissionsBoundary, DeleteRolePermissionsBoundary,
         CreateAccessKey, ListAccessKeys, DeleteAccessKey,
     }
 }

@@ -9,7 +9,7 @@ use super::action::QueryAction;
 use super::query::{Params, QueryService};
 use super::request::Request;
 use super::wire::{IamError, IamResult, Xml};
-use super::{access_keys, entities, policies, sts};
+use super::{access_keys, boundaries, entities, policies, sts};
 use crate::call::{Authorization, Call};
 use crate::identity::Caller;
 use crate::service::Kms;
@@ -82,6 +82,10 @@ fn run(r: &Request<'_>) -> IamResult<Vec<Xml>> {
         A::ListAttachedUserPolicies => entities::list_attached(r, User),
         A::ListAttachedRolePolicies => entities::list_attached(r, Role),
         A::ListInstanceProfilesForRole => entities::list_instance_profiles_for_role(r),
+        A::PutUserPermissionsBoundary => boundaries::put(r, User),
+        A::PutRolePermissionsBoundary => boundaries::put(r, Role),
+        A::DeleteUserPermissionsBoundary => boundaries::delete(r, User),
+        A::DeleteRolePermissionsBoundary => boundaries::delete(r, Role),
         A::CreatePolicy => policies::create(r),
         A::GetPolicy => policies::get(r),
         A::DeletePolicy => policies::delete(r),

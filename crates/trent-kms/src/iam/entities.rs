@@ -5,6 +5,7 @@ use trent_policy::PolicyKind;
 use trent_store::StoreError;
 use trent_store::iam::{AttachmentRecord, InlinePolicyRecord, OwnerKind, RoleRecord, UserRecord};
 
+use super::boundaries::{authorize_with_boundary, boundary_param, check_boundary_policy};
 use super::ids;
 use super::query::{
     check_name, check_path, check_tag_key, iso8601, parse_document, same_name, url_encode,
@@ -39,7 +40,11 @@ pub(super) fn create_user(r: &Request<'_>) -> IamResult<Vec<Xml>> {
     check_name(name, "userName", 64)?;
     let path = p.get("Path").unwrap_or("/");
     check_path(path, "path")?;
-    r.authorize(super::user_arn(&r.account, path, name))?;
+    let boundary = boundary_param(r)?;
+    authorize_with_boundary(r, super::user_arn(&r.account, path, name), boundary)?;
+    if let Some(arn) = boundary {
+        check_boundary_policy(r, arn)?;
+    }
     let user = UserRecord {
         account: r.account.clone(),
         name: name.to_string(),
@@ -47,6 +52,7 @@ pub(super) fn create_user(r: &Request<'_>) -> IamResult<Vec<Xml>> {
         unique_id: ids::unique_id("AIDA")?,
         created_ms: r.now,
         tags: p.tags()?,
+        permissions_boundary: boundary.map(str::to_string),
     };
     match r.kms.store.create_iam_user(&user) {
         Err(StoreError::AlreadyExists) => {
@@ -67,8 +73,12 @@ pub(super) fn create_role(r: &Request<'_>) -> IamResult<Vec<Xml>> {
     let path = p.get("Path").unwrap_or("/");
     check_path(path, "path")?;
     let trust = p.require("AssumeRolePolicyDocument", "assumeRolePolicyDocument")?;
-    r.authorize(super::role_arn(&r.account, path, name))?;
+    let boundary = boundary_param(r)?;
+    authorize_with_boundary(r, super::role_arn(&r.account, path, name), boundary)?;
     parse_document(trust, PolicyKind::TrustPolicy)?;
+    if let Some(arn) = boundary {
+        check_boundary_policy(r, arn)?;
+    }
     let max: i64 = match p.get("MaxSessionDuration") {
         None => 3600,
         Some(v) => v.parse().map_err(|_| {
@@ -96,6 +106,7 @@ pub(super) fn create_role(r: &Request<'_>) -> IamResult<Vec<Xml>> {
         trust_policy: Some(trust.to_string()),
         max_session_duration: max,
         description: p.get("Description").map(str::to_string),
+        permissions_boundary: boundary.map(str::to_string),
     };
     match r.kms.store.create_iam_role(&role) {
         Err(StoreError::AlreadyExists) => {
@@ -183,12 +194,7 @@ pub(super) fn list(r: &Request<'_>, kind: OwnerKind) -> IamResult<Vec<Xml>> {
                 .users
                 .iter()
                 .filter(|u| u.account == r.account && u.path.starts_with(prefix))
-                .map(|u| {
-                    // ListUsers leaves tags out (GetUser and ListUserTags show them).
-                    let mut x = user_xml(u);
-                    x.retain(|e| !matches!(e, Xml::Node("Tags", _)));
-                    x
-                })
+                .map(|u| listed(user_xml(u)))
                 .collect();
             vec![Xml::list("Users", users), not_truncated()]
         }
@@ -197,11 +203,19 @@ pub(super) fn list(r: &Request<'_>, kind: OwnerKind) -> IamResult<Vec<Xml>> {
                 .roles
                 .iter()
                 .filter(|role| role.account == r.account && role.path.starts_with(prefix))
-                .map(role_xml)
+                .map(|role| listed(role_xml(role)))
                 .collect();
             vec![Xml::list("Roles", roles), not_truncated()]
         }
     })
+}
+
+/// An entity as IAM's listing operations show it: without its tags and permissions boundary
+/// (`GetUser`/`GetRole` and `List*Tags` show them), as AWS documents for `ListUsers` and
+/// `ListRoles`.
+fn listed(mut entity: Vec<Xml>) -> Vec<Xml> {
+    entity.retain(|e| !matches!(e, Xml::Node("Tags" | "PermissionsBoundary", _)));
+    entity
 }
 
 /// `ListInstanceProfilesForRole`. Trent has no instance profiles, so a role that exists has

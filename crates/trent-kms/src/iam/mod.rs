@@ -17,6 +17,7 @@ use crate::service::Kms;
 mod access_keys;
 pub mod action;
 pub mod api;
+mod boundaries;
 mod entities;
 pub mod ids;
 mod policies;
@@ -113,6 +114,23 @@ fn parse_identity_policy(name: &str, document: &str) -> Option<NamedPolicy> {
     }
 }
 
+/// The path of service-linked roles.
+pub const SERVICE_LINKED_ROLE_PATH: &str = "/aws-service-role/";
+
+/// The permissions boundary a user or role names by ARN: the managed policy's default version,
+/// or, if that policy no longer exists or no longer parses, a policy that allows nothing (a
+/// boundary fails closed).
+fn boundary_policy(arn: &str, managed: &HashMap<String, (&str, &str)>) -> NamedPolicy {
+    managed
+        .get(arn)
+        .and_then(|(name, document)| parse_identity_policy(name, document))
+        .unwrap_or_else(|| NamedPolicy {
+            name: arn.rsplit('/').next().unwrap_or(arn).to_string(),
+            document: String::new(),
+            policy: Arc::new(Policy::empty(PolicyKind::IdentityPolicy)),
+        })
+}
+
 /// Builds the directory from stored identities with plaintext secrets. Sessions that expired
 /// more than a day before `now_ms` and sessions of deleted roles are left out.
 pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
@@ -156,6 +174,9 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
         let arn = user_arn(&u.account, &u.path, &u.name);
         dir.add_principal(&arn);
         dir.set_unique_id(&arn, &u.unique_id);
+        if let Some(boundary) = &u.permissions_boundary {
+            dir.set_permissions_boundary(&arn, boundary_policy(boundary, &managed));
+        }
     }
     for r in &data.roles {
         let arn = role_arn(&r.account, &r.path, &r.name);
@@ -163,6 +184,13 @@ pub fn build_directory(data: &PlainIdentities, now_ms: i64) -> Directory {
         dir.set_unique_id(&arn, &r.unique_id);
         if let Some(trust) = &r.trust_policy {
             dir.set_trust_policy(&arn, trust);
+        }
+        // Service-linked roles are exempt from permissions boundaries (IAM refuses to set one;
+        // an imported one would not apply).
+        if let Some(boundary) = &r.permissions_boundary
+            && !r.path.starts_with(SERVICE_LINKED_ROLE_PATH)
+        {
+            dir.set_permissions_boundary(&arn, boundary_policy(boundary, &managed));
         }
     }
     for p in &data.inline_policies {
@@ -429,5 +457,85 @@ impl Kms {
         }
         self.directory.set(Arc::new(build_directory(&plain, now)));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trent_store::iam::ManagedPolicyRecord;
+
+    use super::*;
+
+    fn user(name: &str, boundary: Option<&str>) -> UserRecord {
+        UserRecord {
+            account: "111122223333".into(),
+            name: name.into(),
+            path: "/".into(),
+            unique_id: format!("AIDA{}", name.to_ascii_uppercase()),
+            created_ms: 0,
+            tags: Vec::new(),
+            permissions_boundary: boundary.map(str::to_string),
+        }
+    }
+
+    fn role(name: &str, path: &str, boundary: &str) -> RoleRecord {
+        RoleRecord {
+            account: "111122223333".into(),
+            name: name.into(),
+            path: path.into(),
+            unique_id: format!("AROA{}", name.to_ascii_uppercase()),
+            created_ms: 0,
+            tags: Vec::new(),
+            trust_policy: None,
+            max_session_duration: 3600,
+            description: None,
+            permissions_boundary: Some(boundary.into()),
+        }
+    }
+
+    #[test]
+    fn boundaries_resolve_to_their_policy_fail_closed_and_skip_service_linked_roles() {
+        let limits = "arn:aws:iam::111122223333:policy/limits";
+        let data = PlainIdentities {
+            accounts: vec!["111122223333".into()],
+            users: vec![
+                user("bounded", Some(limits)),
+                user("dangling", Some("arn:aws:iam::111122223333:policy/gone")),
+                user("free", None),
+            ],
+            roles: vec![role(
+                "AWSServiceRoleForX",
+                SERVICE_LINKED_ROLE_PATH,
+                limits,
+            )],
+            policies: vec![ManagedPolicyRecord {
+                account: "111122223333".into(),
+                name: "limits".into(),
+                path: "/".into(),
+                unique_id: "ANPA1".into(),
+                created_ms: 0,
+                updated_ms: 0,
+                description: None,
+                default_version: "v1".into(),
+                versions: vec![trent_store::iam::PolicyVersionRecord {
+                    version_id: "v1".into(),
+                    document: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*"}]}"#.into(),
+                    created_ms: 0,
+                }],
+            }],
+            ..Default::default()
+        };
+        let dir = build_directory(&data, 0);
+        let of = |u: &UserRecord| dir.permissions_boundary(&user_principal(u));
+        let bounded = of(&data.users[0]).expect("bounded has a boundary");
+        assert_eq!(bounded.name, "limits");
+        assert!(bounded.document.contains("kms:Encrypt"));
+        // A boundary whose policy is gone allows nothing, rather than nothing being limited.
+        let dangling = of(&data.users[1]).expect("a dangling boundary still applies");
+        assert_eq!(dangling.name, "gone");
+        assert_eq!(*dangling.policy, Policy::empty(PolicyKind::IdentityPolicy));
+        assert!(of(&data.users[2]).is_none());
+        let service_linked = session_principal(&data.roles[0], "s", &[]);
+        assert!(dir.permissions_boundary(&service_linked).is_none());
     }
 }

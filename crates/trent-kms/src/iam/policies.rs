@@ -44,7 +44,7 @@ pub(super) fn create(r: &Request<'_>) -> IamResult<Vec<Xml>> {
         other => other?,
     }
     r.changed()?;
-    Ok(vec![Xml::Node("Policy", policy_xml(&policy, 0))])
+    Ok(vec![Xml::Node("Policy", policy_xml(&policy, (0, 0)))])
 }
 
 /// The policy a request names with `PolicyArn`, authorized on that ARN.
@@ -61,7 +61,7 @@ pub(super) fn get(r: &Request<'_>) -> IamResult<Vec<Xml>> {
     let (policy, arn) = named(r)?;
     Ok(vec![Xml::Node(
         "Policy",
-        policy_xml(&policy, r.attachments_of(arn)),
+        policy_xml(&policy, r.uses_of(arn)),
     )])
 }
 
@@ -93,20 +93,25 @@ pub(super) fn get_version(r: &Request<'_>) -> IamResult<Vec<Xml>> {
 
 pub(super) fn delete(r: &Request<'_>) -> IamResult<Vec<Xml>> {
     let (policy, arn) = named(r)?;
+    // A policy in use as a permissions boundary cannot go either (the store refuses attached
+    // ones itself).
+    if r.uses_of(arn).1 > 0 {
+        return Err(attached());
+    }
     match r
         .kms
         .store
         .delete_managed_policy(&r.account, &policy.name, arn)
     {
-        Err(StoreError::Conflict(_)) => {
-            return Err(IamError::delete_conflict(
-                "Cannot delete a policy attached to entities.",
-            ));
-        }
+        Err(StoreError::Conflict(_)) => return Err(attached()),
         other => other?,
     }
     r.changed()?;
     Ok(vec![])
+}
+
+fn attached() -> IamError {
+    IamError::delete_conflict("Cannot delete a policy attached to entities.")
 }
 
 pub(super) fn list(r: &Request<'_>) -> IamResult<Vec<Xml>> {
@@ -122,8 +127,8 @@ pub(super) fn list(r: &Request<'_>) -> IamResult<Vec<Xml>> {
         .filter(|pol| pol.account == r.account && pol.path.starts_with(prefix))
         // Trent has no AWS managed policies.
         .filter(|_| scope != "AWS")
-        .map(|pol| (pol, r.attachments_of(&pol.arn())))
-        .filter(|(_, n)| !only_attached || *n > 0)
+        .map(|pol| (pol, r.uses_of(&pol.arn())))
+        .filter(|(_, (attached, _))| !only_attached || *attached > 0)
         .map(|(pol, n)| policy_xml(pol, n))
         .collect();
     Ok(vec![Xml::list("Policies", policies), not_truncated()])

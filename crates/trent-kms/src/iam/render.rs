@@ -22,6 +22,9 @@ pub(super) fn user_xml(u: &UserRecord) -> Vec<Xml> {
         Xml::text("Arn", super::user_arn(&u.account, &u.path, &u.name)),
         Xml::text("CreateDate", iso8601(u.created_ms)),
     ];
+    if let Some(arn) = &u.permissions_boundary {
+        v.push(super::boundaries::boundary_xml(arn));
+    }
     if !u.tags.is_empty() {
         v.push(tags_xml(&u.tags));
     }
@@ -46,13 +49,21 @@ pub(super) fn role_xml(r: &RoleRecord) -> Vec<Xml> {
         "MaxSessionDuration",
         r.max_session_duration.to_string(),
     ));
+    if let Some(arn) = &r.permissions_boundary {
+        v.push(super::boundaries::boundary_xml(arn));
+    }
     if !r.tags.is_empty() {
         v.push(tags_xml(&r.tags));
     }
     v
 }
 
-pub(super) fn policy_xml(p: &ManagedPolicyRecord, attachments: usize) -> Vec<Xml> {
+/// A managed policy, with how many users and roles it is attached to and how many use it as
+/// their permissions boundary.
+pub(super) fn policy_xml(
+    p: &ManagedPolicyRecord,
+    (attachments, boundaries): (usize, usize),
+) -> Vec<Xml> {
     let mut v = vec![
         Xml::text("PolicyName", &p.name),
         Xml::text("PolicyId", &p.unique_id),
@@ -60,7 +71,7 @@ pub(super) fn policy_xml(p: &ManagedPolicyRecord, attachments: usize) -> Vec<Xml
         Xml::text("Path", &p.path),
         Xml::text("DefaultVersionId", &p.default_version),
         Xml::text("AttachmentCount", attachments.to_string()),
-        Xml::text("PermissionsBoundaryUsageCount", "0"),
+        Xml::text("PermissionsBoundaryUsageCount", boundaries.to_string()),
         Xml::text("IsAttachable", "true"),
     ];
     if let Some(d) = &p.description {

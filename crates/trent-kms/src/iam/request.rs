@@ -139,12 +139,27 @@ impl Request<'_> {
             })
     }
 
-    pub fn attachments_of(&self, arn: &str) -> usize {
-        self.stored()
+    /// How many users and roles the managed policy `arn` is attached to, and how many use it as
+    /// their permissions boundary.
+    pub fn uses_of(&self, arn: &str) -> (usize, usize) {
+        let stored = self.stored();
+        let attachments = stored
             .attachments
             .iter()
             .filter(|a| a.policy_arn == arn)
+            .count();
+        let boundary = Some(arn);
+        let boundaries = stored
+            .users
+            .iter()
+            .filter(|u| u.permissions_boundary.as_deref() == boundary)
             .count()
+            + stored
+                .roles
+                .iter()
+                .filter(|r| r.permissions_boundary.as_deref() == boundary)
+                .count();
+        (attachments, boundaries)
     }
 }
 

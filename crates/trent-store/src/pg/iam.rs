@@ -45,8 +45,8 @@ pub(super) fn load(c: &mut Transaction<'_>) -> Result<IamData<Vec<u8>>> {
         data.accounts.push(r.try_get(0)?);
     }
     for r in c.query(
-        "SELECT account, name, path, unique_id, created_ms, tags FROM iam_users \
-         ORDER BY account, lower(name)",
+        "SELECT account, name, path, unique_id, created_ms, tags, permissions_boundary \
+         FROM iam_users ORDER BY account, lower(name)",
         &[],
     )? {
         let tags: String = r.try_get(5)?;
@@ -57,11 +57,13 @@ pub(super) fn load(c: &mut Transaction<'_>) -> Result<IamData<Vec<u8>>> {
             unique_id: r.try_get(3)?,
             created_ms: r.try_get(4)?,
             tags: parse_json("user tags", &tags)?,
+            permissions_boundary: r.try_get(6)?,
         });
     }
     for r in c.query(
         "SELECT account, name, path, unique_id, created_ms, tags, trust_policy, \
-         max_session_duration, description FROM iam_roles ORDER BY account, lower(name)",
+         max_session_duration, description, permissions_boundary FROM iam_roles \
+         ORDER BY account, lower(name)",
         &[],
     )? {
         let tags: String = r.try_get(5)?;
@@ -75,6 +77,7 @@ pub(super) fn load(c: &mut Transaction<'_>) -> Result<IamData<Vec<u8>>> {
             trust_policy: r.try_get(6)?,
             max_session_duration: r.try_get(7)?,
             description: r.try_get(8)?,
+            permissions_boundary: r.try_get(9)?,
         });
     }
     for r in c.query(
@@ -232,8 +235,8 @@ pub(super) fn replace_config(tx: &mut Transaction<'_>, data: &IamData<Vec<u8>>) 
 /// `AlreadyExists` if the name (ignoring case) or the unique ID is taken.
 pub(super) fn insert_user(tx: &mut Transaction<'_>, u: &UserRecord, source: &str) -> Result<()> {
     insert_or_exists(tx.execute(
-        "INSERT INTO iam_users (account, name, path, unique_id, created_ms, tags, source) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO iam_users (account, name, path, unique_id, created_ms, tags, source, \
+         permissions_boundary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &[
             &u.account,
             &u.name,
@@ -242,6 +245,7 @@ pub(super) fn insert_user(tx: &mut Transaction<'_>, u: &UserRecord, source: &str
             &u.created_ms,
             &to_json(&u.tags)?,
             &source,
+            &u.permissions_boundary,
         ],
     ))
 }
@@ -250,8 +254,8 @@ pub(super) fn insert_user(tx: &mut Transaction<'_>, u: &UserRecord, source: &str
 pub(super) fn insert_role(tx: &mut Transaction<'_>, r: &RoleRecord, source: &str) -> Result<()> {
     insert_or_exists(tx.execute(
         "INSERT INTO iam_roles (account, name, path, unique_id, created_ms, tags, \
-         trust_policy, max_session_duration, description, source) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         trust_policy, max_session_duration, description, source, permissions_boundary) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         &[
             &r.account,
             &r.name,
@@ -263,6 +267,7 @@ pub(super) fn insert_role(tx: &mut Transaction<'_>, r: &RoleRecord, source: &str
             &r.max_session_duration,
             &r.description,
             &source,
+            &r.permissions_boundary,
         ],
     ))
 }
@@ -397,6 +402,20 @@ pub(super) fn set_tags(
         owner_table(owner)
     );
     one_row(tx.execute(&sql, &[&account, &name, &to_json(tags)?])?)
+}
+
+pub(super) fn set_permissions_boundary(
+    tx: &mut Transaction<'_>,
+    owner: OwnerKind,
+    account: &str,
+    name: &str,
+    boundary: Option<&str>,
+) -> Result<()> {
+    let sql = format!(
+        "UPDATE {} SET permissions_boundary = $3 WHERE account = $1 AND lower(name) = lower($2)",
+        owner_table(owner)
+    );
+    one_row(tx.execute(&sql, &[&account, &name, &boundary])?)
 }
 
 /// Adds or replaces an inline policy of an existing user or role.

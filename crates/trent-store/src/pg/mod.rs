@@ -1212,6 +1212,18 @@ impl Backend for PostgresStore {
         self.write_identities(|tx| iam::set_tags(tx, owner, account, name, tags))
     }
 
+    fn set_permissions_boundary(
+        &self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<()> {
+        self.write_identities(|tx| {
+            iam::set_permissions_boundary(tx, owner, account, name, boundary)
+        })
+    }
+
     fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()> {
         self.write_identities(|tx| iam::put_inline(tx, policy))
     }

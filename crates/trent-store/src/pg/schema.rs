@@ -250,6 +250,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX ended_grants_by_grantee ON ended_grants (region, key_id, grantee_principal);
     "#,
+    // 3 (SQLite's 12): the permissions boundary (a managed policy's ARN) of users and roles.
+    r#"
+    ALTER TABLE iam_users ADD COLUMN permissions_boundary TEXT COLLATE "C";
+    ALTER TABLE iam_roles ADD COLUMN permissions_boundary TEXT COLLATE "C";
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -36,8 +36,8 @@ fn insert_user(tx: &Transaction<'_>, u: &UserRecord, source: &str, replace: bool
     };
     insert_or_exists(tx.execute(
         &format!(
-            "{verb} INTO iam_users (account, name, path, unique_id, created_ms, tags, source) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            "{verb} INTO iam_users (account, name, path, unique_id, created_ms, tags, source, \
+             permissions_boundary) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         ),
         params![
             u.account,
@@ -46,7 +46,8 @@ fn insert_user(tx: &Transaction<'_>, u: &UserRecord, source: &str, replace: bool
             u.unique_id,
             u.created_ms,
             tags_json(&u.tags),
-            source
+            source,
+            u.permissions_boundary
         ],
     ))
 }
@@ -60,8 +61,8 @@ fn insert_role(tx: &Transaction<'_>, r: &RoleRecord, source: &str, replace: bool
     insert_or_exists(tx.execute(
         &format!(
             "{verb} INTO iam_roles (account, name, path, unique_id, created_ms, tags, \
-             trust_policy, max_session_duration, description, source) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+             trust_policy, max_session_duration, description, source, permissions_boundary) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
         ),
         params![
             r.account,
@@ -73,7 +74,8 @@ fn insert_role(tx: &Transaction<'_>, r: &RoleRecord, source: &str, replace: bool
             r.trust_policy,
             r.max_session_duration,
             r.description,
-            source
+            source,
+            r.permissions_boundary
         ],
     ))
 }
@@ -153,8 +155,8 @@ impl SqliteStore {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         let mut s = conn.prepare(
-            "SELECT account, name, path, unique_id, created_ms, tags FROM iam_users \
-             ORDER BY account, name",
+            "SELECT account, name, path, unique_id, created_ms, tags, permissions_boundary \
+             FROM iam_users ORDER BY account, name",
         )?;
         let rows = s.query_map([], |r| {
             Ok((
@@ -165,6 +167,7 @@ impl SqliteStore {
                     unique_id: r.get(3)?,
                     created_ms: r.get(4)?,
                     tags: Vec::new(),
+                    permissions_boundary: r.get(6)?,
                 },
                 r.get::<_, String>(5)?,
             ))
@@ -176,7 +179,8 @@ impl SqliteStore {
         }
         let mut s = conn.prepare(
             "SELECT account, name, path, unique_id, created_ms, tags, trust_policy, \
-             max_session_duration, description FROM iam_roles ORDER BY account, name",
+             max_session_duration, description, permissions_boundary FROM iam_roles \
+             ORDER BY account, name",
         )?;
         let rows = s.query_map([], |r| {
             Ok((
@@ -190,6 +194,7 @@ impl SqliteStore {
                     trust_policy: r.get(6)?,
                     max_session_duration: r.get(7)?,
                     description: r.get(8)?,
+                    permissions_boundary: r.get(9)?,
                 },
                 r.get::<_, String>(5)?,
             ))
@@ -477,6 +482,22 @@ impl SqliteStore {
                 owner_table(owner)
             );
             one_row(tx.execute(&sql, params![account, name, tags_json(tags)])?)
+        })
+    }
+
+    pub(crate) fn set_permissions_boundary(
+        &self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let sql = format!(
+                "UPDATE {} SET permissions_boundary = ?3 WHERE account = ?1 AND name = ?2",
+                owner_table(owner)
+            );
+            one_row(tx.execute(&sql, params![account, name, boundary])?)
         })
     }
 

@@ -277,6 +277,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX ended_grants_by_grantee ON ended_grants (region, key_id, grantee_principal);
     "#,
+    // 12: the permissions boundary (a managed policy's ARN) of users and roles.
+    r#"
+    ALTER TABLE iam_users ADD COLUMN permissions_boundary TEXT;
+    ALTER TABLE iam_roles ADD COLUMN permissions_boundary TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1116,6 +1116,16 @@ impl Backend for SqliteStore {
         SqliteStore::set_iam_tags(self, owner, account, name, tags)
     }
 
+    fn set_permissions_boundary(
+        &self,
+        owner: OwnerKind,
+        account: &str,
+        name: &str,
+        boundary: Option<&str>,
+    ) -> Result<()> {
+        SqliteStore::set_permissions_boundary(self, owner, account, name, boundary)
+    }
+
     fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()> {
         SqliteStore::put_inline_policy(self, policy)
     }

@@ -137,6 +137,8 @@ gated! {
     fn update_role_trust_policy(&self, account: &str, name: &str, document: &str) -> Result<()>;
     fn set_iam_tags(&self, owner: OwnerKind, account: &str, name: &str, tags: &Tags)
         -> Result<()>;
+    fn set_permissions_boundary(&self, owner: OwnerKind, account: &str, name: &str,
+        boundary: Option<&str>) -> Result<()>;
     fn put_inline_policy(&self, policy: &InlinePolicyRecord) -> Result<()>;
     fn delete_inline_policy(&self, account: &str, owner: OwnerKind, owner_name: &str,
         name: &str) -> Result<()>;

@@ -1390,14 +1390,30 @@ pub fn users_and_roles(store: &Store) {
             &vec![("r".into(), "1".into())],
         )
         .unwrap();
+    let boundary = format!("arn:aws:iam::{ACCOUNT}:policy/limits");
+    store
+        .set_permissions_boundary(OwnerKind::Role, ACCOUNT, "ADMIN", Some(&boundary))
+        .unwrap();
+    assert!(matches!(
+        store.set_permissions_boundary(OwnerKind::Role, ACCOUNT, "nope", None),
+        Err(StoreError::NotFound)
+    ));
     let roles = store.load_iam().unwrap().roles;
     assert_eq!(
         roles,
         [trent_store::iam::RoleRecord {
             trust_policy: Some(trust.into()),
             tags: vec![("r".into(), "1".into())],
+            permissions_boundary: Some(boundary),
             ..role("Admin", "AROA1")
         }]
+    );
+    store
+        .set_permissions_boundary(OwnerKind::Role, ACCOUNT, "Admin", None)
+        .unwrap();
+    assert_eq!(
+        store.load_iam().unwrap().roles[0].permissions_boundary,
+        None
     );
     assert!(matches!(
         store.delete_iam_role(ACCOUNT, "nope"),

@@ -103,6 +103,7 @@ pub fn user(name: &str, unique_id: &str) -> UserRecord {
         unique_id: unique_id.into(),
         created_ms: 1,
         tags: vec![("team".into(), "a".into())],
+        permissions_boundary: Some(format!("arn:aws:iam::{ACCOUNT}:policy/boundary")),
     }
 }
 
@@ -117,6 +118,7 @@ pub fn role(name: &str, unique_id: &str) -> RoleRecord {
         trust_policy: None,
         max_session_duration: 3600,
         description: Some("a role".into()),
+        permissions_boundary: None,
     }
 }
 

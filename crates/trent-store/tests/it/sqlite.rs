@@ -47,15 +47,18 @@ fn keys_stored_before_the_key_manager_and_primary_region_columns_migrate() {
         .unwrap();
     drop(store);
     // The database as the schema before the key_manager, primary_region and meta migrations
-    // left it: with the grant-provenance one after them they are the last four, so undoing them
-    // is dropping their tables, columns and index and stepping the version back. One key was
+    // left it: with the grant-provenance and permissions-boundary ones after them they are the
+    // last five, so undoing them is dropping their tables, columns and index and stepping the
+    // version back. One key was
     // multi-Region then (a primary: no replicas existed).
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     conn.execute_batch(&format!(
-        "DROP TABLE ended_grants; ALTER TABLE grants DROP COLUMN created_by; \
+        "ALTER TABLE iam_users DROP COLUMN permissions_boundary; \
+         ALTER TABLE iam_roles DROP COLUMN permissions_boundary; \
+         DROP TABLE ended_grants; ALTER TABLE grants DROP COLUMN created_by; \
          ALTER TABLE grants DROP COLUMN created_request_id; \
          DROP TABLE meta; DROP INDEX keys_by_id; ALTER TABLE keys DROP COLUMN primary_region; \
          ALTER TABLE keys DROP COLUMN key_manager; \
@@ -64,7 +67,7 @@ fn keys_stored_before_the_key_manager_and_primary_region_columns_migrate() {
            current_material, policy_principal_ids, rotation_period_days, next_rotation_ms \
            FROM keys WHERE key_id = 'k1'; \
          PRAGMA user_version = {};",
-        version - 4
+        version - 5
     ))
     .unwrap();
     drop(conn);
