@@ -22,23 +22,7 @@ stop() {
     wait "$server_pid" || true
     server_pid=""
 }
-field() { # json-file python-expression-on-d
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
 
-# Runs `aws SERVICE OP ARGS...` and asserts it fails with exactly CODE and MESSAGE.
-expect_error() { # code message service op args...
-    local code=$1 message=$2 service=$3 op=$4
-    shift 4
-    local out="$work/err.out" err="$work/err.err" rc=0
-    aws --endpoint-url "$endpoint" "$service" "$op" "$@" >"$out" 2>"$err" || rc=$?
-    local operation
-    operation=$(sed -E 's/(^|-)([a-z])/\U\2/g' <<<"$op")
-    expect_eq "$service $op exit status (stderr: $(cat "$err"))" 255 "$rc"
-    expect_eq "$service $op error" \
-        "An error occurred ($code) when calling the $operation operation: $message" \
-        "$(grep -v '^$' "$err")"
-}
 
 # The last audit record whose eventName is $1, as JSON.
 last_record() { # event-name
@@ -79,14 +63,14 @@ expect_eq "ListUserTags" "stage	test
 team	kms" "$(a iam list-user-tags --user-name dev --query 'sort_by(Tags,&Key)[].[Key,Value]' --output text)"
 
 step "no identity-based policy allows iam:CreateRole: AWS's message"
-expect_error AccessDenied \
+expect_aws_error AccessDenied \
     "User: $dev_arn is not authorized to perform: iam:CreateRole on resource: arn:aws:iam::$account:role/app because no identity-based policy allows the iam:CreateRole action" \
     iam create-role --role-name app --assume-role-policy-document "$trust"
-expect_error AccessDenied \
+expect_aws_error AccessDenied \
     "User: $dev_arn is not authorized to perform: iam:UntagUser on resource: $dev_arn with an explicit deny in an identity-based policy" \
     iam untag-user --user-name dev --tag-keys team
 as_root
-expect_error NoSuchEntity "The role with name app cannot be found." iam get-role --role-name app
+expect_aws_error NoSuchEntity "The role with name app cannot be found." iam get-role --role-name app
 expect_eq "the denied untag changed nothing" "2" \
     "$(a iam list-user-tags --user-name dev --query 'length(Tags)')"
 
@@ -121,7 +105,7 @@ a iam tag-role --role-name app --tags Key=owner,Value=dev Key=tier,Value=1
 a iam untag-role --role-name app --tag-keys tier
 expect_eq "ListRoleTags" "owner	dev" \
     "$(a iam list-role-tags --role-name app --query 'Tags[].[Key,Value]' --output text)"
-expect_error NoSuchEntity "The role with name nope cannot be found." iam list-role-tags --role-name nope
+expect_aws_error NoSuchEntity "The role with name nope cannot be found." iam list-role-tags --role-name nope
 a iam untag-user --user-name dev --tag-keys team
 expect_eq "UntagUser as root" "stage" \
     "$(a iam list-user-tags --user-name dev --query 'Tags[].Key' --output text)"
@@ -144,7 +128,7 @@ start_server "$data" "" --authz off
 as_dev
 a iam delete-role --role-name audited
 as_root
-expect_error NoSuchEntity "The role with name audited cannot be found." iam get-role --role-name audited
+expect_aws_error NoSuchEntity "The role with name audited cannot be found." iam get-role --role-name audited
 stop
 
 echo "OK"

@@ -18,22 +18,6 @@ a() { aws --endpoint-url "$endpoint" "$@"; }
 explain() { "$TRENT_BIN" explain --endpoint-url "$endpoint" "$@"; }
 as_root() { export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test; unset AWS_SESSION_TOKEN; }
 as_app() { export AWS_ACCESS_KEY_ID=$app_key AWS_SECRET_ACCESS_KEY=$app_secret; }
-field() { # json-file python-expression-on-d
-    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
-}
-# Runs `aws SERVICE OP ARGS...` and asserts it fails with exactly CODE and MESSAGE.
-expect_error() { # code message service op args...
-    local code=$1 message=$2 service=$3 op=$4
-    shift 4
-    local out="$work/err.out" err="$work/err.err" rc=0
-    aws --endpoint-url "$endpoint" "$service" "$op" "$@" >"$out" 2>"$err" || rc=$?
-    local operation
-    operation=$(sed -E 's/(^|-)([a-z])/\U\2/g' <<<"$op")
-    expect_eq "$service $op exit status (stderr: $(cat "$err"))" 255 "$rc"
-    expect_eq "$service $op error" \
-        "An error occurred ($code) when calling the $operation operation: $message" \
-        "$(grep -v '^$' "$err")"
-}
 
 app_arn="arn:aws:iam::$account:user/app"
 boundary_arn="arn:aws:iam::$account:policy/encrypt-only"
@@ -65,21 +49,21 @@ expect_eq "Decrypt" "aGVsbG8=" \
 
 step "bad boundaries are refused and change nothing"
 as_root
-expect_error NoSuchEntity \
+expect_aws_error NoSuchEntity \
     "Scope ARN: arn:aws:iam::$account:policy/nope does not exist or is not attachable." \
     iam put-user-permissions-boundary --user-name app \
     --permissions-boundary "arn:aws:iam::$account:policy/nope"
 # Trent has no AWS managed policies.
-expect_error NoSuchEntity \
+expect_aws_error NoSuchEntity \
     "Scope ARN: arn:aws:iam::aws:policy/AdministratorAccess does not exist or is not attachable." \
     iam put-user-permissions-boundary --user-name app \
     --permissions-boundary arn:aws:iam::aws:policy/AdministratorAccess
-expect_error NoSuchEntity "The user with name ghost cannot be found." \
+expect_aws_error NoSuchEntity "The user with name ghost cannot be found." \
     iam put-user-permissions-boundary --user-name ghost --permissions-boundary "$boundary_arn"
-expect_error NoSuchEntity \
+expect_aws_error NoSuchEntity \
     "Scope ARN: arn:aws:iam::$account:policy/nope does not exist or is not attachable." \
     iam create-user --user-name never --permissions-boundary "arn:aws:iam::$account:policy/nope"
-expect_error NoSuchEntity "The user with name never cannot be found." iam get-user --user-name never
+expect_aws_error NoSuchEntity "The user with name never cannot be found." iam get-user --user-name never
 expect_eq "app has no boundary yet" "None" \
     "$(a iam get-user --user-name app --query User.PermissionsBoundary --output text)"
 
@@ -94,7 +78,7 @@ expect_eq "ListUsers leaves the boundary out" "None" \
 expect_eq "PermissionsBoundaryUsageCount" "1" \
     "$(a iam get-policy --policy-arn "$boundary_arn" \
         --query Policy.PermissionsBoundaryUsageCount --output text)"
-expect_error DeleteConflict "Cannot delete a policy attached to entities." \
+expect_aws_error DeleteConflict "Cannot delete a policy attached to entities." \
     iam delete-policy --policy-arn "$boundary_arn"
 
 step "the boundary caps the identity policy: Encrypt is in it, Decrypt is not"
@@ -177,7 +161,7 @@ a iam put-user-policy --user-name admin --policy-name create-bounded --policy-do
 a iam create-access-key --user-name admin >"$work/admin.json"
 export AWS_ACCESS_KEY_ID=$(field "$work/admin.json" 'd["AccessKey"]["AccessKeyId"]')
 export AWS_SECRET_ACCESS_KEY=$(field "$work/admin.json" 'd["AccessKey"]["SecretAccessKey"]')
-expect_error AccessDenied \
+expect_aws_error AccessDenied \
     "User: arn:aws:iam::$account:user/admin is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::$account:user/free because no identity-based policy allows the iam:CreateUser action" \
     iam create-user --user-name free
 a iam create-user --user-name bounded --permissions-boundary "$boundary_arn" >/dev/null

@@ -27,19 +27,6 @@ stop() {
     server_pid=""
 }
 
-# Runs `aws SERVICE OP ARGS...` and asserts it fails with exactly CODE and MESSAGE.
-expect_error() { # code message service op args...
-    local code=$1 message=$2 service=$3 op=$4
-    shift 4
-    local out="$work/err.out" err="$work/err.err" rc=0
-    aws --endpoint-url "$endpoint" "$service" "$op" "$@" >"$out" 2>"$err" || rc=$?
-    local operation
-    operation=$(sed -E 's/(^|-)([a-z])/\U\2/g' <<<"$op")
-    expect_eq "$service $op exit status (stderr: $(cat "$err"))" 255 "$rc"
-    expect_eq "$service $op error" \
-        "An error occurred ($code) when calling the $operation operation: $message" \
-        "$(grep -v '^$' "$err")"
-}
 
 # Exports the credentials of an `sts assume-role` JSON answer.
 use_credentials() { # json-file
@@ -86,12 +73,12 @@ expect_eq "policy version document" "kms:*" \
     "$(a iam get-policy-version --policy-arn "$policy_arn" --version-id v1 --query 'PolicyVersion.Document.Statement[0].Action' --output text)"
 
 step "IAM validation errors"
-expect_error EntityAlreadyExists "Role with name app already exists." \
+expect_aws_error EntityAlreadyExists "Role with name app already exists." \
     iam create-role --role-name app --assume-role-policy-document "$trust_root"
-expect_error NoSuchEntity "The user with name nobody cannot be found." iam get-user --user-name nobody
-expect_error NoSuchEntity "The role with name nobody cannot be found." \
+expect_aws_error NoSuchEntity "The user with name nobody cannot be found." iam get-user --user-name nobody
+expect_aws_error NoSuchEntity "The role with name nobody cannot be found." \
     iam list-instance-profiles-for-role --role-name nobody
-expect_error ValidationError \
+expect_aws_error ValidationError \
     "1 validation error detected: Value 'bad name' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+" \
     iam create-user --user-name "bad name"
 rc=0
@@ -101,10 +88,10 @@ a iam put-role-policy --role-name app --policy-name x \
 expect_eq "malformed policy exit status" 255 "$rc"
 grep -q '(MalformedPolicyDocument) when calling the PutRolePolicy operation' "$work/malformed.err" ||
     fail "malformed policy: $(cat "$work/malformed.err")"
-expect_error DeleteConflict "Cannot delete a policy attached to entities." iam delete-policy --policy-arn "$policy_arn"
+expect_aws_error DeleteConflict "Cannot delete a policy attached to entities." iam delete-policy --policy-arn "$policy_arn"
 
 step "an account root cannot assume a role; an IAM user of the account can"
-expect_error AccessDenied "Roles may not be assumed by root accounts." \
+expect_aws_error AccessDenied "Roles may not be assumed by root accounts." \
     sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session-name build-42
 a iam create-user --user-name ops >/dev/null
 a iam put-user-policy --user-name ops --policy-name assume \
@@ -161,7 +148,7 @@ expect_kms_error AccessDeniedException \
     "User: arn:aws:sts::$account:assumed-role/app/guarded is not authorized to perform: kms:Encrypt on resource: arn:aws:kms:us-east-1:$account:key/$key_id with an explicit deny in a session policy" \
     encrypt --key-id "$key_id" --plaintext "fileb://$work/plain"
 # The role's policies allow no IAM action; the session policy's deny is still what AWS reports.
-expect_error AccessDenied \
+expect_aws_error AccessDenied \
     "User: arn:aws:sts::$account:assumed-role/app/guarded is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::$account:user/ with an explicit deny in a session policy" \
     iam list-users
 
@@ -178,19 +165,19 @@ a iam create-role --role-name closed --assume-role-policy-document \
 a iam create-role --role-name for-carol --assume-role-policy-document "$trust_user" >/dev/null
 export AWS_ACCESS_KEY_ID=$carol_key AWS_SECRET_ACCESS_KEY=$carol_secret
 expect_eq "carol" "arn:aws:iam::$account:user/carol" "$(a sts get-caller-identity --query Arn --output text)"
-expect_error AccessDenied \
+expect_aws_error AccessDenied \
     "User: arn:aws:iam::$account:user/carol is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::$account:role/closed" \
     sts assume-role --role-arn "arn:aws:iam::$account:role/closed" --role-session-name s1
 a sts assume-role --role-arn "arn:aws:iam::$account:role/for-carol" --role-session-name s1 >/dev/null
-expect_error AccessDenied \
+expect_aws_error AccessDenied \
     "User: arn:aws:iam::$account:user/carol is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::$account:role/ because no identity-based policy allows the iam:ListRoles action" \
     iam list-roles
 as_root
-expect_error DeleteConflict "Cannot delete entity, must delete policies first." iam delete-user --user-name carol
+expect_aws_error DeleteConflict "Cannot delete entity, must delete policies first." iam delete-user --user-name carol
 
 step "role chaining is limited to one hour"
 use_credentials "$work/s2.json"
-expect_error ValidationError \
+expect_aws_error ValidationError \
     "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining." \
     sts assume-role --role-arn "arn:aws:iam::$account:role/svc/app" --role-session-name c1 --duration-seconds 7200
 
@@ -225,7 +212,7 @@ use_credentials "$work/s1.json"
 a sts get-caller-identity >/dev/null
 stop
 TRENT_TEST_CLOCK_OFFSET=1000 start "$data"
-expect_error ExpiredToken "The security token included in the request is expired" sts get-caller-identity
+expect_aws_error ExpiredToken "The security token included in the request is expired" sts get-caller-identity
 expect_kms_error ExpiredTokenException "The security token included in the request is expired" \
     describe-key --key-id "$key_id"
 stop
@@ -238,12 +225,12 @@ as_root
 a iam detach-role-policy --role-name app --policy-arn "$policy_arn"
 a iam delete-role --role-name app
 use_credentials "$work/s2.json"
-expect_error InvalidClientTokenId "The security token included in the request is invalid." sts get-caller-identity
+expect_aws_error InvalidClientTokenId "The security token included in the request is invalid." sts get-caller-identity
 as_root
 new_id=$(a iam create-role --role-name app --path /svc/ --assume-role-policy-document "$trust_root" \
     --query Role.RoleId --output text)
 [[ "$new_id" != "$role_id" ]] || fail "the recreated role has the old unique id"
 use_credentials "$work/s2.json"
-expect_error InvalidClientTokenId "The security token included in the request is invalid." sts get-caller-identity
+expect_aws_error InvalidClientTokenId "The security token included in the request is invalid." sts get-caller-identity
 
 echo "OK"

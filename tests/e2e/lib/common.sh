@@ -113,3 +113,22 @@ stop_server() {
     expect_eq "server exit status after SIGTERM" 0 "$rc"
     grep -q 'stopped$' "$server_log" || fail "server log has no 'stopped' line"
 }
+
+# Prints a Python expression evaluated on the JSON file $1 (as `d`).
+field() { # json-file python-expression-on-d
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# Runs `aws SERVICE OP ARGS...` and asserts it fails with exactly CODE and MESSAGE.
+expect_aws_error() { # code message service op args...
+    local code=$1 message=$2 service=$3 op=$4
+    shift 4
+    local out="$work/err.out" err="$work/err.err" rc=0
+    aws --endpoint-url "$endpoint" "$service" "$op" "$@" >"$out" 2>"$err" || rc=$?
+    local operation
+    operation=$(sed -E 's/(^|-)([a-z])/\U\2/g' <<<"$op")
+    expect_eq "$service $op exit status (stderr: $(cat "$err"))" 255 "$rc"
+    expect_eq "$service $op error" \
+        "An error occurred ($code) when calling the $operation operation: $message" \
+        "$(grep -v '^$' "$err")"
+}
