@@ -125,7 +125,7 @@ impl fmt::Display for PolicyEvaluation {
     }
 }
 
-fn action_matches(spec: &ActionSpec, action: &str) -> bool {
+pub(crate) fn action_matches(spec: &ActionSpec, action: &str) -> bool {
     let hit = spec
         .patterns
         .iter()

@@ -80,6 +80,15 @@ pub(crate) enum ResourceRule {
     NotApplicable,
 }
 
+/// A read-only view of a statement's Principal element, for analysers (lint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalElement<'a> {
+    /// Identity policies: whoever the policy is attached to.
+    Implicit,
+    Principal(&'a PrincipalSet),
+    NotPrincipal(&'a PrincipalSet),
+}
+
 /// One compiled statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
@@ -123,6 +132,34 @@ impl Statement {
 
     pub fn has_conditions(&self) -> bool {
         !self.conditions.is_empty()
+    }
+
+    /// The Condition element's tests, in document order.
+    pub fn conditions(&self) -> &[Clause] {
+        &self.conditions
+    }
+
+    pub fn principal_element(&self) -> PrincipalElement<'_> {
+        match &self.principal {
+            PrincipalSpec::Implicit => PrincipalElement::Implicit,
+            PrincipalSpec::Principal(set) => PrincipalElement::Principal(set),
+            PrincipalSpec::NotPrincipal(set) => PrincipalElement::NotPrincipal(set),
+        }
+    }
+
+    /// Whether the Action/NotAction element covers `action` (matched as evaluation does:
+    /// case-insensitively, with wildcards). A statement without Action covers nothing.
+    pub fn covers_action(&self, action: &str) -> bool {
+        self.action
+            .as_ref()
+            .is_some_and(|spec| crate::evaluate::action_matches(spec, action))
+    }
+
+    /// Whether the Resource element is a plain `*` (NotResource never covers everything; a
+    /// trust policy's statements have no resource of their own).
+    pub fn covers_every_resource(&self) -> bool {
+        matches!(&self.resource, ResourceRule::Spec(spec)
+            if !spec.negated && spec.patterns.contains(&ArnPattern::Any))
     }
 
     /// Whether the Principal element names `p`'s own ARN (a user's, or a role session's), not

@@ -102,13 +102,23 @@ enum Entry {
 
 /// A compiled Principal or NotPrincipal element.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct PrincipalSet {
+pub struct PrincipalSet {
     entries: Vec<Entry>,
     /// Every AWS principal string as written (except `*`), for existence checks.
     pub(crate) aws_names: Vec<String>,
 }
 
 impl PrincipalSet {
+    /// Whether the element reaches everyone: `"*"` or `{"AWS": "*"}`.
+    pub fn is_everyone(&self) -> bool {
+        self.entries.iter().any(|e| matches!(e, Entry::Any))
+    }
+
+    /// Every AWS principal as written (account IDs, root and other ARNs), except `*`.
+    pub fn aws_names(&self) -> &[String] {
+        &self.aws_names
+    }
+
     pub(crate) fn parse(
         json: &Json,
         element: &'static str,

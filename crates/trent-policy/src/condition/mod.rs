@@ -47,8 +47,10 @@ enum Base {
     Null,
 }
 
+/// A condition operator's set qualifier (`ForAllValues:` / `ForAnyValue:`), exported as
+/// `SetOperator` so analysers (lint) can tell multi-valued tests from single-valued ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SetOp {
+pub enum SetOp {
     None,
     ForAllValues,
     ForAnyValue,
@@ -156,9 +158,10 @@ fn parse_each<T>(
         .collect()
 }
 
-/// One `operator: { key: values }` test.
+/// One `operator: { key: values }` test. Readable by analysers through its accessors; only
+/// the parser builds one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Clause {
+pub struct Clause {
     /// As written, e.g. `ForAnyValue:StringLike`.
     pub(crate) operator: String,
     /// As written, e.g. `kms:EncryptionContext:AppName`.
@@ -170,6 +173,25 @@ pub(crate) struct Clause {
 }
 
 impl Clause {
+    /// The operator as written, e.g. `ForAnyValue:StringLike`.
+    pub fn operator(&self) -> &str {
+        &self.operator
+    }
+
+    /// The condition key as written, e.g. `kms:EncryptionContext:AppName`.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn set_operator(&self) -> SetOp {
+        self.op.set
+    }
+
+    /// The values as written in the document.
+    pub fn values(&self) -> &[String] {
+        &self.raw
+    }
+
     pub(crate) fn compile(
         operator: &str,
         key: &str,
@@ -252,9 +274,12 @@ impl Clause {
         if self.op.set != SetOp::ForAllValues {
             return None;
         }
-        if self.key_folded.starts_with("kms:encryptioncontext:") {
+        if self
+            .key_folded
+            .starts_with(crate::keys::ENCRYPTION_CONTEXT_PREFIX)
+        {
             Some(OverlyPermissiveTarget::EncryptionContext)
-        } else if self.key_folded.starts_with("aws:requesttag/") {
+        } else if self.key_folded.starts_with(crate::keys::REQUEST_TAG_PREFIX) {
             Some(OverlyPermissiveTarget::RequestTag)
         } else {
             None

@@ -12,3 +12,4 @@ mod operators;
 mod parse_errors;
 mod properties;
 mod spec_vectors;
+mod view;
