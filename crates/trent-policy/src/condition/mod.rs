@@ -187,6 +187,17 @@ impl Clause {
         self.op.set
     }
 
+    /// A `...Not...` operator: it admits every value but the listed ones, so it limits far less
+    /// than its positive twin (an analyser must not count it as narrowing who may call).
+    pub fn is_negated(&self) -> bool {
+        self.op.negated
+    }
+
+    /// A `...IfExists` operator: true when the request lacks the key.
+    pub fn if_exists(&self) -> bool {
+        self.op.if_exists
+    }
+
     /// The values as written in the document.
     pub fn values(&self) -> &[String] {
         &self.raw

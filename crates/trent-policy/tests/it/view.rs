@@ -75,6 +75,20 @@ fn conditions_are_readable_as_written() {
         .find(|c| c.key() == "kms:CallerAccount")
         .unwrap_or_else(|| panic!("kms:CallerAccount clause"));
     assert_eq!(caller.set_operator(), SetOperator::None);
+    assert!(!caller.is_negated() && !caller.if_exists());
+}
+
+#[test]
+fn negated_and_if_exists_operators() {
+    let p = key_policy(
+        r#"{"Effect":"Allow","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+            "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalAccount":"111122223333"}}}"#,
+    );
+    let [clause] = p.statements()[0].conditions() else {
+        panic!("one clause")
+    };
+    assert!(clause.is_negated());
+    assert!(clause.if_exists());
 }
 
 #[test]
